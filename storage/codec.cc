@@ -1,0 +1,142 @@
+// Record grammar (all stored values but the fixed-width ones below):
+//   record   := format:u8 checksum:u32le payload
+//   format   := 0x01
+//   checksum := low 32 bits of XXH3_64bits(payload)
+//   payload  := cereal PortableBinaryArchive of one value; every class carries its
+//               CEREAL_CLASS_VERSION the first time it appears in a payload
+// Fixed-width values:
+//   dedupe   := format:u8 version:u64be position:u64be recorded_at:i64be hash:u64be
+#include "storage/codec.h"
+
+#include <streambuf>
+
+#include <cereal/archives/portable_binary.hpp>
+#include <xxhash.h>
+
+#include "storage/internal/keys.h"
+
+namespace jobstate::storage {
+
+namespace {
+
+// Appends whatever cereal writes to a string, without an ostringstream's copies.
+class StringSink : public std::streambuf {
+ public:
+  explicit StringSink(std::string& out) : out_(out) {}
+
+ protected:
+  std::streamsize xsputn(const char* p, std::streamsize n) override {
+    out_.append(p, static_cast<size_t>(n));
+    return n;
+  }
+  int_type overflow(int_type c) override {
+    if (c != traits_type::eof()) out_.push_back(static_cast<char>(c));
+    return c;
+  }
+
+ private:
+  std::string& out_;
+};
+
+// Reads a string_view as a stream buffer, without copying it.
+class ViewSource : public std::streambuf {
+ public:
+  explicit ViewSource(std::string_view in) {
+    char* p = const_cast<char*>(in.data());  // read-only: no put area is set
+    setg(p, p, p + in.size());
+  }
+};
+
+uint32_t Checksum(std::string_view payload) {
+  return static_cast<uint32_t>(XXH3_64bits(payload.data(), payload.size()));
+}
+
+template <class T>
+void AppendPayload(std::string& out, const T& value) {
+  StringSink sink(out);
+  std::ostream os(&sink);
+  cereal::PortableBinaryOutputArchive ar(os);
+  ar(value);
+}
+
+template <class T>
+std::string EncodeRecord(const T& value) {
+  std::string out(5, '\0');
+  out[0] = static_cast<char>(kRecordFormat);
+  AppendPayload(out, value);
+  const uint32_t sum = Checksum(std::string_view(out).substr(5));
+  for (int i = 0; i < 4; ++i) out[1 + i] = static_cast<char>((sum >> (8 * i)) & 0xff);
+  return out;
+}
+
+template <class T>
+Result<T> DecodeRecord(std::string_view record, std::string_view where) {
+  if (record.size() < 5) return Err(Status::Corruption(std::string(where) + ": record too short"));
+  if (static_cast<uint8_t>(record[0]) != kRecordFormat) {
+    return Err(Status::Corruption(std::string(where) + ": unknown record format " +
+                                  std::to_string(static_cast<uint8_t>(record[0]))));
+  }
+  uint32_t sum = 0;
+  for (int i = 0; i < 4; ++i) sum |= uint32_t{static_cast<uint8_t>(record[1 + i])} << (8 * i);
+  const std::string_view payload = record.substr(5);
+  if (sum != Checksum(payload)) {
+    return Err(Status::Corruption(std::string(where) + ": checksum mismatch"));
+  }
+  T value;
+  try {
+    ViewSource source(payload);
+    std::istream is(&source);
+    cereal::PortableBinaryInputArchive ar(is);
+    ar(value);
+  } catch (const std::exception& ex) {  // cereal::Exception and bad_alloc on garbage
+    return Err(Status::Corruption(std::string(where) + ": " + ex.what()));
+  }
+  return value;
+}
+
+}  // namespace
+
+std::string EncodeEvent(const engine::RecordedEvent& e) { return EncodeRecord(e); }
+std::string EncodeSnapshot(const engine::JobSnapshot& s) { return EncodeRecord(s); }
+std::string EncodeFileRow(const engine::FileRow& r) { return EncodeRecord(r); }
+
+Result<engine::RecordedEvent> DecodeEvent(std::string_view record, std::string_view where) {
+  return DecodeRecord<engine::RecordedEvent>(record, where);
+}
+Result<engine::JobSnapshot> DecodeSnapshot(std::string_view record, std::string_view where) {
+  return DecodeRecord<engine::JobSnapshot>(record, where);
+}
+Result<engine::FileRow> DecodeFileRow(std::string_view record, std::string_view where) {
+  return DecodeRecord<engine::FileRow>(record, where);
+}
+
+uint64_t ContentHash(const engine::Event& e) {
+  engine::Event content = e;
+  content.expected_version.reset();
+  std::string payload;
+  AppendPayload(payload, content);
+  return XXH3_64bits(payload.data(), payload.size());
+}
+
+std::string EncodeDedupe(const DedupeEntry& d) {
+  std::string out(1, static_cast<char>(kRecordFormat));
+  keys::PutFixed64(out, d.version);
+  keys::PutFixed64(out, d.position);
+  keys::PutFixed64(out, static_cast<uint64_t>(d.recorded_at));
+  keys::PutFixed64(out, d.content_hash);
+  return out;
+}
+
+Result<DedupeEntry> DecodeDedupe(std::string_view v, std::string_view where) {
+  if (v.size() != 33 || static_cast<uint8_t>(v[0]) != kRecordFormat) {
+    return Err(Status::Corruption(std::string(where) + ": malformed dedupe entry"));
+  }
+  DedupeEntry d;
+  d.version = keys::DecodeFixed64(v.data() + 1);
+  d.position = keys::DecodeFixed64(v.data() + 9);
+  d.recorded_at = static_cast<engine::Millis>(keys::DecodeFixed64(v.data() + 17));
+  d.content_hash = keys::DecodeFixed64(v.data() + 25);
+  return d;
+}
+
+}  // namespace jobstate::storage

@@ -1,0 +1,48 @@
+#pragma once
+// Binary codecs of every stored record.
+//
+// A record is   format:u8  checksum:u32le  payload
+// where format is kRecordFormat (1), checksum the low 32 bits of XXH3-64 over the
+// payload, and payload the value written by cereal's PortableBinaryArchive (which
+// stores each class's CEREAL_CLASS_VERSION, so old records still decode after a struct
+// grows). Decoding a record that is short, of an unknown format, fails its checksum or
+// does not parse is Corruption naming the key. docs/formats.md has the full grammar.
+//
+// Thread safety: free functions.
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "engine/event.h"
+#include "engine/state.h"
+#include "engine/status.h"
+
+namespace jobstate::storage {
+
+inline constexpr uint8_t kRecordFormat = 1;
+
+std::string EncodeEvent(const engine::RecordedEvent& e);
+std::string EncodeSnapshot(const engine::JobSnapshot& s);
+std::string EncodeFileRow(const engine::FileRow& r);
+
+// `where` names the record for the error ("events/jid=3,n=7").
+Result<engine::RecordedEvent> DecodeEvent(std::string_view record, std::string_view where);
+Result<engine::JobSnapshot> DecodeSnapshot(std::string_view record, std::string_view where);
+Result<engine::FileRow> DecodeFileRow(std::string_view record, std::string_view where);
+
+// The idempotency fingerprint of an event as sent: a hash of its canonical encoding
+// with expected_version left out (a precondition, not content).
+uint64_t ContentHash(const engine::Event& e);
+
+// dedupe: (jid, event_id) -> where the event went and what it held.
+struct DedupeEntry {
+  uint64_t version = 0;
+  uint64_t position = 0;
+  engine::Millis recorded_at = 0;
+  uint64_t content_hash = 0;
+};
+std::string EncodeDedupe(const DedupeEntry& d);
+Result<DedupeEntry> DecodeDedupe(std::string_view value, std::string_view where);
+
+}  // namespace jobstate::storage

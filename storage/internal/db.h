@@ -1,0 +1,65 @@
+#pragma once
+// The RocksDB database and its column families.
+//
+// Thread safety: safe for concurrent use (RocksDB's own guarantee); the handle vector is
+// constant after Open.
+
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <rocksdb/db.h>
+
+#include "engine/status.h"
+
+namespace jobstate::storage {
+
+// Column families. The log's truth is kJobs, kEvents and kLog; everything else is
+// derived and rebuilt by replay. Never renumber: the order is the open order.
+enum class Cf : size_t {
+  kMeta = 0,       // "default": schema version, last position, next jid
+  kJobs,           // org 0 job_id -> jid                      (truth)
+  kEvents,         // jid version -> event record              (truth)
+  kLog,            // position -> jid version org              (truth)
+  kSnapshots,      // jid -> snapshot record
+  kFiles,          // jid ordinal -> file row record
+  kFileIds,        // jid uri -> ordinal
+  kFilesByStatus,  // jid status ordinal -> empty
+  kDedupe,         // jid event_id -> dedupe entry
+  kJobsByOrg,      // org 0 ~created_at jid -> empty
+  kCheckpoints,    // jid version -> snapshot record
+  kCount,
+};
+
+std::string_view CfName(Cf cf);
+bool IsDerived(Cf cf);
+
+struct DbOptions {
+  std::string path;
+  bool create_if_missing = true;
+  size_t block_cache_bytes = 128 << 20;      // Default: 128 MiB shared by every family
+  size_t total_memtable_bytes = 256 << 20;   // Default: 256 MiB across families
+};
+
+class Db {
+ public:
+  // Opens (creating if allowed) the database with every column family. Unavailable if
+  // another process holds it.
+  static Result<std::unique_ptr<Db>> Open(const DbOptions& options);
+  ~Db();
+
+  rocksdb::DB* get() const { return db_.get(); }
+  rocksdb::ColumnFamilyHandle* cf(Cf c) const { return handles_[static_cast<size_t>(c)]; }
+
+  // Reads `key` of `c`: the value, nullopt when absent, or the error.
+  Result<std::optional<std::string>> Get(Cf c, std::string_view key,
+                                         const rocksdb::Snapshot* snap = nullptr) const;
+
+ private:
+  Db() = default;
+  std::unique_ptr<rocksdb::DB> db_;
+  std::vector<rocksdb::ColumnFamilyHandle*> handles_;
+};
+
+}  // namespace jobstate::storage

@@ -1,0 +1,44 @@
+#pragma once
+// Key layout of every column family (see docs/formats.md). Integers in keys are
+// fixed-width big-endian so that byte order is numeric order; a job is named in keys by
+// its internal 64-bit id (jid), assigned in creation order and mapped from
+// (org, job_id) by the `jobs` family.
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "engine/types.h"
+
+namespace jobstate::storage::keys {
+
+void PutFixed64(std::string& out, uint64_t v);
+uint64_t DecodeFixed64(const char* p);
+std::string Fixed64(uint64_t v);
+
+// jobs: org 0x00 job_id -> jid
+std::string JobName(std::string_view org, std::string_view job_id);
+// events, checkpoints: jid version
+std::string JobVersion(uint64_t jid, uint64_t version);
+// snapshots: jid
+std::string Job(uint64_t jid) ;
+// log: position
+std::string Position(uint64_t position);
+// files: jid ordinal
+std::string File(uint64_t jid, uint64_t ordinal);
+// file_ids: jid uri
+std::string FileId(uint64_t jid, std::string_view uri);
+// files_by_status: jid status ordinal
+std::string FileStatusKey(uint64_t jid, engine::FileStatus status, uint64_t ordinal);
+// dedupe: jid event_id (the 36-character lower-case UUID text)
+std::string Dedupe(uint64_t jid, std::string_view event_id);
+// jobs_by_org: org 0x00 ~created_at jid (newest first)
+std::string OrgJob(std::string_view org, engine::Millis created_at, uint64_t jid);
+
+// The trailing 8 bytes of a key, as an integer (an ordinal, version or jid).
+uint64_t TrailingFixed64(std::string_view key);
+
+// A readable rendering of a key for error messages: "snapshots/jid=12".
+std::string Describe(std::string_view family, std::string_view key);
+
+}  // namespace jobstate::storage::keys

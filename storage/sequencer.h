@@ -1,0 +1,106 @@
+#pragma once
+// Sequencer: the single writer of a data dir.
+//
+// Requests wait in a bounded queue. One thread takes as many as are waiting (up to
+// `max_group_events` events), folds each against the current state (CommitGroup),
+// answers the ones that fail at once, and commits the rest with one WriteBatch and, in
+// `sync` durability, one WAL sync; then it answers them. So concurrent appenders share
+// the cost of a sync, and a batch that fails never reaches the WriteBatch.
+//
+// Thread safety: Submit and Stop are safe for concurrent use. Callbacks run on the
+// sequencer thread and must not block: hand work off to another executor.
+
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <mutex>
+#include <thread>
+
+#include "engine/append.h"
+#include "engine/clock.h"
+#include "engine/status.h"
+#include "storage/internal/commit_group.h"
+#include "storage/internal/db.h"
+
+namespace jobstate::storage {
+
+enum class Durability {
+  // Every acknowledged batch is in the synced WAL: it survives a crash of the process
+  // or of the machine.
+  kSync,
+  // The WAL is written before the answer but synced about once a second: a process
+  // crash loses nothing, a machine crash (power, kernel) loses at most ~1 s of
+  // acknowledged events.
+  kBuffered,
+};
+
+struct SequencerOptions {
+  Durability durability = Durability::kSync;  // Default: kSync
+  // Events allowed to wait in the queue; beyond it Submit answers ResourceExhausted.
+  // A request larger than this is still taken when the queue is empty.
+  size_t queue_capacity_events = 200'000;  // Default: 200,000
+  // A group stops taking requests once it holds this many events.
+  size_t max_group_events = 20'000;  // Default: 20,000
+  // Jobs whose snapshots stay cached between groups.
+  size_t job_cache_entries = 20'000;  // Default: 20,000
+  GroupOptions group;
+};
+
+class Sequencer {
+ public:
+  using Callback = std::function<void(Result<engine::AppendResult>)>;
+
+  // Starts the sequencer thread. `db` and `clock` must outlive the sequencer.
+  Sequencer(const Db& db, const engine::Clock& clock, const SequencerOptions& options,
+            LogCounters start);
+  ~Sequencer();  // Stop()
+
+  Sequencer(const Sequencer&) = delete;
+  Sequencer& operator=(const Sequencer&) = delete;
+
+  // Queues `request`; `done` is called exactly once with the acknowledgement, or with
+  // the request's error: InvalidArgument / NotFound / AlreadyExists /
+  // FailedPrecondition / Aborted from validation and the fold (naming the event),
+  // ResourceExhausted when the queue is full (called before Submit returns),
+  // Unavailable when stopping or when the storage write failed.
+  void Submit(engine::AppendRequest request, Callback done);
+
+  // Commits everything already queued, then stops the thread. Idempotent.
+  void Stop();
+
+  // The position of the last committed event (0 when the log is empty).
+  uint64_t last_position() const;
+
+ private:
+  struct Pending {
+    engine::AppendRequest request;
+    Callback done;
+  };
+
+  void Run();
+  void CommitGroupOf(std::deque<Pending>& taken);
+  void MaybeSyncWal(bool force);
+
+  // Constant after construction
+  const Db& db_;
+  const engine::Clock& clock_;
+  const SequencerOptions options_;
+
+  // Owned by the sequencer thread
+  JobCache cache_;
+  LogCounters counters_;
+  bool wal_dirty_ = false;
+  engine::Millis last_wal_sync_ = 0;
+
+  // Guarded by mu_
+  mutable std::mutex mu_;
+  std::condition_variable wake_;
+  std::deque<Pending> queue_;
+  size_t queued_events_ = 0;
+  bool stopping_ = false;
+  uint64_t committed_position_ = 0;
+
+  std::thread thread_;
+};
+
+}  // namespace jobstate::storage

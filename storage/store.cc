@@ -1,0 +1,140 @@
+#include "storage/store.h"
+
+#include <future>
+
+#include "storage/codec.h"
+#include "storage/internal/db.h"
+#include "storage/internal/keys.h"
+#include "storage/rocks_status.h"
+
+namespace jobstate::storage {
+
+namespace {
+
+constexpr std::string_view kFormatKey = "format";
+constexpr std::string_view kFormat = "jobstate/1";
+
+// Releases a RocksDB snapshot when the read is done.
+class SnapshotGuard {
+ public:
+  explicit SnapshotGuard(rocksdb::DB* db) : db_(db), snap_(db->GetSnapshot()) {}
+  ~SnapshotGuard() { db_->ReleaseSnapshot(snap_); }
+  const rocksdb::Snapshot* get() const { return snap_; }
+
+ private:
+  rocksdb::DB* db_;
+  const rocksdb::Snapshot* snap_;
+};
+
+Status CheckFormat(Db& db) {
+  auto format = db.Get(Cf::kMeta, kFormatKey);
+  if (!format.has_value()) return format.error();
+  if (!*format) {
+    return FromRocks(db.get()->Put(rocksdb::WriteOptions(), db.cf(Cf::kMeta),
+                                   std::string(kFormatKey), std::string(kFormat)),
+                     "write format");
+  }
+  if (**format != kFormat) {
+    return Status::Corruption("data dir has format '" + **format + "'; this build reads '" +
+                              std::string(kFormat) + "'");
+  }
+  return Status::OK();
+}
+
+// The counters as the last committed group left them: the log's last entry is the
+// authority for the position and recorded_at.
+Result<LogCounters> LoadCounters(Db& db) {
+  LogCounters c;
+  auto next_jid = db.Get(Cf::kMeta, "next_jid");
+  if (!next_jid.has_value()) return Err(next_jid.error());
+  if (*next_jid && (*next_jid)->size() == 8) c.next_jid = keys::DecodeFixed64((*next_jid)->data());
+
+  std::unique_ptr<rocksdb::Iterator> it(
+      db.get()->NewIterator(rocksdb::ReadOptions(), db.cf(Cf::kLog)));
+  it->SeekToLast();
+  if (!it->status().ok()) return Err(FromRocks(it->status(), "scan log"));
+  if (!it->Valid()) return c;
+  const std::string_view key = it->key().ToStringView();
+  const std::string_view value = it->value().ToStringView();
+  if (key.size() != 8 || value.size() < 16) {
+    return Err(Status::Corruption(keys::Describe("log", key) + ": malformed entry"));
+  }
+  c.last_position = keys::DecodeFixed64(key.data());
+  const std::string event_key(value.substr(0, 16));
+  auto record = db.Get(Cf::kEvents, event_key);
+  if (!record.has_value()) return Err(record.error());
+  if (!*record) return Err(Status::Corruption(keys::Describe("events", event_key) + ": missing"));
+  auto event = DecodeEvent(**record, keys::Describe("events", event_key));
+  if (!event.has_value()) return Err(event.error());
+  c.last_recorded_at = event->recorded_at;
+  return c;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Store>> Store::Open(const StoreOptions& options,
+                                           const engine::Clock& clock) {
+  DbOptions db_options;
+  db_options.path = options.path;
+  db_options.create_if_missing = options.create_if_missing;
+  db_options.block_cache_bytes = options.block_cache_bytes;
+  auto db = Db::Open(db_options);
+  if (!db.has_value()) return Err(db.error());
+  Status s = CheckFormat(**db);
+  if (!s.ok()) return Err(s);
+  auto counters = LoadCounters(**db);
+  if (!counters.has_value()) return Err(counters.error());
+
+  std::unique_ptr<Store> store(new Store());
+  store->db_ = std::move(*db);
+  store->sequencer_ =
+      std::make_unique<Sequencer>(*store->db_, clock, options.sequencer, *counters);
+  return store;
+}
+
+Store::~Store() {
+  if (sequencer_) sequencer_->Stop();
+}
+
+void Store::Submit(engine::AppendRequest request, Sequencer::Callback done) {
+  sequencer_->Submit(std::move(request), std::move(done));
+}
+
+Result<engine::AppendResult> Store::Append(engine::AppendRequest request) {
+  std::promise<Result<engine::AppendResult>> answer;
+  auto future = answer.get_future();
+  Submit(std::move(request),
+         [&answer](Result<engine::AppendResult> r) { answer.set_value(std::move(r)); });
+  return future.get();
+}
+
+Result<uint64_t> Store::ResolveJob(const std::string& org, const std::string& job_id,
+                                   const rocksdb::Snapshot* snapshot) const {
+  const std::string name = keys::JobName(org, job_id);
+  auto value = db_->Get(Cf::kJobs, name, snapshot);
+  if (!value.has_value()) return Err(value.error());
+  if (!*value) return Err(Status::NotFound("job_not_found", "no job " + job_id));
+  if ((*value)->size() != 8) {
+    return Err(Status::Corruption(keys::Describe("jobs", name) + ": malformed jid"));
+  }
+  return keys::DecodeFixed64((*value)->data());
+}
+
+Result<engine::JobSnapshot> Store::LoadSnapshot(uint64_t jid,
+                                                const rocksdb::Snapshot* snapshot) const {
+  const std::string key = keys::Job(jid);
+  auto value = db_->Get(Cf::kSnapshots, key, snapshot);
+  if (!value.has_value()) return Err(value.error());
+  if (!*value) return Err(Status::Corruption(keys::Describe("snapshots", key) + ": missing"));
+  return DecodeSnapshot(**value, keys::Describe("snapshots", key));
+}
+
+Result<engine::JobSnapshot> Store::GetSnapshot(const std::string& org,
+                                               const std::string& job_id) const {
+  SnapshotGuard snap(db_->get());
+  return ResolveJob(org, job_id, snap.get()).and_then([&](uint64_t jid) {
+    return LoadSnapshot(jid, snap.get());
+  });
+}
+
+}  // namespace jobstate::storage

@@ -1,0 +1,80 @@
+#pragma once
+// Store: a Jobstate data dir on RocksDB. Appends go through the Sequencer; reads go
+// straight to RocksDB and never wait for it.
+//
+// Thread safety: safe for concurrent use.
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "engine/append.h"
+#include "engine/clock.h"
+#include "engine/query.h"
+#include "engine/state.h"
+#include "engine/status.h"
+#include "storage/sequencer.h"
+
+namespace rocksdb {
+class Snapshot;
+}
+
+namespace jobstate::storage {
+
+class Db;
+
+struct StoreOptions {
+  std::string path;                // the data dir (RocksDB lives in it directly)
+  bool create_if_missing = true;   // Default: true
+  size_t block_cache_bytes = 128 << 20;  // Default: 128 MiB
+  SequencerOptions sequencer;
+};
+
+class Store {
+ public:
+  // Opens the data dir and starts the sequencer. Unavailable when another process holds
+  // it; Corruption when its format is not one this build reads.
+  static Result<std::unique_ptr<Store>> Open(const StoreOptions& options,
+                                             const engine::Clock& clock);
+  // Commits what is queued, then closes the database.
+  ~Store();
+
+  // Queues a batch; see Sequencer::Submit for the callback's contract.
+  void Submit(engine::AppendRequest request, Sequencer::Callback done);
+  // Submit, waiting for the answer.
+  Result<engine::AppendResult> Append(engine::AppendRequest request);
+
+  // The job's snapshot. NotFound ("job_not_found") when the organisation has no such job.
+  Result<engine::JobSnapshot> GetSnapshot(const std::string& org,
+                                          const std::string& job_id) const;
+
+  // A page of the job's files, optionally filtered by status, read from one consistent
+  // RocksDB snapshot in time proportional to the page. REQUIRES: limit >= 1.
+  Result<engine::FilePage> ListFiles(const std::string& org, const std::string& job_id,
+                                     const engine::FileQuery& query) const;
+
+  // Up to `limit` events of the job's stream from version `from_version` (>= 1).
+  Result<std::vector<engine::RecordedEvent>> ReadJobEvents(const std::string& org,
+                                                           const std::string& job_id,
+                                                           uint64_t from_version,
+                                                           size_t limit) const;
+
+  // Up to `limit` entries of the global log with position > `after_position`.
+  Result<std::vector<engine::LogEntry>> ReadLog(uint64_t after_position, size_t limit) const;
+
+  // The position of the last committed event.
+  uint64_t last_position() const { return sequencer_->last_position(); }
+
+ private:
+  Store() = default;
+  Result<uint64_t> ResolveJob(const std::string& org, const std::string& job_id,
+                              const rocksdb::Snapshot* snapshot) const;
+  Result<engine::JobSnapshot> LoadSnapshot(uint64_t jid,
+                                           const rocksdb::Snapshot* snapshot) const;
+
+  std::unique_ptr<Db> db_;
+  std::unique_ptr<Sequencer> sequencer_;
+};
+
+}  // namespace jobstate::storage

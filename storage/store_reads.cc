@@ -1,0 +1,169 @@
+// Store's reads: file pages, a job's stream, the global log. Each read works on one
+// RocksDB snapshot so that what it returns is consistent, and each costs time
+// proportional to what it returns (seeks, then one step per item).
+#include <algorithm>
+
+#include "storage/codec.h"
+#include "storage/internal/db.h"
+#include "storage/internal/keys.h"
+#include "storage/rocks_status.h"
+#include "storage/store.h"
+
+namespace jobstate::storage {
+
+namespace {
+
+using engine::FileStatus;
+
+class SnapshotGuard {
+ public:
+  explicit SnapshotGuard(rocksdb::DB* db) : db_(db), snap_(db->GetSnapshot()) {}
+  ~SnapshotGuard() { db_->ReleaseSnapshot(snap_); }
+  rocksdb::ReadOptions Options() const {
+    rocksdb::ReadOptions ro;
+    ro.snapshot = snap_;
+    return ro;
+  }
+  const rocksdb::Snapshot* get() const { return snap_; }
+
+ private:
+  rocksdb::DB* db_;
+  const rocksdb::Snapshot* snap_;
+};
+
+// Ordinals of files in any of `statuses`, ascending, from `start`: a merge of one
+// index range per status, so it costs O(count x statuses) whatever the job's size.
+Result<std::vector<uint64_t>> MergeStatusRanges(const Db& db, const rocksdb::ReadOptions& ro,
+                                                uint64_t jid,
+                                                const std::vector<FileStatus>& statuses,
+                                                uint64_t start, size_t count) {
+  struct Range {
+    std::unique_ptr<rocksdb::Iterator> it;
+    std::string prefix;
+    bool valid() const { return it->Valid() && it->key().starts_with(prefix); }
+  };
+  std::vector<Range> ranges;
+  for (FileStatus st : statuses) {
+    Range r{std::unique_ptr<rocksdb::Iterator>(db.get()->NewIterator(ro, db.cf(Cf::kFilesByStatus))),
+            keys::FileStatusKey(jid, st, 0).substr(0, 9)};
+    r.it->Seek(keys::FileStatusKey(jid, st, start));
+    ranges.push_back(std::move(r));
+  }
+  std::vector<uint64_t> out;
+  while (out.size() < count) {
+    Range* best = nullptr;
+    uint64_t best_ordinal = 0;
+    for (Range& r : ranges) {
+      if (!r.valid()) continue;
+      const uint64_t ordinal = keys::TrailingFixed64(r.it->key().ToStringView());
+      if (!best || ordinal < best_ordinal) {
+        best = &r;
+        best_ordinal = ordinal;
+      }
+    }
+    if (!best) break;
+    out.push_back(best_ordinal);
+    best->it->Next();
+  }
+  for (Range& r : ranges) {
+    if (!r.it->status().ok()) return Err(FromRocks(r.it->status(), "scan files_by_status"));
+  }
+  return out;
+}
+
+Result<engine::FileRow> ReadRow(const Db& db, const rocksdb::Snapshot* snap, uint64_t jid,
+                                uint64_t ordinal) {
+  const std::string key = keys::File(jid, ordinal);
+  auto value = db.Get(Cf::kFiles, key, snap);
+  if (!value.has_value()) return Err(value.error());
+  if (!*value) return Err(Status::Corruption(keys::Describe("files", key) + ": indexed but missing"));
+  return DecodeFileRow(**value, keys::Describe("files", key));
+}
+
+}  // namespace
+
+Result<engine::FilePage> Store::ListFiles(const std::string& org, const std::string& job_id,
+                                          const engine::FileQuery& query) const {
+  SnapshotGuard snap(db_->get());
+  auto jid = ResolveJob(org, job_id, snap.get());
+  if (!jid.has_value()) return Err(jid.error());
+  auto job = LoadSnapshot(*jid, snap.get());
+  if (!job.has_value()) return Err(job.error());
+
+  std::vector<FileStatus> statuses = query.statuses;
+  std::sort(statuses.begin(), statuses.end());
+  statuses.erase(std::unique(statuses.begin(), statuses.end()), statuses.end());
+
+  engine::FilePage page;
+  const uint64_t start = query.after_ordinal ? *query.after_ordinal + 1 : 0;
+  const size_t want = query.limit + 1;  // one more tells whether a next page exists
+  std::vector<uint64_t> ordinals;
+  if (statuses.empty()) {
+    page.total_matching = job->files_total();
+    for (uint64_t o = start; o < static_cast<uint64_t>(page.total_matching) &&
+                             ordinals.size() < want; ++o) {
+      ordinals.push_back(o);  // ordinals are dense: 0 .. files_total - 1
+    }
+  } else {
+    for (FileStatus st : statuses) page.total_matching += job->count(st);
+    auto merged = MergeStatusRanges(*db_, snap.Options(), *jid, statuses, start, want);
+    if (!merged.has_value()) return Err(merged.error());
+    ordinals = std::move(*merged);
+  }
+  page.has_more = ordinals.size() > query.limit;
+  if (page.has_more) ordinals.pop_back();
+  page.rows.reserve(ordinals.size());
+  for (uint64_t ordinal : ordinals) {
+    auto row = ReadRow(*db_, snap.get(), *jid, ordinal);
+    if (!row.has_value()) return Err(row.error());
+    page.rows.push_back(std::move(*row));
+  }
+  return page;
+}
+
+Result<std::vector<engine::RecordedEvent>> Store::ReadJobEvents(const std::string& org,
+                                                                const std::string& job_id,
+                                                                uint64_t from_version,
+                                                                size_t limit) const {
+  SnapshotGuard snap(db_->get());
+  auto jid = ResolveJob(org, job_id, snap.get());
+  if (!jid.has_value()) return Err(jid.error());
+  const std::string prefix = keys::Job(*jid);
+  std::unique_ptr<rocksdb::Iterator> it(
+      db_->get()->NewIterator(snap.Options(), db_->cf(Cf::kEvents)));
+  std::vector<engine::RecordedEvent> out;
+  for (it->Seek(keys::JobVersion(*jid, std::max<uint64_t>(from_version, 1)));
+       it->Valid() && it->key().starts_with(prefix) && out.size() < limit; it->Next()) {
+    auto e = DecodeEvent(it->value().ToStringView(),
+                         keys::Describe("events", it->key().ToStringView()));
+    if (!e.has_value()) return Err(e.error());
+    out.push_back(std::move(*e));
+  }
+  if (!it->status().ok()) return Err(FromRocks(it->status(), "scan events"));
+  return out;
+}
+
+Result<std::vector<engine::LogEntry>> Store::ReadLog(uint64_t after_position,
+                                                     size_t limit) const {
+  SnapshotGuard snap(db_->get());
+  std::unique_ptr<rocksdb::Iterator> it(
+      db_->get()->NewIterator(snap.Options(), db_->cf(Cf::kLog)));
+  std::vector<engine::LogEntry> out;
+  for (it->Seek(keys::Position(after_position + 1)); it->Valid() && out.size() < limit;
+       it->Next()) {
+    const std::string_view value = it->value().ToStringView();
+    const std::string where = keys::Describe("log", it->key().ToStringView());
+    if (value.size() < 16) return Err(Status::Corruption(where + ": malformed entry"));
+    const std::string event_key(value.substr(0, 16));
+    auto record = db_->Get(Cf::kEvents, event_key, snap.get());
+    if (!record.has_value()) return Err(record.error());
+    if (!*record) return Err(Status::Corruption(where + ": its event is missing"));
+    auto e = DecodeEvent(**record, keys::Describe("events", event_key));
+    if (!e.has_value()) return Err(e.error());
+    out.push_back(engine::LogEntry{std::string(value.substr(16)), std::move(*e)});
+  }
+  if (!it->status().ok()) return Err(FromRocks(it->status(), "scan log"));
+  return out;
+}
+
+}  // namespace jobstate::storage
