@@ -1,1 +1,335 @@
-#include <gtest/gtest.h>
+// The commit path and the reads over a real RocksDB: acknowledgements, idempotency,
+// expected_version, atomicity, file pages, history, the global log, restart.
+#include <atomic>
+#include <thread>
+
+#include "storage/codec.h"
+#include "tests/storage/store_fixture.h"
+
+namespace jobstate::testing {
+namespace {
+
+using engine::FileStatus;
+using engine::JobStatus;
+
+TEST_F(StoreTest, AppendAssignsVersionsPositionsAndRecordedAt) {
+  JobScenario a("job-a"), b("job-b");
+  auto r = Append({a.Created(), b.Created(), a.Started()});
+  ASSERT_THAT(r, IsOk());
+  EXPECT_EQ(r->appended, 3);
+  EXPECT_EQ(r->duplicates, 0);
+  ASSERT_EQ(r->results.size(), 3u);
+  EXPECT_EQ(r->results[0].version, 1u);
+  EXPECT_EQ(r->results[1].version, 1u);
+  EXPECT_EQ(r->results[2].version, 2u);
+  EXPECT_EQ(r->results[0].position, 1u);
+  EXPECT_EQ(r->results[2].position, 3u);
+  EXPECT_EQ(r->results[2].recorded_at, clock_.NowMillis());
+
+  auto snap = store_->GetSnapshot("acme", "job-a");
+  ASSERT_THAT(snap, IsOk());
+  EXPECT_EQ(snap->status, JobStatus::kRunning);
+  EXPECT_EQ(snap->version, 2u);
+  EXPECT_EQ(store_->last_position(), 3u);
+
+  auto log = store_->ReadLog(1, 10);
+  ASSERT_THAT(log, IsOk());
+  ASSERT_EQ(log->size(), 2u);
+  EXPECT_EQ((*log)[0].record.position, 2u);
+  EXPECT_EQ((*log)[0].org, "acme");
+  EXPECT_EQ((*log)[0].record.event.job_id, "job-b");
+}
+
+TEST_F(StoreTest, JobsAreScopedToTheirOrganisation) {
+  JobScenario a("job-1");
+  ASSERT_THAT(Append({a.Created()}, "acme"), IsOk());
+  EXPECT_THAT(store_->GetSnapshot("globex", "job-1"),
+              StatusIs(StatusCode::kNotFound, "job_not_found"));
+  // The same job id in another organisation is another job.
+  JobScenario other("job-1", kT0, 99);
+  ASSERT_THAT(Append({other.Created(), other.Started()}, "globex"), IsOk());
+  EXPECT_EQ(store_->GetSnapshot("acme", "job-1")->version, 1u);
+  EXPECT_EQ(store_->GetSnapshot("globex", "job-1")->version, 2u);
+}
+
+TEST_F(StoreTest, RetriedBatchIsAcknowledgedWithItsOriginalCoordinates) {
+  JobScenario a("job-a");
+  std::vector<engine::Event> batch = {a.Created(), a.Started(), a.Discovered({"s3://b/x"})};
+  auto first = Append(batch);
+  ASSERT_THAT(first, IsOk());
+  clock_.Advance(5000);
+  auto again = Append(batch);
+  ASSERT_THAT(again, IsOk());
+  EXPECT_EQ(again->appended, 0);
+  EXPECT_EQ(again->duplicates, 3);
+  for (size_t i = 0; i < batch.size(); ++i) {
+    EXPECT_TRUE(again->results[i].duplicate);
+    EXPECT_EQ(again->results[i].version, first->results[i].version);
+    EXPECT_EQ(again->results[i].position, first->results[i].position);
+    EXPECT_EQ(again->results[i].recorded_at, first->results[i].recorded_at);
+  }
+  EXPECT_EQ(store_->last_position(), 3u);
+  EXPECT_EQ(store_->GetSnapshot("acme", "job-a")->version, 3u);
+}
+
+TEST_F(StoreTest, EventIdIsCaseInsensitiveAndScopedToTheJob) {
+  JobScenario a("job-a");
+  engine::Event created = a.Created();
+  ASSERT_THAT(Append({created}), IsOk());
+  engine::Event upper = created;
+  for (char& c : upper.event_id) c = static_cast<char>(std::toupper(c));
+  auto dup = Append({upper});
+  ASSERT_THAT(dup, IsOk());
+  EXPECT_TRUE(dup->results[0].duplicate);
+  // The same id in another job is another event.
+  engine::Event in_b = created;
+  in_b.job_id = "job-b";
+  auto other = Append({in_b});
+  ASSERT_THAT(other, IsOk());
+  EXPECT_FALSE(other->results[0].duplicate);
+}
+
+TEST_F(StoreTest, SameEventIdWithOtherContentIsAConflict) {
+  JobScenario a("job-a");
+  engine::Event progress = a.Progress("one");
+  ASSERT_THAT(Append({a.Created(), progress}), IsOk());
+  engine::Event changed = progress;
+  std::get<engine::JobProgress>(changed.data).message = "two";
+  auto r = Append({changed});
+  EXPECT_THAT(r, StatusIs(StatusCode::kAborted, "event_id_conflict"));
+  EXPECT_EQ(r.error().details().event_index, 0);
+  EXPECT_EQ(r.error().details().pointer, "/events/0/event_id");
+  // The same event repeated inside one batch with other content, too.
+  engine::Event p2 = a.Progress("x");
+  engine::Event p2b = p2;
+  std::get<engine::JobProgress>(p2b.data).message = "y";
+  EXPECT_THAT(Append({p2, p2b}), StatusIs(StatusCode::kAborted, "event_id_conflict"));
+  // ... and with the same content, acknowledged as a duplicate of the first.
+  auto same = Append({p2, p2});
+  ASSERT_THAT(same, IsOk());
+  EXPECT_EQ(same->appended, 1);
+  EXPECT_TRUE(same->results[1].duplicate);
+  EXPECT_EQ(same->results[1].version, same->results[0].version);
+}
+
+TEST_F(StoreTest, ExpectedVersionIsEnforced) {
+  JobScenario a("job-a");
+  engine::Event created = a.Created();
+  created.expected_version = 0;
+  ASSERT_THAT(Append({created}), IsOk());
+  engine::Event started = a.Started();
+  started.expected_version = 0;
+  auto r = Append({started});
+  EXPECT_THAT(r, StatusIs(StatusCode::kAborted, "version_conflict"));
+  EXPECT_EQ(r.error().details().current_version, 1u);
+  started.expected_version = 1;
+  ASSERT_THAT(Append({started}), IsOk());
+  // A retry of an accepted event is a duplicate, not a conflict, though the stream
+  // has moved on.
+  auto retry = Append({started});
+  ASSERT_THAT(retry, IsOk());
+  EXPECT_TRUE(retry->results[0].duplicate);
+  // expected_version 0 on an existing job fails; on a missing job it creates.
+  engine::Event again = JobScenario("job-a", kT0, 5).Created();
+  again.expected_version = 0;
+  EXPECT_THAT(Append({again}), StatusIs(StatusCode::kAborted, "version_conflict"));
+}
+
+TEST_F(StoreTest, ABatchWithOneBadEventLeavesNoTrace) {
+  JobScenario a("job-a"), b("job-b");
+  ASSERT_THAT(Append({a.Created(), a.Started(), a.Discovered({"s3://b/1"})}), IsOk());
+  const auto before = store_->GetSnapshot("acme", "job-a");
+  std::vector<engine::Event> batch = {
+      b.Created(), a.Discovered({"s3://b/2"}), a.FileStarted("s3://b/1"),
+      a.FileStarted("s3://b/1")};  // the last one is an invalid transition
+  auto r = Append(batch);
+  EXPECT_THAT(r, StatusIs(StatusCode::kFailedPrecondition, "invalid_transition"));
+  EXPECT_EQ(r.error().details().event_index, 3);
+
+  EXPECT_EQ(*store_->GetSnapshot("acme", "job-a"), *before);
+  EXPECT_THAT(store_->GetSnapshot("acme", "job-b"),
+              StatusIs(StatusCode::kNotFound, "job_not_found"));
+  EXPECT_EQ(store_->last_position(), 3u);
+  EXPECT_EQ(store_->ReadLog(0, 100)->size(), 3u);
+  auto page = store_->ListFiles("acme", "job-a", {});
+  ASSERT_THAT(page, IsOk());
+  ASSERT_EQ(page->rows.size(), 1u);
+  EXPECT_EQ(page->rows[0].status, FileStatus::kQueued);
+
+  // Without the bad event the same batch goes through, at the positions the failed
+  // attempt did not use: nothing of it was remembered, not even its event ids.
+  batch.pop_back();
+  auto ok = Append(batch);
+  ASSERT_THAT(ok, IsOk());
+  EXPECT_EQ(ok->appended, 3);
+  EXPECT_EQ(ok->results[0].position, 4u);
+}
+
+TEST_F(StoreTest, ConcurrentBatchesFailAlone) {
+  // Many writers at once end up in shared commit groups; the bad batches must not
+  // take the good ones down with them.
+  constexpr int kWriters = 16;
+  std::atomic<int> ok{0}, bad{0};
+  std::vector<std::thread> threads;
+  for (int w = 0; w < kWriters; ++w) {
+    threads.emplace_back([&, w] {
+      JobScenario job("job-" + std::to_string(w));
+      std::vector<engine::Event> batch = {job.Created(), job.Started()};
+      if (w % 2) batch.push_back(job.Started());  // invalid: already running
+      auto r = Append(batch);
+      (r.has_value() ? ok : bad) += 1;
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(ok.load(), kWriters / 2);
+  EXPECT_EQ(bad.load(), kWriters / 2);
+  EXPECT_EQ(store_->last_position(), static_cast<uint64_t>(kWriters));
+  auto log = store_->ReadLog(0, 1000);
+  ASSERT_THAT(log, IsOk());
+  for (size_t i = 0; i < log->size(); ++i) EXPECT_EQ((*log)[i].record.position, i + 1);
+}
+
+TEST_F(StoreTest, CancelWithoutCancelledByRecordsTheAppendingKey) {
+  JobScenario a("job-a");
+  engine::Event cancel = a.Make(engine::JobCancelled{std::nullopt, "no longer needed"});
+  ASSERT_THAT(Append({a.Created(), cancel}), IsOk());
+  auto snap = store_->GetSnapshot("acme", "job-a");
+  EXPECT_EQ(snap->cancelled_by, "key-1");
+  auto events = store_->ReadJobEvents("acme", "job-a", 2, 1);
+  ASSERT_THAT(events, IsOk());
+  EXPECT_EQ(std::get<engine::JobCancelled>((*events)[0].event.data).cancelled_by, "key-1");
+  // A retry of the cancel as sent is still recognised as the same event.
+  auto retry = Append({cancel});
+  ASSERT_THAT(retry, IsOk());
+  EXPECT_TRUE(retry->results[0].duplicate);
+}
+
+TEST_F(StoreTest, OccurredAtTooFarAheadIsRejected) {
+  JobScenario a("job-a", clock_.NowMillis() + 301'000);
+  auto r = Append({a.Created()});
+  EXPECT_THAT(r, StatusIs(StatusCode::kInvalidArgument, "occurred_at_in_future"));
+  EXPECT_EQ(r.error().details().pointer, "/events/0/occurred_at");
+  JobScenario b("job-b", clock_.NowMillis() + 299'000);
+  EXPECT_THAT(Append({b.Created()}), IsOk());
+}
+
+TEST_F(StoreTest, InvalidEventNamesItsPointerInTheBatch) {
+  JobScenario a("job-a");
+  engine::Event bad = a.Discovered({"s3://b/1", "s3://b/2"});
+  std::get<engine::FilesDiscovered>(bad.data).files[1].size_bytes = -5;
+  auto r = Append({a.Created(), a.Started(), a.Progress("x"), bad});
+  EXPECT_THAT(r, StatusIs(StatusCode::kInvalidArgument, "invalid_event"));
+  EXPECT_EQ(r.error().details().pointer, "/events/3/data/files/1/size_bytes");
+  EXPECT_EQ(r.error().details().event_index, 3);
+}
+
+TEST_F(StoreTest, FilePagesFollowDiscoveryOrderAndFilters) {
+  JobScenario a("job-a");
+  std::vector<engine::Event> batch = {a.Created(), a.Started()};
+  std::vector<std::string> uris;
+  for (int i = 0; i < 2500; ++i) uris.push_back("s3://b/" + std::to_string(i));
+  for (int i = 0; i < 2500; i += 1000) {
+    batch.push_back(a.Discovered(std::vector<std::string>(
+        uris.begin() + i, uris.begin() + std::min(i + 1000, 2500))));
+  }
+  for (int i = 0; i < 2500; i += 7) batch.push_back(a.FileStarted(uris[i]));
+  for (int i = 0; i < 2500; i += 14) batch.push_back(a.FileCompleted(uris[i]));
+  ASSERT_THAT(Append(batch), IsOk());
+
+  // Unfiltered paging walks every file exactly once, in discovery order.
+  engine::FileQuery q;
+  q.limit = 300;
+  size_t seen = 0;
+  for (;;) {
+    auto page = store_->ListFiles("acme", "job-a", q);
+    ASSERT_THAT(page, IsOk());
+    EXPECT_EQ(page->total_matching, 2500);
+    for (const auto& row : page->rows) EXPECT_EQ(row.uri, uris[seen++]);
+    if (!page->has_more) break;
+    q.after_ordinal = page->rows.back().ordinal;
+  }
+  EXPECT_EQ(seen, 2500u);
+
+  // processing: every 7th but not every 14th; completed: every 14th.
+  engine::FileQuery f;
+  f.limit = 500;
+  f.statuses = {FileStatus::kProcessing};
+  auto processing = store_->ListFiles("acme", "job-a", f);
+  ASSERT_THAT(processing, IsOk());
+  EXPECT_EQ(processing->total_matching, 179);
+  EXPECT_EQ(processing->rows.size(), 179u);
+  EXPECT_FALSE(processing->has_more);
+  for (const auto& row : processing->rows) EXPECT_EQ(row.ordinal % 14, 7u);
+
+  f.statuses = {FileStatus::kCompleted, FileStatus::kProcessing};
+  f.limit = 10;
+  f.after_ordinal = 100;
+  auto both = store_->ListFiles("acme", "job-a", f);
+  ASSERT_THAT(both, IsOk());
+  EXPECT_EQ(both->total_matching, 358);
+  ASSERT_EQ(both->rows.size(), 10u);
+  EXPECT_TRUE(both->has_more);
+  EXPECT_EQ(both->rows[0].ordinal, 105u);
+  EXPECT_EQ(both->rows[1].ordinal, 112u);
+  EXPECT_EQ(both->rows[1].status, FileStatus::kCompleted);
+}
+
+TEST_F(StoreTest, JobEventsPageFromAVersion) {
+  JobScenario a("job-a");
+  std::vector<engine::Event> batch = {a.Created()};
+  for (int i = 0; i < 20; ++i) batch.push_back(a.Progress("p" + std::to_string(i)));
+  ASSERT_THAT(Append(batch), IsOk());
+  auto events = store_->ReadJobEvents("acme", "job-a", 5, 3);
+  ASSERT_THAT(events, IsOk());
+  ASSERT_EQ(events->size(), 3u);
+  EXPECT_EQ((*events)[0].version, 5u);
+  EXPECT_EQ((*events)[0].event, batch[4]);
+  EXPECT_EQ(store_->ReadJobEvents("acme", "job-a", 21, 10)->size(), 1u);
+  EXPECT_EQ(store_->ReadJobEvents("acme", "job-a", 22, 10)->size(), 0u);
+}
+
+TEST_F(StoreTest, QueueFullIsResourceExhausted) {
+  options_.sequencer.queue_capacity_events = 10;
+  Reopen();
+  std::atomic<int> done{0}, exhausted{0};
+  constexpr int kRequests = 200;
+  for (int i = 0; i < kRequests; ++i) {
+    JobScenario job("q-" + std::to_string(i));
+    std::vector<engine::Event> batch(10, job.Created());
+    for (int k = 1; k < 10; ++k) batch[k] = job.Progress("p");
+    store_->Submit(engine::AppendRequest{"acme", "k", std::move(batch)},
+                   [&](Result<engine::AppendResult> r) {
+                     if (!r && r.error().code() == StatusCode::kResourceExhausted) ++exhausted;
+                     ++done;
+                   });
+  }
+  while (done.load() < kRequests) std::this_thread::yield();
+  EXPECT_GT(exhausted.load(), 0);
+}
+
+TEST_F(StoreTest, RestartKeepsStateAndContinuesTheLog) {
+  JobScenario a("job-a");
+  ASSERT_THAT(Append({a.Created(), a.Started(), a.Discovered({"s3://b/1", "s3://b/2"}),
+                      a.FileStarted("s3://b/1")}),
+              IsOk());
+  const auto before = *store_->GetSnapshot("acme", "job-a");
+  Reopen();
+  EXPECT_EQ(storage::EncodeSnapshot(*store_->GetSnapshot("acme", "job-a")),
+            storage::EncodeSnapshot(before));
+  EXPECT_EQ(store_->last_position(), 4u);
+  JobScenario b("job-b");
+  auto r = Append({b.Created(), a.FileCompleted("s3://b/1")});
+  ASSERT_THAT(r, IsOk());
+  EXPECT_EQ(r->results[0].position, 5u);
+  EXPECT_EQ(r->results[1].version, 5u);
+  EXPECT_GE(r->results[0].recorded_at, before.last_recorded_at);
+}
+
+TEST_F(StoreTest, SecondOpenOfTheSameDataDirIsRefused) {
+  auto second = storage::Store::Open(options_, clock_);
+  EXPECT_FALSE(second.has_value());
+  EXPECT_EQ(second.error().code(), StatusCode::kUnavailable) << second.error().ToString();
+}
+
+}  // namespace
+}  // namespace jobstate::testing
