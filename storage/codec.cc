@@ -59,13 +59,18 @@ void AppendPayload(std::string& out, const T& value) {
   ar(value);
 }
 
+// Fills in the header of `out`, whose payload starts at byte 5.
+void SealInPlace(std::string& out) {
+  out[0] = static_cast<char>(kRecordFormat);
+  const uint32_t sum = Checksum(std::string_view(out).substr(5));
+  for (int i = 0; i < 4; ++i) out[1 + i] = static_cast<char>((sum >> (8 * i)) & 0xff);
+}
+
 template <class T>
 std::string EncodeRecord(const T& value) {
   std::string out(5, '\0');
-  out[0] = static_cast<char>(kRecordFormat);
   AppendPayload(out, value);
-  const uint32_t sum = Checksum(std::string_view(out).substr(5));
-  for (int i = 0; i < 4; ++i) out[1 + i] = static_cast<char>((sum >> (8 * i)) & 0xff);
+  SealInPlace(out);
   return out;
 }
 
@@ -95,6 +100,13 @@ Result<T> DecodeRecord(std::string_view record, std::string_view where) {
 }
 
 }  // namespace
+
+std::string SealRecord(std::string_view payload) {
+  std::string out(5, '\0');
+  out.append(payload);
+  SealInPlace(out);
+  return out;
+}
 
 std::string EncodeEvent(const engine::RecordedEvent& e) { return EncodeRecord(e); }
 std::string EncodeSnapshot(const engine::JobSnapshot& s) { return EncodeRecord(s); }

@@ -31,6 +31,9 @@ Result<engine::RecordedEvent> DecodeEvent(std::string_view record, std::string_v
 Result<engine::JobSnapshot> DecodeSnapshot(std::string_view record, std::string_view where);
 Result<engine::FileRow> DecodeFileRow(std::string_view record, std::string_view where);
 
+// Wraps an already encoded payload in the record envelope (format and checksum).
+std::string SealRecord(std::string_view payload);
+
 // The idempotency fingerprint of an event as sent: a hash of its canonical encoding
 // with expected_version left out (a precondition, not content).
 uint64_t ContentHash(const engine::Event& e);

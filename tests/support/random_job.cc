@@ -145,7 +145,7 @@ std::optional<Event> RandomJob::Next() {
     if (action < 95) {
       // Ending is likelier once the files are done.
       const bool done = !Pick(FileStatus::kQueued) && !Pick(FileStatus::kProcessing);
-      if (done || Chance(0.1)) return FinishJob();
+      if (done || Chance(0.25)) return FinishJob();
     }
   }
 }
