@@ -11,7 +11,7 @@ Sequencer::Sequencer(const Db& db, const engine::Clock& clock,
     : db_(db),
       clock_(clock),
       options_(options),
-      cache_(options.job_cache_entries),
+      cache_(options.job_cache_entries, options.file_cache_entries),
       counters_(start),
       committed_position_(start.last_position),
       thread_([this] { Run(); }) {}

@@ -43,6 +43,8 @@ struct SequencerOptions {
   size_t max_group_events = 20'000;  // Default: 20,000
   // Jobs whose snapshots stay cached between groups.
   size_t job_cache_entries = 20'000;  // Default: 20,000
+  // Committed file rows kept for the files in flight (about 300 bytes each).
+  size_t file_cache_entries = 200'000;  // Default: 200,000
   GroupOptions group;
 };
 

@@ -1,5 +1,6 @@
 #include "storage/store.h"
 
+#include <filesystem>
 #include <future>
 
 #include "storage/codec.h"
@@ -74,6 +75,11 @@ Result<LogCounters> LoadCounters(Db& db) {
 
 Result<std::unique_ptr<Store>> Store::Open(const StoreOptions& options,
                                            const engine::Clock& clock) {
+  if (options.create_if_missing) {
+    std::error_code ec;
+    std::filesystem::create_directories(options.path, ec);
+    if (ec) return Err(Status::Unavailable("create " + options.path + ": " + ec.message()));
+  }
   DbOptions db_options;
   db_options.path = options.path;
   db_options.create_if_missing = options.create_if_missing;

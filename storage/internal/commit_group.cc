@@ -6,7 +6,6 @@
 #include "engine/projector.h"
 #include "engine/validate.h"
 #include "storage/codec.h"
-#include "storage/internal/batch_file_table.h"
 #include "storage/internal/keys.h"
 #include "storage/rocks_status.h"
 
@@ -38,14 +37,16 @@ CommitGroup::CommitGroup(const Db& db, JobCache& cache, const GroupOptions& opti
       cache_(cache),
       options_(options),
       now_(now),
-      batch_(rocksdb::BytewiseComparator(), 0, /*overwrite_key=*/true),
+      files_(db, cache.file_rows),
       counters_(counters) {}
 
 Result<AppendResult> CommitGroup::Add(const AppendRequest& request) {
-  batch_.SetSavePoint();
+  saved_writes_ = writes_.size();
   saved_counters_ = counters_;
   undo_.clear();
   new_names_.clear();
+  new_dedupe_.clear();
+  files_.BeginRequest();
   // recorded_at never goes back, so the log reads in time order too.
   counters_.last_recorded_at = std::max(counters_.last_recorded_at, now_);
 
@@ -62,17 +63,16 @@ Result<AppendResult> CommitGroup::Add(const AppendRequest& request) {
     (acked->duplicate ? result.duplicates : result.appended) += 1;
     result.results.push_back(std::move(*acked));
   }
-  batch_.PopSavePoint().PermitUncheckedError();
   for (const auto& entry : undo_) dirty_.insert(entry.first);
   ++requests_;
   return result;
 }
 
 void CommitGroup::Rollback() {
-  rocksdb::Status s = batch_.RollbackToSavePoint();
-  assert(s.ok() && "Add() always sets a save point first");
-  s.PermitUncheckedError();
+  writes_.resize(saved_writes_);
   counters_ = saved_counters_;
+  files_.Undo();
+  for (const std::string& key : new_dedupe_) dedupe_.erase(key);
   for (auto& [jid, before] : undo_) {
     if (before) {
       jobs_[jid] = std::move(*before);
@@ -99,23 +99,19 @@ Result<AppendedEvent> CommitGroup::AddEvent(const AppendRequest& request, const 
 
   const uint64_t hash = ContentHash(e);
   if (job) {
-    const std::string key = keys::Dedupe(job->jid, e.event_id);
-    std::string value;
-    rocksdb::Status rs = batch_.GetFromBatchAndDB(db_.get(), rocksdb::ReadOptions(),
-                                                  db_.cf(Cf::kDedupe), key, &value);
-    if (rs.ok()) {
-      auto d = DecodeDedupe(value, keys::Describe("dedupe", key));
-      if (!d.has_value()) return Err(d.error());
-      if (d->content_hash != hash) {
+    auto d = FindDedupe(keys::Dedupe(job->jid, e.event_id));
+    if (!d.has_value()) return Err(d.error());
+    if (*d) {
+      const DedupeEntry& stored = **d;
+      if (stored.content_hash != hash) {
         return Err(Status::Aborted("event_id_conflict",
                                    "event_id " + e.event_id +
                                        " is already stored in this job with other content")
                        .WithPointer("/event_id"));
       }
-      return AppendedEvent{e.event_id, e.job_id, d->version, d->position, d->recorded_at,
-                           true};
+      return AppendedEvent{e.event_id, e.job_id, stored.version, stored.position,
+                           stored.recorded_at, true};
     }
-    if (!rs.IsNotFound()) return Err(FromRocks(rs, "read dedupe"));
   }
   const uint64_t current = job ? job->snap.version : 0;
   if (e.expected_version && *e.expected_version != current) {
@@ -136,7 +132,7 @@ Result<AppendedEvent> CommitGroup::AddEvent(const AppendRequest& request, const 
   }
   engine::RecordedEvent re{std::move(e), job->snap.version + 1, counters_.last_position + 1,
                            counters_.last_recorded_at};
-  BatchFileTable files(db_, batch_, job->jid);
+  GroupFiles::JobFiles files = files_.ForJob(job->jid);
   s = engine::Apply(job->snap, files, re);
   if (!s.ok()) return Err(std::move(s));
   counters_.last_position = re.position;
@@ -145,8 +141,11 @@ Result<AppendedEvent> CommitGroup::AddEvent(const AppendRequest& request, const 
   s = Stage(Cf::kEvents, keys::JobVersion(job->jid, re.version), EncodeEvent(re));
   if (s.ok()) s = Stage(Cf::kLog, keys::Position(re.position), log_value);
   if (s.ok()) {
-    s = Stage(Cf::kDedupe, keys::Dedupe(job->jid, re.event.event_id),
-              EncodeDedupe({re.version, re.position, re.recorded_at, hash}));
+    const std::string key = keys::Dedupe(job->jid, re.event.event_id);
+    const DedupeEntry entry{re.version, re.position, re.recorded_at, hash};
+    s = Stage(Cf::kDedupe, key, EncodeDedupe(entry));
+    dedupe_.emplace(key, entry);
+    new_dedupe_.push_back(key);
   }
   if (s.ok() && options_.checkpoint_interval > 0 &&
       re.version % options_.checkpoint_interval == 0) {
@@ -220,22 +219,45 @@ void CommitGroup::Remember(uint64_t jid) {
 }
 
 Status CommitGroup::Stage(Cf cf, const std::string& key, const std::string& value) {
-  return FromRocks(batch_.Put(db_.cf(cf), key, value), "stage write");
+  writes_.push_back({cf, key, value});
+  return Status::OK();
+}
+
+Result<std::optional<DedupeEntry>> CommitGroup::FindDedupe(const std::string& key) {
+  if (auto it = dedupe_.find(key); it != dedupe_.end()) return it->second;
+  auto value = db_.Get(Cf::kDedupe, key);
+  if (!value.has_value()) return Err(value.error());
+  if (!*value) return std::nullopt;
+  auto d = DecodeDedupe(**value, keys::Describe("dedupe", key));
+  if (!d.has_value()) return Err(d.error());
+  return std::optional<DedupeEntry>(*d);
 }
 
 Status CommitGroup::Commit(const rocksdb::WriteOptions& write_options) {
   assert(!empty() && "nothing to commit");
   for (uint64_t jid : dirty_) {
-    Status s = Stage(Cf::kSnapshots, keys::Job(jid), EncodeSnapshot(jobs_.at(jid).snap));
-    if (!s.ok()) return s;
+    writes_.push_back({Cf::kSnapshots, keys::Job(jid), EncodeSnapshot(jobs_.at(jid).snap)});
   }
-  Status s = Stage(Cf::kMeta, "last_position", keys::Fixed64(counters_.last_position));
-  if (s.ok()) s = Stage(Cf::kMeta, "next_jid", keys::Fixed64(counters_.next_jid));
-  if (!s.ok()) return s;
-  return FromRocks(db_.get()->Write(write_options, batch_.GetWriteBatch()), "commit");
+  files_.StageWrites(writes_);
+  writes_.push_back({Cf::kMeta, "last_position", keys::Fixed64(counters_.last_position)});
+  writes_.push_back({Cf::kMeta, "next_jid", keys::Fixed64(counters_.next_jid)});
+  // Every key is written once per group, so order does not change the result; sorted,
+  // each memtable receives ascending keys and RocksDB's skip list reuses its last
+  // insert position instead of searching from the top for every key.
+  std::sort(writes_.begin(), writes_.end(), [](const StagedWrite& a, const StagedWrite& b) {
+    return a.cf != b.cf ? a.cf < b.cf : a.key < b.key;
+  });
+  rocksdb::WriteBatch batch;
+  for (const StagedWrite& w : writes_) {
+    rocksdb::Status s = w.value ? batch.Put(db_.cf(w.cf), w.key, *w.value)
+                                : batch.Delete(db_.cf(w.cf), w.key);
+    if (!s.ok()) return FromRocks(s, "stage write");
+  }
+  return FromRocks(db_.get()->Write(write_options, &batch), "commit");
 }
 
 void CommitGroup::Publish() {
+  files_.Publish();
   for (auto& [name, jid] : names_) cache_.names.Put(name, jid);
   for (auto& [jid, job] : jobs_) cache_.snapshots.Put(jid, std::move(job.snap));
 }

@@ -19,13 +19,14 @@
 #include <unordered_map>
 #include <vector>
 
-#include <rocksdb/utilities/write_batch_with_index.h>
 
 #include "engine/append.h"
 #include "engine/state.h"
 #include "engine/status.h"
 #include "storage/internal/db.h"
+#include "storage/internal/group_files.h"
 #include "storage/internal/lru_cache.h"
+#include "storage/codec.h"
 
 namespace jobstate::storage {
 
@@ -38,9 +39,10 @@ struct LogCounters {
 
 // Caches shared across groups. Bounded: entries, not jobs or files, set the memory.
 struct JobCache {
-  explicit JobCache(size_t entries) : names(entries * 4), snapshots(entries) {}
+  JobCache(size_t jobs, size_t files) : names(jobs * 4), snapshots(jobs), file_rows(files) {}
   LruCache<std::string, uint64_t> names;             // org 0 job_id -> jid
   LruCache<uint64_t, engine::JobSnapshot> snapshots;  // jid -> snapshot
+  FileRowCache file_rows;                            // FileId -> row
 };
 
 struct GroupOptions {
@@ -81,12 +83,20 @@ class CommitGroup {
   void Remember(uint64_t jid);
   void Rollback();
   Status Stage(Cf cf, const std::string& key, const std::string& value);
+  // The dedupe entry of (jid, event_id): staged in this group, or stored.
+  Result<std::optional<DedupeEntry>> FindDedupe(const std::string& key);
 
   const Db& db_;
   JobCache& cache_;
   const GroupOptions& options_;
   const engine::Millis now_;
-  rocksdb::WriteBatchWithIndex batch_;
+  // Writes of the requests kept so far, plus the current one's; sorted at Commit().
+  std::vector<StagedWrite> writes_;
+  size_t saved_writes_ = 0;
+  GroupFiles files_;
+  // Dedupe entries this group staged (the batch cannot be read back).
+  std::unordered_map<std::string, DedupeEntry> dedupe_;
+  std::vector<std::string> new_dedupe_;
   LogCounters counters_;
   size_t requests_ = 0;
 

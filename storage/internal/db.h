@@ -5,6 +5,7 @@
 // constant after Open.
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -33,6 +34,13 @@ enum class Cf : size_t {
 };
 
 std::string_view CfName(Cf cf);
+
+// A write staged for a commit group: a Put, or a Delete when `value` is empty.
+struct StagedWrite {
+  Cf cf;
+  std::string key;
+  std::optional<std::string> value;
+};
 bool IsDerived(Cf cf);
 
 struct DbOptions {

@@ -1,0 +1,131 @@
+#include "storage/internal/group_files.h"
+
+#include <algorithm>
+
+#include "storage/codec.h"
+#include "storage/internal/keys.h"
+#include "storage/rocks_status.h"
+
+namespace jobstate::storage {
+
+using engine::FileRow;
+using engine::FileStatus;
+
+Result<FileRow> GroupFiles::ReadRow(uint64_t jid, uint64_t ordinal) const {
+  const std::string key = keys::File(jid, ordinal);
+  auto value = db_.Get(Cf::kFiles, key);
+  if (!value.has_value()) return Err(value.error());
+  if (!*value) return Err(Status::Corruption(keys::Describe("files", key) + ": indexed but missing"));
+  return DecodeFileRow(**value, keys::Describe("files", key));
+}
+
+Result<std::optional<FileRow>> GroupFiles::Lookup(uint64_t jid, std::string_view uri) {
+  const std::string key = keys::FileId(jid, uri);
+  if (auto it = rows_.find(key); it != rows_.end()) return it->second.row;
+  if (const FileRow* cached = cache_.Get(key)) return *cached;
+  auto id = db_.Get(Cf::kFileIds, key);
+  if (!id.has_value()) return Err(id.error());
+  if (!*id) return std::nullopt;
+  if ((*id)->size() != 8) {
+    return Err(Status::Corruption(keys::Describe("file_ids", key) + ": malformed ordinal"));
+  }
+  auto row = ReadRow(jid, keys::DecodeFixed64((*id)->data()));
+  if (!row.has_value()) return Err(row.error());
+  return std::optional<FileRow>(std::move(*row));
+}
+
+void GroupFiles::Undo() {
+  // Newest first, so a row changed twice in one request ends as it was before both.
+  // A row the overlay did not hold before simply leaves it: reads then fall back to
+  // the committed state in the cache and RocksDB.
+  for (auto it = undo_.rbegin(); it != undo_.rend(); ++it) {
+    auto& [key, before] = *it;
+    auto row = rows_.find(key);
+    if (before) {
+      row->second = std::move(*before);
+    } else if (row != rows_.end()) {
+      by_ordinal_.erase({keys::DecodeFixed64(key.data()), row->second.row.ordinal});
+      rows_.erase(row);
+    }
+  }
+  undo_.clear();
+}
+
+void GroupFiles::StageWrites(std::vector<StagedWrite>& out) const {
+  for (const auto& [key, entry] : rows_) {
+    const engine::FileRow& row = entry.row;
+    const uint64_t jid = keys::DecodeFixed64(key.data());
+    out.push_back({Cf::kFiles, keys::File(jid, row.ordinal), EncodeFileRow(row)});
+    if (!entry.committed_status) {
+      out.push_back({Cf::kFileIds, key, keys::Fixed64(row.ordinal)});
+    } else if (*entry.committed_status != row.status) {
+      out.push_back(
+          {Cf::kFilesByStatus, keys::FileStatusKey(jid, *entry.committed_status, row.ordinal),
+           std::nullopt});
+    }
+    if (entry.committed_status != row.status) {
+      out.push_back({Cf::kFilesByStatus, keys::FileStatusKey(jid, row.status, row.ordinal), ""});
+    }
+  }
+}
+
+void GroupFiles::Publish() {
+  for (auto& [key, entry] : rows_) cache_.Put(key, std::move(entry.row));
+  rows_.clear();
+  by_ordinal_.clear();
+}
+
+Result<std::optional<FileRow>> GroupFiles::JobFiles::Find(std::string_view uri) {
+  return group_.Lookup(jid_, uri);
+}
+
+Status GroupFiles::JobFiles::Put(const FileRow& row, std::optional<FileStatus> before) {
+  GroupFiles& g = group_;
+  const std::string key = keys::FileId(jid_, row.uri);
+  auto it = g.rows_.find(key);
+  if (it == g.rows_.end()) {
+    // First change in this group: `before` is the committed status (none if new).
+    g.undo_.emplace_back(key, std::nullopt);
+    g.rows_.emplace(key, Entry{row, before});
+    g.by_ordinal_[{jid_, row.ordinal}] = key;
+  } else {
+    g.undo_.emplace_back(key, it->second);
+    it->second.row = row;
+  }
+  return Status::OK();
+}
+
+Result<std::vector<FileRow>> GroupFiles::JobFiles::ListByStatus(FileStatus status,
+                                                                uint64_t from, size_t limit) {
+  GroupFiles& g = group_;
+  // Committed rows in `status` that this group has not changed...
+  std::vector<FileRow> committed;
+  const std::string prefix = keys::FileStatusKey(jid_, status, 0).substr(0, 9);
+  std::unique_ptr<rocksdb::Iterator> it(
+      g.db_.get()->NewIterator(rocksdb::ReadOptions(), g.db_.cf(Cf::kFilesByStatus)));
+  for (it->Seek(keys::FileStatusKey(jid_, status, from));
+       it->Valid() && it->key().starts_with(prefix) && committed.size() < limit; it->Next()) {
+    const uint64_t ordinal = keys::TrailingFixed64(it->key().ToStringView());
+    if (g.by_ordinal_.count({jid_, ordinal})) continue;
+    auto row = g.ReadRow(jid_, ordinal);
+    if (!row.has_value()) return Err(row.error());
+    committed.push_back(std::move(*row));
+  }
+  if (!it->status().ok()) return Err(FromRocks(it->status(), "scan files_by_status"));
+  // ...and the rows this group changed that are now in `status`.
+  std::vector<FileRow> mine;
+  for (auto o = g.by_ordinal_.lower_bound({jid_, from});
+       o != g.by_ordinal_.end() && o->first.first == jid_ && mine.size() < limit; ++o) {
+    const FileRow& row = g.rows_.at(o->second).row;
+    if (row.status == status) mine.push_back(row);
+  }
+  std::vector<FileRow> out;
+  out.reserve(std::min(limit, committed.size() + mine.size()));
+  std::merge(committed.begin(), committed.end(), mine.begin(), mine.end(),
+             std::back_inserter(out),
+             [](const FileRow& a, const FileRow& b) { return a.ordinal < b.ordinal; });
+  if (out.size() > limit) out.resize(limit);
+  return out;
+}
+
+}  // namespace jobstate::storage
