@@ -13,8 +13,10 @@ Sequencer::Sequencer(const Db& db, const engine::Clock& clock,
       options_(options),
       cache_(options.job_cache_entries, options.file_cache_entries),
       counters_(start),
+      durable_counters_(start),
       committed_position_(start.last_position),
-      thread_([this] { Run(); }) {}
+      writer_([this] { RunWrite(); }),
+      thread_([this] { RunFold(); }) {}
 
 Sequencer::~Sequencer() { Stop(); }
 
@@ -40,11 +42,16 @@ void Sequencer::Submit(engine::AppendRequest request, Callback done) {
 void Sequencer::Stop() {
   {
     std::scoped_lock lock(mu_);
-    if (stopping_ && !thread_.joinable()) return;
     stopping_ = true;
   }
   wake_.notify_one();
-  if (thread_.joinable()) thread_.join();
+  if (thread_.joinable()) thread_.join();  // drains the queue and settles the last group
+  {
+    std::scoped_lock lock(write_mu_);
+    writer_stop_ = true;
+  }
+  write_cv_.notify_all();
+  if (writer_.joinable()) writer_.join();
 }
 
 uint64_t Sequencer::last_position() const {
@@ -52,15 +59,16 @@ uint64_t Sequencer::last_position() const {
   return committed_position_;
 }
 
-void Sequencer::Run() {
+void Sequencer::RunFold() {
   for (;;) {
     std::deque<Pending> taken;
+    bool stopping = false;
     {
       std::unique_lock lock(mu_);
       // Buffered durability syncs the WAL about once a second even when idle.
       wake_.wait_for(lock, std::chrono::seconds(1),
                      [&] { return stopping_ || !queue_.empty(); });
-      if (queue_.empty() && stopping_) break;
+      stopping = stopping_;
       size_t events = 0;
       while (!queue_.empty() &&
              (taken.empty() || events + queue_.front().request.events.size() <=
@@ -71,43 +79,107 @@ void Sequencer::Run() {
       }
       queued_events_ -= events;
     }
-    if (!taken.empty()) CommitGroupOf(taken);
-    MaybeSyncWal(false);
+    if (taken.empty()) {
+      (void)Settle();  // idle: let the caches catch up (a failure was answered already)
+      MaybeSyncWal(false);
+      if (stopping) break;
+      continue;
+    }
+    std::optional<Sealed> sealed = FoldGroup(taken, in_flight_.get());
+    if (!sealed) continue;
+    // The new group folded on top of the one in flight: it may be written only once
+    // that one is durable, and must fail if that one failed.
+    Status parent = Settle();
+    if (!parent.ok()) {
+      const Status failed = Status::Unavailable("storage write failed: " + parent.message());
+      for (auto& [done, result] : sealed->accepted) done(Err(failed));
+      continue;
+    }
+    sealed->group->DetachParent();
+    counters_ = sealed->group->counters();
+    in_flight_ = std::move(sealed->group);
+    {
+      std::scoped_lock lock(write_mu_);
+      write_group_ = in_flight_.get();
+      write_accepted_ = std::move(sealed->accepted);
+      written_ = false;
+    }
+    write_cv_.notify_all();
   }
+  (void)Settle();  // the last group's requests were answered by the writer
   MaybeSyncWal(true);
 }
 
-void Sequencer::CommitGroupOf(std::deque<Pending>& taken) {
-  CommitGroup group(db_, cache_, options_.group, counters_, clock_.NowMillis());
-  std::vector<std::pair<Callback, engine::AppendResult>> accepted;
+std::optional<Sequencer::Sealed> Sequencer::FoldGroup(std::deque<Pending>& taken,
+                                                      const CommitGroup* parent) {
+  Sealed sealed;
+  sealed.group = std::make_unique<CommitGroup>(db_, cache_, options_.group, counters_,
+                                               clock_.NowMillis(), parent);
   for (Pending& p : taken) {
-    auto result = group.Add(p.request);
+    auto result = sealed.group->Add(p.request);
     if (!result.has_value()) {
       p.done(Err(std::move(result.error())));  // rejected alone; nothing of it is staged
       continue;
     }
-    accepted.emplace_back(std::move(p.done), std::move(*result));
+    sealed.accepted.emplace_back(std::move(p.done), std::move(*result));
   }
-  if (group.empty()) return;
+  if (sealed.group->empty()) return std::nullopt;
+  sealed.group->Seal();
+  return sealed;
+}
 
+void Sequencer::RunWrite() {
   rocksdb::WriteOptions wo;
   wo.sync = options_.durability == Durability::kSync;
-  Status s = group.Commit(wo);
-  if (!s.ok()) {
-    // Nothing of the group is stored; the cache was never touched and the counters
-    // stay where they were.
-    Status unavailable = Status::Unavailable("storage write failed: " + s.message());
-    for (auto& [done, result] : accepted) done(Err(unavailable));
-    return;
+  for (;;) {
+    CommitGroup* group = nullptr;
+    std::vector<std::pair<Callback, engine::AppendResult>> accepted;
+    {
+      std::unique_lock lock(write_mu_);
+      write_cv_.wait(lock, [&] { return write_group_ != nullptr || writer_stop_; });
+      if (!write_group_) return;
+      group = write_group_;
+      accepted = std::move(write_accepted_);
+    }
+    Status s = group->Write(wo);
+    if (s.ok()) {
+      {
+        std::scoped_lock lock(mu_);
+        committed_position_ = group->counters().last_position;
+      }
+      for (auto& [done, result] : accepted) done(std::move(result));
+    } else {
+      // Nothing of the group is stored: RocksDB applies a WriteBatch whole or not at all.
+      const Status unavailable = Status::Unavailable("storage write failed: " + s.message());
+      for (auto& [done, result] : accepted) done(Err(unavailable));
+    }
+    {
+      std::scoped_lock lock(write_mu_);
+      write_group_ = nullptr;
+      written_ = true;
+      write_status_ = s;
+    }
+    write_cv_.notify_all();
   }
-  group.Publish();
-  counters_ = group.counters();
-  wal_dirty_ = !wo.sync;
+}
+
+Status Sequencer::Settle() {
+  if (!in_flight_) return Status::OK();
+  Status s;
   {
-    std::scoped_lock lock(mu_);
-    committed_position_ = counters_.last_position;
+    std::unique_lock lock(write_mu_);
+    write_cv_.wait(lock, [&] { return written_; });
+    s = write_status_;
   }
-  for (auto& [done, result] : accepted) done(std::move(result));
+  if (s.ok()) {
+    in_flight_->Publish();
+    durable_counters_ = in_flight_->counters();
+    wal_dirty_ = options_.durability == Durability::kBuffered;
+  } else {
+    counters_ = durable_counters_;  // positions and jids of the failed group are reused
+  }
+  in_flight_.reset();
+  return s;
 }
 
 void Sequencer::MaybeSyncWal(bool force) {

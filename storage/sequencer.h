@@ -1,19 +1,24 @@
 #pragma once
 // Sequencer: the single writer of a data dir.
 //
-// Requests wait in a bounded queue. One thread takes as many as are waiting (up to
-// `max_group_events` events), folds each against the current state (CommitGroup),
-// answers the ones that fail at once, and commits the rest with one WriteBatch and, in
-// `sync` durability, one WAL sync; then it answers them. So concurrent appenders share
-// the cost of a sync, and a batch that fails never reaches the WriteBatch.
+// Requests wait in a bounded queue. The fold thread takes as many as are waiting (up
+// to `max_group_events` events), folds each against the current state (CommitGroup),
+// answers the ones that fail at once, and seals the rest into one WriteBatch. The
+// writer thread commits it with, in `sync` durability, one WAL sync, then answers its
+// requests. The two overlap: while group N is written, group N+1 folds on top of N's
+// state; N+1 is written only if N's write succeeded, and fails with it otherwise.
+// So concurrent appenders share the cost of a sync, folding and writing use both
+// cores, and a batch that fails never reaches a WriteBatch.
 //
 // Thread safety: Submit and Stop are safe for concurrent use. Callbacks run on the
-// sequencer thread and must not block: hand work off to another executor.
+// sequencer's threads and must not block: hand work off to another executor.
 
 #include <condition_variable>
 #include <deque>
 #include <functional>
+#include <memory>
 #include <mutex>
+#include <optional>
 #include <thread>
 
 #include "engine/append.h"
@@ -79,8 +84,19 @@ class Sequencer {
     Callback done;
   };
 
-  void Run();
-  void CommitGroupOf(std::deque<Pending>& taken);
+  // A sealed group handed to the writer, with the answers it owes.
+  struct Sealed {
+    std::unique_ptr<CommitGroup> group;
+    std::vector<std::pair<Callback, engine::AppendResult>> accepted;
+  };
+
+  void RunFold();
+  void RunWrite();
+  std::optional<Sealed> FoldGroup(std::deque<Pending>& taken, const CommitGroup* parent);
+  // Waits until the writer has finished the in-flight group; publishes it into the
+  // caches on success, or rewinds the counters on failure. Returns its status (OK when
+  // nothing was in flight).
+  Status Settle();
   void MaybeSyncWal(bool force);
 
   // Constant after construction
@@ -88,11 +104,22 @@ class Sequencer {
   const engine::Clock& clock_;
   const SequencerOptions options_;
 
-  // Owned by the sequencer thread
+  // Owned by the fold thread
   JobCache cache_;
-  LogCounters counters_;
+  LogCounters counters_;          // as the last folded group leaves them
+  LogCounters durable_counters_;  // as the last written group left them
+  std::unique_ptr<CommitGroup> in_flight_;  // handed to the writer, not yet settled
   bool wal_dirty_ = false;
   engine::Millis last_wal_sync_ = 0;
+
+  // The hand-off between the fold and writer threads. Guarded by write_mu_
+  std::mutex write_mu_;
+  std::condition_variable write_cv_;
+  CommitGroup* write_group_ = nullptr;  // owned by in_flight_; set until written
+  std::vector<std::pair<Callback, engine::AppendResult>> write_accepted_;
+  bool written_ = false;
+  Status write_status_;
+  bool writer_stop_ = false;
 
   // Guarded by mu_
   mutable std::mutex mu_;
@@ -102,6 +129,7 @@ class Sequencer {
   bool stopping_ = false;
   uint64_t committed_position_ = 0;
 
+  std::thread writer_;
   std::thread thread_;
 };
 

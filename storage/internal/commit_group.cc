@@ -5,7 +5,6 @@
 
 #include "engine/projector.h"
 #include "engine/validate.h"
-#include "storage/codec.h"
 #include "storage/internal/keys.h"
 #include "storage/rocks_status.h"
 
@@ -29,18 +28,26 @@ Status VersionConflict(const Event& e, uint64_t current) {
   return s;
 }
 
+Status EventIdConflict(const Event& e) {
+  return Status::Aborted("event_id_conflict",
+                         "event_id " + e.event_id +
+                             " is already stored in this job with other content")
+      .WithPointer("/event_id");
+}
+
 }  // namespace
 
 CommitGroup::CommitGroup(const Db& db, JobCache& cache, const GroupOptions& options,
-                         LogCounters counters, engine::Millis now)
+                         LogCounters counters, engine::Millis now, const CommitGroup* parent)
     : db_(db),
       cache_(cache),
       options_(options),
       now_(now),
-      files_(db, cache.file_rows),
-      counters_(counters) {}
+      parent_(parent),
+      counters_(counters),
+      files_(db, cache.file_rows, parent ? &parent->files_ : nullptr) {}
 
-Result<AppendResult> CommitGroup::Add(const AppendRequest& request) {
+Result<AppendResult> CommitGroup::Add(AppendRequest& request) {
   saved_writes_ = writes_.size();
   saved_counters_ = counters_;
   undo_.clear();
@@ -57,7 +64,7 @@ Result<AppendResult> CommitGroup::Add(const AppendRequest& request) {
     if (!acked.has_value()) {
       Status s = std::move(acked.error());
       s.AtEvent(static_cast<int64_t>(i), "/events/" + std::to_string(i));
-      Rollback();
+      Undo();
       return Err(std::move(s));
     }
     (acked->duplicate ? result.duplicates : result.appended) += 1;
@@ -68,7 +75,7 @@ Result<AppendResult> CommitGroup::Add(const AppendRequest& request) {
   return result;
 }
 
-void CommitGroup::Rollback() {
+void CommitGroup::Undo() {
   writes_.resize(saved_writes_);
   counters_ = saved_counters_;
   files_.Undo();
@@ -83,8 +90,7 @@ void CommitGroup::Rollback() {
   for (const std::string& name : new_names_) names_.erase(name);
 }
 
-Result<AppendedEvent> CommitGroup::AddEvent(const AppendRequest& request, const Event& sent) {
-  Event e = sent;
+Result<AppendedEvent> CommitGroup::AddEvent(const AppendRequest& request, Event& e) {
   Status s = engine::ValidateEvent(e);
   if (!s.ok()) return Err(std::move(s));
   if (e.occurred_at > now_ + options_.max_clock_skew_ms) {
@@ -97,20 +103,14 @@ Result<AppendedEvent> CommitGroup::AddEvent(const AppendRequest& request, const 
   if (!found.has_value()) return Err(found.error());
   Job* job = *found;
 
-  const uint64_t hash = ContentHash(e);
+  const uint64_t hash = ContentHash(e);  // of the event as sent
   if (job) {
     auto d = FindDedupe(keys::Dedupe(job->jid, e.event_id));
     if (!d.has_value()) return Err(d.error());
     if (*d) {
-      const DedupeEntry& stored = **d;
-      if (stored.content_hash != hash) {
-        return Err(Status::Aborted("event_id_conflict",
-                                   "event_id " + e.event_id +
-                                       " is already stored in this job with other content")
-                       .WithPointer("/event_id"));
-      }
-      return AppendedEvent{e.event_id, e.job_id, stored.version, stored.position,
-                           stored.recorded_at, true};
+      if ((*d)->content_hash != hash) return Err(EventIdConflict(e));
+      return AppendedEvent{e.event_id, e.job_id, (*d)->version, (*d)->position,
+                           (*d)->recorded_at, true};
     }
   }
   const uint64_t current = job ? job->snap.version : 0;
@@ -130,59 +130,62 @@ Result<AppendedEvent> CommitGroup::AddEvent(const AppendRequest& request, const 
   if (auto* c = std::get_if<engine::JobCancelled>(&e.data); c && !c->cancelled_by) {
     c->cancelled_by = request.actor;  // the log alone says who cancelled
   }
-  engine::RecordedEvent re{std::move(e), job->snap.version + 1, counters_.last_position + 1,
-                           counters_.last_recorded_at};
+  // The event moves into the record; the acknowledgement keeps what it needs first.
+  AppendedEvent ack{e.event_id, e.job_id, job->snap.version + 1,
+                    counters_.last_position + 1, counters_.last_recorded_at, false};
+  engine::RecordedEvent re{std::move(e), ack.version, ack.position, ack.recorded_at};
   GroupFiles::JobFiles files = files_.ForJob(job->jid);
   s = engine::Apply(job->snap, files, re);
   if (!s.ok()) return Err(std::move(s));
   counters_.last_position = re.position;
 
-  std::string log_value = keys::JobVersion(job->jid, re.version) + request.org;
-  s = Stage(Cf::kEvents, keys::JobVersion(job->jid, re.version), EncodeEvent(re));
-  if (s.ok()) s = Stage(Cf::kLog, keys::Position(re.position), log_value);
-  if (s.ok()) {
-    const std::string key = keys::Dedupe(job->jid, re.event.event_id);
-    const DedupeEntry entry{re.version, re.position, re.recorded_at, hash};
-    s = Stage(Cf::kDedupe, key, EncodeDedupe(entry));
-    dedupe_.emplace(key, entry);
-    new_dedupe_.push_back(key);
+  const std::string dedupe_key = keys::Dedupe(job->jid, re.event.event_id);
+  const DedupeEntry entry{re.version, re.position, re.recorded_at, hash};
+  Stage(Cf::kDedupe, dedupe_key, EncodeDedupe(entry));
+  dedupe_.emplace(dedupe_key, entry);
+  new_dedupe_.push_back(dedupe_key);
+  Stage(Cf::kLog, keys::Position(re.position), keys::JobVersion(job->jid, re.version) + request.org);
+  if (options_.checkpoint_interval > 0 && re.version % options_.checkpoint_interval == 0) {
+    Stage(Cf::kCheckpoints, keys::JobVersion(job->jid, re.version), EncodeSnapshot(job->snap));
   }
-  if (s.ok() && options_.checkpoint_interval > 0 &&
-      re.version % options_.checkpoint_interval == 0) {
-    s = Stage(Cf::kCheckpoints, keys::JobVersion(job->jid, re.version),
-              EncodeSnapshot(job->snap));
+  Stage(Cf::kEvents, keys::JobVersion(job->jid, re.version), EncodeEvent(re));
+  return ack;
+}
+
+Result<std::optional<uint64_t>> CommitGroup::FindJid(const std::string& name) {
+  if (auto it = names_.find(name); it != names_.end()) return it->second;
+  if (parent_) {
+    if (auto it = parent_->names_.find(name); it != parent_->names_.end()) return it->second;
   }
-  if (!s.ok()) return Err(std::move(s));
-  return AppendedEvent{re.event.event_id, re.event.job_id, re.version, re.position,
-                       re.recorded_at, false};
+  if (uint64_t* cached = cache_.names.Get(name)) return *cached;
+  auto value = db_.Get(Cf::kJobs, name);
+  if (!value.has_value()) return Err(value.error());
+  if (!*value) return std::nullopt;
+  if ((*value)->size() != 8) {
+    return Err(Status::Corruption(keys::Describe("jobs", name) + ": malformed jid"));
+  }
+  const uint64_t jid = keys::DecodeFixed64((*value)->data());
+  cache_.names.Put(name, jid);
+  return jid;
 }
 
 Result<CommitGroup::Job*> CommitGroup::FindJob(const std::string& org,
                                                const std::string& job_id) {
   const std::string name = keys::JobName(org, job_id);
-  uint64_t jid = 0;
-  if (auto it = names_.find(name); it != names_.end()) {
-    jid = it->second;
-  } else if (uint64_t* cached = cache_.names.Get(name)) {
-    jid = *cached;
-  } else {
-    auto value = db_.Get(Cf::kJobs, name);
-    if (!value.has_value()) return Err(value.error());
-    if (!*value) return nullptr;
-    if ((*value)->size() != 8) {
-      return Err(Status::Corruption(keys::Describe("jobs", name) + ": malformed jid"));
-    }
-    jid = keys::DecodeFixed64((*value)->data());
-    cache_.names.Put(name, jid);
-  }
-  names_.emplace(name, jid);
-  if (auto it = jobs_.find(jid); it != jobs_.end()) return &it->second;
+  auto jid = FindJid(name);
+  if (!jid.has_value()) return Err(jid.error());
+  if (!*jid) return nullptr;
+  names_.emplace(name, **jid);
+  if (auto it = jobs_.find(**jid); it != jobs_.end()) return &it->second;
 
-  Job job{jid, {}};
-  if (const engine::JobSnapshot* cached = cache_.snapshots.Get(jid)) {
+  Job job{**jid, {}};
+  const auto in_parent = parent_ ? parent_->jobs_.find(job.jid) : jobs_.end();
+  if (parent_ && in_parent != parent_->jobs_.end()) {
+    job.snap = in_parent->second.snap;
+  } else if (const engine::JobSnapshot* cached = cache_.snapshots.Get(job.jid)) {
     job.snap = *cached;
   } else {
-    const std::string key = keys::Job(jid);
+    const std::string key = keys::Job(job.jid);
     auto value = db_.Get(Cf::kSnapshots, key);
     if (!value.has_value()) return Err(value.error());
     if (!*value) {
@@ -192,7 +195,7 @@ Result<CommitGroup::Job*> CommitGroup::FindJob(const std::string& org,
     if (!snap.has_value()) return Err(snap.error());
     job.snap = std::move(*snap);
   }
-  return &jobs_.emplace(jid, std::move(job)).first->second;
+  return &jobs_.emplace(job.jid, std::move(job)).first->second;
 }
 
 Result<CommitGroup::Job*> CommitGroup::CreateJob(const std::string& org, const Event& e) {
@@ -200,16 +203,15 @@ Result<CommitGroup::Job*> CommitGroup::CreateJob(const std::string& org, const E
   const std::string name = keys::JobName(org, e.job_id);
   names_[name] = jid;
   new_names_.push_back(name);
-  undo_.emplace(jid, std::nullopt);  // a rollback removes the job altogether
+  undo_.emplace(jid, std::nullopt);  // an undo removes the job altogether
   Job& job = jobs_[jid];
   job.jid = jid;
   job.snap.org = org;
   job.snap.job_id = e.job_id;
   // The job's identity and listing entry are staged with its first event; both vanish
-  // with the batch if the request fails.
-  Status s = Stage(Cf::kJobs, name, keys::Fixed64(jid));
-  if (s.ok()) s = Stage(Cf::kJobsByOrg, keys::OrgJob(org, e.occurred_at, jid), "");
-  if (!s.ok()) return Err(std::move(s));
+  // with the request if it fails.
+  Stage(Cf::kJobs, name, keys::Fixed64(jid));
+  Stage(Cf::kJobsByOrg, keys::OrgJob(org, e.occurred_at, jid), "");
   return &job;
 }
 
@@ -218,13 +220,15 @@ void CommitGroup::Remember(uint64_t jid) {
   undo_.emplace(jid, jobs_.at(jid));
 }
 
-Status CommitGroup::Stage(Cf cf, const std::string& key, const std::string& value) {
-  writes_.push_back({cf, key, value});
-  return Status::OK();
+void CommitGroup::Stage(Cf cf, std::string key, std::string value) {
+  writes_.push_back({cf, std::move(key), std::move(value)});
 }
 
-Result<std::optional<DedupeEntry>> CommitGroup::FindDedupe(const std::string& key) {
+Result<std::optional<DedupeEntry>> CommitGroup::FindDedupe(const std::string& key) const {
   if (auto it = dedupe_.find(key); it != dedupe_.end()) return it->second;
+  if (parent_) {
+    if (auto it = parent_->dedupe_.find(key); it != parent_->dedupe_.end()) return it->second;
+  }
   auto value = db_.Get(Cf::kDedupe, key);
   if (!value.has_value()) return Err(value.error());
   if (!*value) return std::nullopt;
@@ -233,27 +237,30 @@ Result<std::optional<DedupeEntry>> CommitGroup::FindDedupe(const std::string& ke
   return std::optional<DedupeEntry>(*d);
 }
 
-Status CommitGroup::Commit(const rocksdb::WriteOptions& write_options) {
+void CommitGroup::Seal() {
   assert(!empty() && "nothing to commit");
   for (uint64_t jid : dirty_) {
-    writes_.push_back({Cf::kSnapshots, keys::Job(jid), EncodeSnapshot(jobs_.at(jid).snap)});
+    Stage(Cf::kSnapshots, keys::Job(jid), EncodeSnapshot(jobs_.at(jid).snap));
   }
   files_.StageWrites(writes_);
-  writes_.push_back({Cf::kMeta, "last_position", keys::Fixed64(counters_.last_position)});
-  writes_.push_back({Cf::kMeta, "next_jid", keys::Fixed64(counters_.next_jid)});
+  Stage(Cf::kMeta, "last_position", keys::Fixed64(counters_.last_position));
+  Stage(Cf::kMeta, "next_jid", keys::Fixed64(counters_.next_jid));
   // Every key is written once per group, so order does not change the result; sorted,
   // each memtable receives ascending keys and RocksDB's skip list reuses its last
   // insert position instead of searching from the top for every key.
   std::sort(writes_.begin(), writes_.end(), [](const StagedWrite& a, const StagedWrite& b) {
     return a.cf != b.cf ? a.cf < b.cf : a.key < b.key;
   });
-  rocksdb::WriteBatch batch;
   for (const StagedWrite& w : writes_) {
-    rocksdb::Status s = w.value ? batch.Put(db_.cf(w.cf), w.key, *w.value)
-                                : batch.Delete(db_.cf(w.cf), w.key);
-    if (!s.ok()) return FromRocks(s, "stage write");
+    // A WriteBatch refuses only entries over 4 GiB; ours are bounded far below that.
+    (w.value ? batch_.Put(db_.cf(w.cf), w.key, *w.value) : batch_.Delete(db_.cf(w.cf), w.key))
+        .PermitUncheckedError();
   }
-  return FromRocks(db_.get()->Write(write_options, &batch), "commit");
+  writes_ = {};
+}
+
+Status CommitGroup::Write(const rocksdb::WriteOptions& write_options) {
+  return FromRocks(db_.get()->Write(write_options, &batch_), "commit");
 }
 
 void CommitGroup::Publish() {

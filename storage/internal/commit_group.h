@@ -1,15 +1,19 @@
 #pragma once
 // CommitGroup: the requests the sequencer commits with one synced write.
 //
-// Add() validates and folds one request against the current state (the group's own
-// earlier writes, the job cache, then RocksDB), assigns versions and positions, and
-// stages everything it derives (events, log entries, dedupe entries, file rows and
-// their indexes, job ids, listings, checkpoints) in one WriteBatchWithIndex. A request
-// that fails is rolled back to a save point: nothing of it stays in the group.
-// Commit() adds the snapshots of every touched job and the meta counters and writes
-// the batch; Publish() then moves the snapshots into the job cache.
+// Add() validates and folds one request against the current state, assigns versions
+// and positions, and stages everything it derives (events, log entries, dedupe
+// entries, job ids, listings, checkpoints; file rows through GroupFiles). A request
+// that fails is undone: nothing of it stays in the group. Seal() adds the snapshots of
+// every touched job and the meta counters and builds the WriteBatch; Write() commits
+// it; Publish() then moves the group's state into the shared caches.
 //
-// Thread safety: not thread-safe; owned by the sequencer thread.
+// The current state is read, in order, from this group, its parent (the group being
+// written while this one folds, or null), the caches of committed state, and RocksDB.
+// The sequencer writes a group only after its parent's write succeeded.
+//
+// Thread safety: not thread-safe. The sequencer folds and seals on its thread; the
+// writer thread only calls Write() on a sealed group.
 
 #include <cstdint>
 #include <map>
@@ -19,14 +23,15 @@
 #include <unordered_map>
 #include <vector>
 
+#include <rocksdb/write_batch.h>
 
 #include "engine/append.h"
 #include "engine/state.h"
 #include "engine/status.h"
+#include "storage/codec.h"
 #include "storage/internal/db.h"
 #include "storage/internal/group_files.h"
 #include "storage/internal/lru_cache.h"
-#include "storage/codec.h"
 
 namespace jobstate::storage {
 
@@ -37,31 +42,37 @@ struct LogCounters {
   engine::Millis last_recorded_at = 0;
 };
 
-// Caches shared across groups. Bounded: entries, not jobs or files, set the memory.
+// Caches of committed state shared across groups. Bounded: entries, not the number of
+// jobs or files, set the memory.
 struct JobCache {
   JobCache(size_t jobs, size_t files) : names(jobs * 4), snapshots(jobs), file_rows(files) {}
-  LruCache<std::string, uint64_t> names;             // org 0 job_id -> jid
+  LruCache<std::string, uint64_t> names;              // org 0 job_id -> jid
   LruCache<uint64_t, engine::JobSnapshot> snapshots;  // jid -> snapshot
-  FileRowCache file_rows;                            // FileId -> row
+  FileRowCache file_rows;                             // FileId -> row
 };
 
 struct GroupOptions {
-  engine::Millis max_clock_skew_ms = 300'000;
-  uint64_t checkpoint_interval = 1000;
+  engine::Millis max_clock_skew_ms = 300'000;  // Default: 300 s
+  uint64_t checkpoint_interval = 1000;         // Default: a checkpoint every 1,000 versions
 };
 
 class CommitGroup {
  public:
+  // `parent`, when given, must stay alive and unchanged until DetachParent().
   CommitGroup(const Db& db, JobCache& cache, const GroupOptions& options,
-              LogCounters counters, engine::Millis now);
+              LogCounters counters, engine::Millis now, const CommitGroup* parent);
 
-  // Folds `request` into the group. On error the group is exactly as before the call
-  // and the Status names the offending event (event_index, pointer).
-  Result<engine::AppendResult> Add(const engine::AppendRequest& request);
+  // Folds `request` (whose events it may normalize in place) into the group. On error
+  // the group is exactly as before the call and the Status names the offending event.
+  Result<engine::AppendResult> Add(engine::AppendRequest& request);
 
-  // Writes the group as one batch. REQUIRES: !empty().
-  Status Commit(const rocksdb::WriteOptions& write_options);
-  // After a successful Commit: makes the group's snapshots the cached ones.
+  // Stages snapshots and counters and builds the batch. REQUIRES: !empty().
+  void Seal();
+  // Forgets the parent; REQUIRES: sealed.
+  void DetachParent() { parent_ = nullptr; files_.DetachParent(); }
+  // Writes the sealed batch. Safe to call from another thread than the one that sealed.
+  Status Write(const rocksdb::WriteOptions& write_options);
+  // After a successful Write: the group's state becomes the caches'.
   void Publish();
 
   bool empty() const { return requests_ == 0; }
@@ -74,39 +85,40 @@ class CommitGroup {
   };
 
   Result<engine::AppendedEvent> AddEvent(const engine::AppendRequest& request,
-                                         const engine::Event& sent);
-  // The job named (org, job_id): the group's copy, loaded on first use; nullptr when
-  // it does not exist.
+                                         engine::Event& e);
+  Result<std::optional<uint64_t>> FindJid(const std::string& name);
+  // The job named (org, job_id), copied into this group on first use; null if absent.
   Result<Job*> FindJob(const std::string& org, const std::string& job_id);
   Result<Job*> CreateJob(const std::string& org, const engine::Event& e);
-  // Saves the job's state before this request first changes it, for rollback.
+  // Saves the job's state before this request first changes it, for Undo().
   void Remember(uint64_t jid);
-  void Rollback();
-  Status Stage(Cf cf, const std::string& key, const std::string& value);
-  // The dedupe entry of (jid, event_id): staged in this group, or stored.
-  Result<std::optional<DedupeEntry>> FindDedupe(const std::string& key);
+  void Undo();
+  void Stage(Cf cf, std::string key, std::string value);
+  // The dedupe entry of a (jid, event_id) key: staged here or in the parent, or stored.
+  Result<std::optional<DedupeEntry>> FindDedupe(const std::string& key) const;
 
   const Db& db_;
   JobCache& cache_;
   const GroupOptions& options_;
   const engine::Millis now_;
-  // Writes of the requests kept so far, plus the current one's; sorted at Commit().
-  std::vector<StagedWrite> writes_;
-  size_t saved_writes_ = 0;
-  GroupFiles files_;
-  // Dedupe entries this group staged (the batch cannot be read back).
-  std::unordered_map<std::string, DedupeEntry> dedupe_;
-  std::vector<std::string> new_dedupe_;
+  const CommitGroup* parent_;
   LogCounters counters_;
   size_t requests_ = 0;
 
-  std::map<uint64_t, Job> jobs_;                     // jid -> the group's state
-  std::unordered_map<std::string, uint64_t> names_;  // org 0 job_id -> jid
-  std::set<uint64_t> dirty_;                         // jobs a kept request changed
-  // Rollback of the request being added.
+  std::vector<StagedWrite> writes_;  // sorted and turned into batch_ by Seal()
+  rocksdb::WriteBatch batch_;
+  GroupFiles files_;
+  std::map<uint64_t, Job> jobs_;                           // jid -> this group's state
+  std::unordered_map<std::string, uint64_t> names_;        // org 0 job_id -> jid
+  std::unordered_map<std::string, DedupeEntry> dedupe_;    // staged dedupe entries
+  std::set<uint64_t> dirty_;                               // jobs a kept request changed
+
+  // Undo of the request being added.
+  size_t saved_writes_ = 0;
+  LogCounters saved_counters_;
   std::map<uint64_t, std::optional<Job>> undo_;
   std::vector<std::string> new_names_;
-  LogCounters saved_counters_;
+  std::vector<std::string> new_dedupe_;
 };
 
 }  // namespace jobstate::storage

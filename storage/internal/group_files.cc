@@ -19,9 +19,20 @@ Result<FileRow> GroupFiles::ReadRow(uint64_t jid, uint64_t ordinal) const {
   return DecodeFileRow(**value, keys::Describe("files", key));
 }
 
-Result<std::optional<FileRow>> GroupFiles::Lookup(uint64_t jid, std::string_view uri) {
+const FileRow* GroupFiles::Changed(uint64_t jid, uint64_t ordinal) const {
+  for (const GroupFiles* g = this; g; g = g->parent_) {
+    if (auto it = g->by_ordinal_.find({jid, ordinal}); it != g->by_ordinal_.end()) {
+      return &g->rows_.at(it->second).row;
+    }
+  }
+  return nullptr;
+}
+
+Result<std::optional<FileRow>> GroupFiles::Lookup(uint64_t jid, std::string_view uri) const {
   const std::string key = keys::FileId(jid, uri);
-  if (auto it = rows_.find(key); it != rows_.end()) return it->second.row;
+  for (const GroupFiles* g = this; g; g = g->parent_) {
+    if (auto it = g->rows_.find(key); it != g->rows_.end()) return it->second.row;
+  }
   if (const FileRow* cached = cache_.Get(key)) return *cached;
   auto id = db_.Get(Cf::kFileIds, key);
   if (!id.has_value()) return Err(id.error());
@@ -98,7 +109,7 @@ Status GroupFiles::JobFiles::Put(const FileRow& row, std::optional<FileStatus> b
 Result<std::vector<FileRow>> GroupFiles::JobFiles::ListByStatus(FileStatus status,
                                                                 uint64_t from, size_t limit) {
   GroupFiles& g = group_;
-  // Committed rows in `status` that this group has not changed...
+  // Committed rows in `status` that neither this group nor its parent changed...
   std::vector<FileRow> committed;
   const std::string prefix = keys::FileStatusKey(jid_, status, 0).substr(0, 9);
   std::unique_ptr<rocksdb::Iterator> it(
@@ -106,25 +117,36 @@ Result<std::vector<FileRow>> GroupFiles::JobFiles::ListByStatus(FileStatus statu
   for (it->Seek(keys::FileStatusKey(jid_, status, from));
        it->Valid() && it->key().starts_with(prefix) && committed.size() < limit; it->Next()) {
     const uint64_t ordinal = keys::TrailingFixed64(it->key().ToStringView());
-    if (g.by_ordinal_.count({jid_, ordinal})) continue;
+    if (g.Changed(jid_, ordinal)) continue;
     auto row = g.ReadRow(jid_, ordinal);
     if (!row.has_value()) return Err(row.error());
     committed.push_back(std::move(*row));
   }
   if (!it->status().ok()) return Err(FromRocks(it->status(), "scan files_by_status"));
-  // ...and the rows this group changed that are now in `status`.
-  std::vector<FileRow> mine;
-  for (auto o = g.by_ordinal_.lower_bound({jid_, from});
-       o != g.by_ordinal_.end() && o->first.first == jid_ && mine.size() < limit; ++o) {
-    const FileRow& row = g.rows_.at(o->second).row;
-    if (row.status == status) mine.push_back(row);
+  // ...and the changed rows now in `status`, the newest version of each.
+  std::map<uint64_t, FileRow> changed;
+  for (const GroupFiles* level = &g; level; level = level->parent_) {
+    for (auto o = level->by_ordinal_.lower_bound({jid_, from});
+         o != level->by_ordinal_.end() && o->first.first == jid_; ++o) {
+      if (changed.count(o->first.second) || g.Changed(jid_, o->first.second) !=
+                                                &level->rows_.at(o->second).row) {
+        continue;  // a newer level holds this row
+      }
+      const FileRow& row = level->rows_.at(o->second).row;
+      if (row.status == status) changed.emplace(row.ordinal, row);
+    }
   }
   std::vector<FileRow> out;
-  out.reserve(std::min(limit, committed.size() + mine.size()));
-  std::merge(committed.begin(), committed.end(), mine.begin(), mine.end(),
-             std::back_inserter(out),
-             [](const FileRow& a, const FileRow& b) { return a.ordinal < b.ordinal; });
-  if (out.size() > limit) out.resize(limit);
+  out.reserve(std::min(limit, committed.size() + changed.size()));
+  auto c = committed.begin();
+  auto m = changed.begin();
+  while (out.size() < limit && (c != committed.end() || m != changed.end())) {
+    if (m == changed.end() || (c != committed.end() && c->ordinal < m->first)) {
+      out.push_back(std::move(*c++));
+    } else {
+      out.push_back(std::move(m++->second));
+    }
+  }
   return out;
 }
 

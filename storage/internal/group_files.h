@@ -33,7 +33,11 @@ using FileRowCache = LruCache<std::string, engine::FileRow>;
 
 class GroupFiles {
  public:
-  GroupFiles(const Db& db, FileRowCache& cache) : db_(db), cache_(cache) {}
+  // `parent`: the overlay of the group being written while this one folds, read after
+  // this group's own and before the cache; null when there is none.
+  GroupFiles(const Db& db, FileRowCache& cache, const GroupFiles* parent)
+      : db_(db), cache_(cache), parent_(parent) {}
+  void DetachParent() { parent_ = nullptr; }
 
   // The FileTable of one job inside this group. Valid while the GroupFiles lives.
   class JobFiles final : public engine::FileTable {
@@ -65,11 +69,14 @@ class GroupFiles {
     std::optional<engine::FileStatus> committed_status;
   };
 
-  Result<std::optional<engine::FileRow>> Lookup(uint64_t jid, std::string_view uri);
+  Result<std::optional<engine::FileRow>> Lookup(uint64_t jid, std::string_view uri) const;
+  // The row this group or its parent changed at (jid, ordinal), or null.
+  const engine::FileRow* Changed(uint64_t jid, uint64_t ordinal) const;
   Result<engine::FileRow> ReadRow(uint64_t jid, uint64_t ordinal) const;
 
   const Db& db_;
   FileRowCache& cache_;
+  const GroupFiles* parent_;
   std::unordered_map<std::string, Entry> rows_;  // FileId key -> changed row
   std::map<std::pair<uint64_t, uint64_t>, std::string> by_ordinal_;  // -> FileId key
   std::vector<std::pair<std::string, std::optional<Entry>>> undo_;
