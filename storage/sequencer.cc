@@ -1,5 +1,7 @@
 #include "storage/sequencer.h"
 
+#include <pthread.h>
+
 #include <chrono>
 
 #include "storage/rocks_status.h"
@@ -16,7 +18,7 @@ Sequencer::Sequencer(const Db& db, const engine::Clock& clock,
       durable_counters_(start),
       committed_position_(start.last_position),
       writer_([this] { RunWrite(); }),
-      thread_([this] { RunFold(); }) {}
+      folder_([this] { RunFold(); }) {}
 
 Sequencer::~Sequencer() { Stop(); }
 
@@ -45,9 +47,9 @@ void Sequencer::Stop() {
     stopping_ = true;
   }
   wake_.notify_one();
-  if (thread_.joinable()) thread_.join();  // drains the queue and settles the last group
+  if (folder_.joinable()) folder_.join();  // drains the queue and settles the last group
   {
-    std::scoped_lock lock(write_mu_);
+    std::scoped_lock lock(mu_);
     writer_stop_ = true;
   }
   write_cv_.notify_all();
@@ -59,116 +61,98 @@ uint64_t Sequencer::last_position() const {
   return committed_position_;
 }
 
+// The fold thread folds whatever is queued into the open group for as long as the
+// writer is busy, and hands the group over the moment the writer is idle: groups grow
+// with the load, and the writer never waits for a fold that could have been done.
 void Sequencer::RunFold() {
+  pthread_setname_np(pthread_self(), "js-fold");
   for (;;) {
     std::deque<Pending> taken;
+    bool writer_idle = false;
     bool stopping = false;
     {
       std::unique_lock lock(mu_);
       // Buffered durability syncs the WAL about once a second even when idle.
-      wake_.wait_for(lock, std::chrono::seconds(1),
-                     [&] { return stopping_ || !queue_.empty(); });
-      stopping = stopping_;
-      size_t events = 0;
+      wake_.wait_for(lock, std::chrono::seconds(1), [&] {
+        const bool can_take = !queue_.empty() && open_events_ < options_.max_group_events;
+        return stopping_ || can_take || (open_ && write_group_ == nullptr);
+      });
       while (!queue_.empty() &&
-             (taken.empty() || events + queue_.front().request.events.size() <=
-                                   options_.max_group_events)) {
-        events += queue_.front().request.events.size();
+             (open_events_ == 0 || open_events_ + queue_.front().request.events.size() <=
+                                       options_.max_group_events)) {
+        const size_t n = queue_.front().request.events.size();
+        queued_events_ -= n;
+        open_events_ += n;
         taken.push_back(std::move(queue_.front()));
         queue_.pop_front();
       }
-      queued_events_ -= events;
+      writer_idle = write_group_ == nullptr;
+      stopping = stopping_ && queue_.empty();
     }
-    if (taken.empty()) {
-      (void)Settle();  // idle: let the caches catch up (a failure was answered already)
+    Fold(taken);
+    if (!writer_idle) continue;
+    if (open_) {
+      HandOff();
+    } else {
+      (void)Settle();  // idle: let the caches catch up (its answers went out already)
       MaybeSyncWal(false);
       if (stopping) break;
-      continue;
     }
-    std::optional<Sealed> sealed = FoldGroup(taken, in_flight_.get());
-    if (!sealed) continue;
-    // The new group folded on top of the one in flight: it may be written only once
-    // that one is durable, and must fail if that one failed.
-    Status parent = Settle();
-    if (!parent.ok()) {
-      const Status failed = Status::Unavailable("storage write failed: " + parent.message());
-      for (auto& [done, result] : sealed->accepted) done(Err(failed));
-      continue;
-    }
-    sealed->group->DetachParent();
-    counters_ = sealed->group->counters();
-    in_flight_ = std::move(sealed->group);
-    {
-      std::scoped_lock lock(write_mu_);
-      write_group_ = in_flight_.get();
-      write_accepted_ = std::move(sealed->accepted);
-      written_ = false;
-    }
-    write_cv_.notify_all();
   }
-  (void)Settle();  // the last group's requests were answered by the writer
+  (void)Settle();
   MaybeSyncWal(true);
 }
 
-std::optional<Sequencer::Sealed> Sequencer::FoldGroup(std::deque<Pending>& taken,
-                                                      const CommitGroup* parent) {
-  Sealed sealed;
-  sealed.group = std::make_unique<CommitGroup>(db_, cache_, options_.group, counters_,
-                                               clock_.NowMillis(), parent);
+void Sequencer::Fold(std::deque<Pending>& taken) {
   for (Pending& p : taken) {
-    auto result = sealed.group->Add(p.request);
+    if (!open_) {
+      open_ = std::make_unique<CommitGroup>(db_, cache_, options_.group, counters_,
+                                            clock_.NowMillis(), in_flight_.get());
+    }
+    auto result = open_->Add(p.request);
     if (!result.has_value()) {
       p.done(Err(std::move(result.error())));  // rejected alone; nothing of it is staged
       continue;
     }
-    sealed.accepted.emplace_back(std::move(p.done), std::move(*result));
+    counters_ = open_->counters();
+    open_answers_.emplace_back(std::move(p.done), std::move(*result));
   }
-  if (sealed.group->empty()) return std::nullopt;
-  sealed.group->Seal();
-  return sealed;
+  if (open_ && open_->empty()) {
+    open_.reset();
+    open_events_ = 0;
+  }
 }
 
-void Sequencer::RunWrite() {
-  rocksdb::WriteOptions wo;
-  wo.sync = options_.durability == Durability::kSync;
-  for (;;) {
-    CommitGroup* group = nullptr;
-    std::vector<std::pair<Callback, engine::AppendResult>> accepted;
-    {
-      std::unique_lock lock(write_mu_);
-      write_cv_.wait(lock, [&] { return write_group_ != nullptr || writer_stop_; });
-      if (!write_group_) return;
-      group = write_group_;
-      accepted = std::move(write_accepted_);
-    }
-    Status s = group->Write(wo);
-    if (s.ok()) {
-      {
-        std::scoped_lock lock(mu_);
-        committed_position_ = group->counters().last_position;
-      }
-      for (auto& [done, result] : accepted) done(std::move(result));
-    } else {
-      // Nothing of the group is stored: RocksDB applies a WriteBatch whole or not at all.
-      const Status unavailable = Status::Unavailable("storage write failed: " + s.message());
-      for (auto& [done, result] : accepted) done(Err(unavailable));
-    }
-    {
-      std::scoped_lock lock(write_mu_);
-      write_group_ = nullptr;
-      written_ = true;
-      write_status_ = s;
-    }
-    write_cv_.notify_all();
+void Sequencer::HandOff() {
+  std::unique_ptr<CommitGroup> group = std::move(open_);
+  Answers answers = std::move(open_answers_);
+  open_answers_.clear();
+  open_events_ = 0;
+  group->DetachParent();  // the parent is settled next; the group reads nothing more
+  // The group folded on top of the one in flight: it may be written only if that one
+  // is durable, and fails with it otherwise.
+  Status parent = Settle();
+  if (!parent.ok()) {
+    const Status failed = Status::Unavailable("storage write failed: " + parent.message());
+    for (auto& [done, result] : answers) done(Err(failed));
+    return;
   }
+  group->Seal();
+  in_flight_ = std::move(group);
+  {
+    std::scoped_lock lock(mu_);
+    write_group_ = in_flight_.get();
+    write_answers_ = std::move(answers);
+  }
+  write_cv_.notify_one();
 }
 
 Status Sequencer::Settle() {
   if (!in_flight_) return Status::OK();
   Status s;
   {
-    std::unique_lock lock(write_mu_);
-    write_cv_.wait(lock, [&] { return written_; });
+    std::unique_lock lock(mu_);
+    wake_.wait(lock, [&] { return write_group_ == nullptr; });
     s = write_status_;
   }
   if (s.ok()) {
@@ -176,10 +160,43 @@ Status Sequencer::Settle() {
     durable_counters_ = in_flight_->counters();
     wal_dirty_ = options_.durability == Durability::kBuffered;
   } else {
-    counters_ = durable_counters_;  // positions and jids of the failed group are reused
+    // Nothing of the failed group is stored (a WriteBatch applies whole or not at
+    // all), and nothing folded on top of it was kept: reuse its positions and jids.
+    counters_ = durable_counters_;
   }
   in_flight_.reset();
   return s;
+}
+
+void Sequencer::RunWrite() {
+  pthread_setname_np(pthread_self(), "js-write");
+  rocksdb::WriteOptions wo;
+  wo.sync = options_.durability == Durability::kSync;
+  for (;;) {
+    CommitGroup* group = nullptr;
+    Answers answers;
+    {
+      std::unique_lock lock(mu_);
+      write_cv_.wait(lock, [&] { return write_group_ != nullptr || writer_stop_; });
+      if (!write_group_) return;
+      group = write_group_;
+      answers = std::move(write_answers_);
+    }
+    const Status s = group->Write(wo);
+    {
+      std::scoped_lock lock(mu_);
+      if (s.ok()) committed_position_ = group->counters().last_position;
+      write_status_ = s;
+      write_group_ = nullptr;  // from here on `group` belongs to the fold thread again
+    }
+    wake_.notify_one();
+    if (s.ok()) {
+      for (auto& [done, result] : answers) done(std::move(result));
+    } else {
+      const Status unavailable = Status::Unavailable("storage write failed: " + s.message());
+      for (auto& [done, result] : answers) done(Err(unavailable));
+    }
+  }
 }
 
 void Sequencer::MaybeSyncWal(bool force) {

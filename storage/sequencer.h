@@ -57,7 +57,7 @@ class Sequencer {
  public:
   using Callback = std::function<void(Result<engine::AppendResult>)>;
 
-  // Starts the sequencer thread. `db` and `clock` must outlive the sequencer.
+  // Starts the fold and writer threads. `db` and `clock` must outlive the sequencer.
   Sequencer(const Db& db, const engine::Clock& clock, const SequencerOptions& options,
             LogCounters start);
   ~Sequencer();  // Stop()
@@ -72,7 +72,7 @@ class Sequencer {
   // Unavailable when stopping or when the storage write failed.
   void Submit(engine::AppendRequest request, Callback done);
 
-  // Commits everything already queued, then stops the thread. Idempotent.
+  // Commits everything already queued, then stops both threads. Idempotent.
   void Stop();
 
   // The position of the last committed event (0 when the log is empty).
@@ -83,19 +83,17 @@ class Sequencer {
     engine::AppendRequest request;
     Callback done;
   };
-
-  // A sealed group handed to the writer, with the answers it owes.
-  struct Sealed {
-    std::unique_ptr<CommitGroup> group;
-    std::vector<std::pair<Callback, engine::AppendResult>> accepted;
-  };
+  using Answers = std::vector<std::pair<Callback, engine::AppendResult>>;
 
   void RunFold();
   void RunWrite();
-  std::optional<Sealed> FoldGroup(std::deque<Pending>& taken, const CommitGroup* parent);
-  // Waits until the writer has finished the in-flight group; publishes it into the
-  // caches on success, or rewinds the counters on failure. Returns its status (OK when
-  // nothing was in flight).
+  // Folds `taken` into the open group (opening one on top of the group in flight).
+  void Fold(std::deque<Pending>& taken);
+  // REQUIRES: the writer is idle. Publishes (or, if its write failed, rewinds past) the
+  // group in flight; seals the open group and hands it to the writer.
+  void HandOff();
+  // Waits until the writer is idle, then publishes or rewinds past the group in flight.
+  // Returns that group's write status (OK when there was none).
   Status Settle();
   void MaybeSyncWal(bool force);
 
@@ -106,31 +104,30 @@ class Sequencer {
 
   // Owned by the fold thread
   JobCache cache_;
-  LogCounters counters_;          // as the last folded group leaves them
+  LogCounters counters_;          // as the last folded request leaves them
   LogCounters durable_counters_;  // as the last written group left them
+  std::unique_ptr<CommitGroup> open_;       // folding; sealed when the writer is free
+  Answers open_answers_;
+  size_t open_events_ = 0;
   std::unique_ptr<CommitGroup> in_flight_;  // handed to the writer, not yet settled
   bool wal_dirty_ = false;
   engine::Millis last_wal_sync_ = 0;
 
-  // The hand-off between the fold and writer threads. Guarded by write_mu_
-  std::mutex write_mu_;
-  std::condition_variable write_cv_;
-  CommitGroup* write_group_ = nullptr;  // owned by in_flight_; set until written
-  std::vector<std::pair<Callback, engine::AppendResult>> write_accepted_;
-  bool written_ = false;
-  Status write_status_;
-  bool writer_stop_ = false;
-
   // Guarded by mu_
   mutable std::mutex mu_;
-  std::condition_variable wake_;
+  std::condition_variable wake_;      // the fold thread: requests, writer idle, stop
+  std::condition_variable write_cv_;  // the writer: a group to write, stop
   std::deque<Pending> queue_;
   size_t queued_events_ = 0;
   bool stopping_ = false;
+  bool writer_stop_ = false;
+  CommitGroup* write_group_ = nullptr;  // owned by in_flight_; set while being written
+  Answers write_answers_;
+  Status write_status_;                 // of the last group written
   uint64_t committed_position_ = 0;
 
   std::thread writer_;
-  std::thread thread_;
+  std::thread folder_;
 };
 
 }  // namespace jobstate::storage

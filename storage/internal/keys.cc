@@ -1,19 +1,21 @@
 #include "storage/internal/keys.h"
 
 #include <cassert>
+#include <cstring>
 
 namespace jobstate::storage::keys {
 
 void PutFixed64(std::string& out, uint64_t v) {
-  for (int shift = 56; shift >= 0; shift -= 8) {
-    out.push_back(static_cast<char>((v >> shift) & 0xff));
-  }
+  const uint64_t be = __builtin_bswap64(v);  // big-endian: byte order is numeric order
+  char buf[8];
+  std::memcpy(buf, &be, 8);
+  out.append(buf, 8);
 }
 
 uint64_t DecodeFixed64(const char* p) {
-  uint64_t v = 0;
-  for (int i = 0; i < 8; ++i) v = (v << 8) | static_cast<unsigned char>(p[i]);
-  return v;
+  uint64_t be;
+  std::memcpy(&be, p, 8);
+  return __builtin_bswap64(be);
 }
 
 std::string Fixed64(uint64_t v) {
