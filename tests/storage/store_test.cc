@@ -3,7 +3,10 @@
 #include <atomic>
 #include <thread>
 
+#include "engine/projector.h"
 #include "storage/codec.h"
+#include "storage/internal/db.h"
+#include "storage/internal/keys.h"
 #include "tests/storage/store_fixture.h"
 
 namespace jobstate::testing {
@@ -323,6 +326,68 @@ TEST_F(StoreTest, RestartKeepsStateAndContinuesTheLog) {
   EXPECT_EQ(r->results[0].position, 5u);
   EXPECT_EQ(r->results[1].version, 5u);
   EXPECT_GE(r->results[0].recorded_at, before.last_recorded_at);
+}
+
+TEST_F(StoreTest, CancelSweepsQueuedFilesAcrossStoredAndPendingRows) {
+  // Files discovered in earlier commits and in the cancel's own batch, some moved in
+  // that batch before the cancel: every queued one ends cancelled, the rest keep
+  // their status, and the by-status index agrees with the rows.
+  JobScenario a("job-a");
+  std::vector<std::string> uris;
+  for (int i = 0; i < 3000; ++i) uris.push_back("s3://b/" + std::to_string(i));
+  ASSERT_THAT(Append({a.Created(), a.Started(),
+                      a.Discovered(std::vector<std::string>(uris.begin(), uris.begin() + 1000)),
+                      a.Discovered(std::vector<std::string>(uris.begin() + 1000,
+                                                            uris.begin() + 2000))}),
+              IsOk());
+  std::vector<engine::Event> batch = {
+      a.Discovered(std::vector<std::string>(uris.begin() + 2000, uris.end())),
+      a.FileStarted(uris[5]), a.FileCompleted(uris[6]), a.FileStarted(uris[2500]),
+      a.Cancelled()};
+  ASSERT_THAT(Append(batch), IsOk());
+  auto snap = store_->GetSnapshot("acme", "job-a");
+  ASSERT_THAT(snap, IsOk());
+  EXPECT_EQ(snap->count(FileStatus::kCancelled), 2997);
+  EXPECT_EQ(snap->count(FileStatus::kProcessing), 2);
+  EXPECT_EQ(snap->count(FileStatus::kQueued), 0);
+  engine::FileQuery q;
+  q.limit = 500;
+  q.statuses = {FileStatus::kQueued};
+  EXPECT_EQ(store_->ListFiles("acme", "job-a", q)->rows.size(), 0u);
+  q.statuses = {FileStatus::kProcessing, FileStatus::kCompleted};
+  auto moved = store_->ListFiles("acme", "job-a", q);
+  ASSERT_EQ(moved->rows.size(), 3u);
+  EXPECT_EQ(moved->rows[2].uri, uris[2500]);
+  // A processing file may still settle.
+  JobScenario late("job-a", kT0 + 50'000, 3);
+  EXPECT_THAT(Append({late.FileCompleted(uris[5])}), IsOk());
+}
+
+TEST_F(StoreTest, CheckpointsHoldTheSnapshotAtTheirVersion) {
+  JobScenario a("job-a");
+  std::vector<engine::Event> batch = {a.Created()};
+  for (int i = 1; i < 2100; ++i) batch.push_back(a.Progress("p" + std::to_string(i)));
+  ASSERT_THAT(Append(batch), IsOk());
+  store_.reset();
+  auto db = storage::Db::Open({options_.path});
+  ASSERT_THAT(db, IsOk());
+  for (uint64_t version : {1000u, 2000u}) {
+    auto value = (*db)->Get(storage::Cf::kCheckpoints, storage::keys::JobVersion(1, version));
+    ASSERT_THAT(value, IsOk());
+    ASSERT_TRUE(value->has_value()) << "no checkpoint at " << version;
+    auto checkpoint = storage::DecodeSnapshot(**value, "checkpoint");
+    ASSERT_THAT(checkpoint, IsOk());
+    engine::JobSnapshot folded;
+    folded.org = "acme";
+    folded.job_id = "job-a";
+    engine::MemoryFileTable files;
+    for (uint64_t v = 1; v <= version; ++v) {
+      ASSERT_THAT(engine::Apply(folded, files, {batch[v - 1], v, v, clock_.NowMillis()}), IsOk());
+    }
+    EXPECT_EQ(storage::EncodeSnapshot(*checkpoint), storage::EncodeSnapshot(folded));
+  }
+  EXPECT_FALSE((*(*db)->Get(storage::Cf::kCheckpoints, storage::keys::JobVersion(1, 999)))
+                   .has_value());
 }
 
 TEST_F(StoreTest, SecondOpenOfTheSameDataDirIsRefused) {
