@@ -390,6 +390,19 @@ TEST_F(StoreTest, CheckpointsHoldTheSnapshotAtTheirVersion) {
                    .has_value());
 }
 
+TEST_F(StoreTest, BufferedDurabilityCommitsAndKeepsEverythingAcrossACleanClose) {
+  options_.sequencer.durability = storage::Durability::kBuffered;
+  Reopen();
+  JobScenario a("job-a");
+  std::vector<engine::Event> batch = {a.Created(), a.Started()};
+  for (int i = 0; i < 500; ++i) batch.push_back(a.Progress("p" + std::to_string(i)));
+  ASSERT_THAT(Append(batch), IsOk());
+  options_.sequencer.durability = storage::Durability::kSync;
+  Reopen();  // the close syncs the WAL
+  EXPECT_EQ(store_->GetSnapshot("acme", "job-a")->version, 502u);
+  EXPECT_EQ(store_->last_position(), 502u);
+}
+
 TEST_F(StoreTest, SecondOpenOfTheSameDataDirIsRefused) {
   auto second = storage::Store::Open(options_, clock_);
   EXPECT_FALSE(second.has_value());
