@@ -21,6 +21,7 @@ struct FileQuery {
 };
 
 struct FilePage {
+  JobSnapshot job;  // the job as of the same read, so status and page agree
   std::vector<FileRow> rows;
   bool has_more = false;
   int64_t total_matching = 0;  // files matching the filter, from the snapshot's counts

@@ -102,7 +102,7 @@ Store::~Store() {
   if (sequencer_) sequencer_->Stop();
 }
 
-void Store::Submit(engine::AppendRequest request, Sequencer::Callback done) {
+void Store::Submit(engine::AppendRequest request, AppendCallback done) {
   sequencer_->Submit(std::move(request), std::move(done));
 }
 
@@ -141,6 +141,19 @@ Result<engine::JobSnapshot> Store::GetSnapshot(const std::string& org,
   return ResolveJob(org, job_id, snap.get()).and_then([&](uint64_t jid) {
     return LoadSnapshot(jid, snap.get());
   });
+}
+
+}  // namespace jobstate::storage
+
+namespace jobstate::storage {
+
+Status Store::CheckWritable() const {
+  uint64_t stopped = 0, errors = 0;
+  db_->get()->GetIntProperty("rocksdb.is-write-stopped", &stopped);
+  db_->get()->GetIntProperty("rocksdb.background-errors", &errors);
+  if (stopped) return Status::Unavailable("storage has stopped writes (compaction backlog)");
+  if (errors) return Status::Unavailable("storage reported a background error");
+  return Status::OK();
 }
 
 }  // namespace jobstate::storage

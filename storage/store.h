@@ -11,6 +11,7 @@
 
 #include "engine/append.h"
 #include "engine/clock.h"
+#include "engine/job_store.h"
 #include "engine/query.h"
 #include "engine/state.h"
 #include "engine/status.h"
@@ -31,7 +32,7 @@ struct StoreOptions {
   SequencerOptions sequencer;
 };
 
-class Store {
+class Store final : public engine::JobStore {
  public:
   // Opens the data dir and starts the sequencer. Unavailable when another process holds
   // it; Corruption when its format is not one this build reads.
@@ -41,27 +42,36 @@ class Store {
   ~Store();
 
   // Queues a batch; see Sequencer::Submit for the callback's contract.
-  void Submit(engine::AppendRequest request, Sequencer::Callback done);
+  void Submit(engine::AppendRequest request, AppendCallback done) override;
   // Submit, waiting for the answer.
   Result<engine::AppendResult> Append(engine::AppendRequest request);
 
   // The job's snapshot. NotFound ("job_not_found") when the organisation has no such job.
   Result<engine::JobSnapshot> GetSnapshot(const std::string& org,
-                                          const std::string& job_id) const;
+                                          const std::string& job_id) const override;
 
   // A page of the job's files, optionally filtered by status, read from one consistent
   // RocksDB snapshot in time proportional to the page. REQUIRES: limit >= 1.
   Result<engine::FilePage> ListFiles(const std::string& org, const std::string& job_id,
-                                     const engine::FileQuery& query) const;
+                                     const engine::FileQuery& query) const override;
+
+  // The organisation's jobs, newest first, filtered; the scan skips jobs that do not
+  // match, so a selective filter costs time proportional to the jobs it passes over.
+  Result<engine::JobPage> ListJobs(const std::string& org,
+                                   const engine::JobQuery& query) const override;
 
   // Up to `limit` events of the job's stream from version `from_version` (>= 1).
   Result<std::vector<engine::RecordedEvent>> ReadJobEvents(const std::string& org,
                                                            const std::string& job_id,
                                                            uint64_t from_version,
-                                                           size_t limit) const;
+                                                           size_t limit) const override;
 
   // Up to `limit` entries of the global log with position > `after_position`.
-  Result<std::vector<engine::LogEntry>> ReadLog(uint64_t after_position, size_t limit) const;
+  Result<std::vector<engine::LogEntry>> ReadLog(uint64_t after_position,
+                                                size_t limit) const override;
+
+  // Unavailable when RocksDB has stopped writes or recorded a background error.
+  Status CheckWritable() const override;
 
   // The position of the last committed event.
   uint64_t last_position() const { return sequencer_->last_position(); }

@@ -110,6 +110,7 @@ Result<engine::FilePage> Store::ListFiles(const std::string& org, const std::str
     if (!merged.has_value()) return Err(merged.error());
     ordinals = std::move(*merged);
   }
+  page.job = std::move(*job);
   page.has_more = ordinals.size() > query.limit;
   if (page.has_more) ordinals.pop_back();
   page.rows.reserve(ordinals.size());
@@ -164,6 +165,51 @@ Result<std::vector<engine::LogEntry>> Store::ReadLog(uint64_t after_position,
   }
   if (!it->status().ok()) return Err(FromRocks(it->status(), "scan log"));
   return out;
+}
+
+Result<engine::JobPage> Store::ListJobs(const std::string& org,
+                                        const engine::JobQuery& query) const {
+  SnapshotGuard snap(db_->get());
+  std::unique_ptr<rocksdb::Iterator> it(
+      db_->get()->NewIterator(snap.Options(), db_->cf(Cf::kJobsByOrg)));
+  const std::string prefix = keys::JobName(org, "");
+  // Keys run newest first: start after the cursor, or at the created_before bound.
+  std::string start = prefix;
+  if (query.after) {
+    start = keys::OrgJob(org, query.after->first, query.after->second + 1);
+  } else if (query.created_before) {
+    start = keys::OrgJob(org, *query.created_before - 1, 0);
+  }
+  engine::JobPage page;
+  uint64_t last_jid = 0;
+  for (it->Seek(start); it->Valid() && it->key().starts_with(prefix); it->Next()) {
+    const std::string_view key = it->key().ToStringView();
+    if (key.size() != prefix.size() + 16) {
+      return Err(Status::Corruption(keys::Describe("jobs_by_org", key) + ": malformed key"));
+    }
+    const auto created = static_cast<engine::Millis>(~keys::DecodeFixed64(key.data() + prefix.size()));
+    const uint64_t jid = keys::TrailingFixed64(key);
+    if (query.created_before && created >= *query.created_before) continue;
+    if (query.created_after && created <= *query.created_after) break;
+    auto job = LoadSnapshot(jid, snap.get());
+    if (!job.has_value()) return Err(job.error());
+    const bool status_ok =
+        query.statuses.empty() || std::find(query.statuses.begin(), query.statuses.end(),
+                                            job->status) != query.statuses.end();
+    if (!status_ok || (query.collection_name && job->collection_name != *query.collection_name) ||
+        (query.job_type && job->job_type != *query.job_type)) {
+      continue;
+    }
+    if (page.jobs.size() == query.limit) {
+      const engine::JobSnapshot& last = page.jobs.back();
+      page.next = std::make_pair(last.created_at, last_jid);
+      break;
+    }
+    last_jid = jid;
+    page.jobs.push_back(std::move(*job));
+  }
+  if (!it->status().ok()) return Err(FromRocks(it->status(), "scan jobs_by_org"));
+  return page;
 }
 
 }  // namespace jobstate::storage

@@ -1,0 +1,131 @@
+#include "api/auth.h"
+
+#include <sys/stat.h>
+
+#include <fstream>
+#include <mutex>
+#include <sstream>
+
+#include <boost/json.hpp>
+
+#include "api/crypto.h"
+
+namespace jobstate::api {
+
+namespace json = boost::json;
+namespace fs = std::filesystem;
+
+namespace {
+
+Status WriteFile(const fs::path& path, const std::string& text, bool secret) {
+  const fs::path tmp = path.string() + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::trunc);
+    if (!out) return Status::Unavailable("cannot write " + tmp.string());
+    out << text;
+    if (!out.flush()) return Status::Unavailable("cannot write " + tmp.string());
+  }
+  if (secret) ::chmod(tmp.c_str(), 0600);
+  std::error_code ec;
+  fs::rename(tmp, path, ec);
+  if (ec) return Status::Unavailable("cannot write " + path.string() + ": " + ec.message());
+  return Status::OK();
+}
+
+}  // namespace
+
+std::string KeyStore::NewKey() { return "jsk_" + Hex(RandomBytes(32)); }
+
+Result<std::map<std::string, Principal>> KeyStore::Parse(const std::string& text) {
+  boost::system::error_code ec;
+  json::value doc = json::parse(text, ec);
+  auto bad = [](const std::string& what) {
+    return Err(Status::InvalidArgument("invalid_keys_file", "keys file: " + what));
+  };
+  if (ec || !doc.is_object() || !doc.get_object().contains("keys") ||
+      !doc.at("keys").is_array()) {
+    return bad("expected {\"keys\": [...]}");
+  }
+  std::map<std::string, Principal> out;
+  for (const json::value& k : doc.at("keys").get_array()) {
+    if (!k.is_object()) return bad("each key must be an object");
+    const json::object& o = k.get_object();
+    auto str = [&](const char* name) -> const json::string* {
+      auto* v = o.if_contains(name);
+      return v && v->is_string() ? &v->get_string() : nullptr;
+    };
+    const json::string *name = str("name"), *org = str("org"), *hash = str("sha256");
+    const json::value* scopes = o.if_contains("scopes");
+    if (!name || !org || !hash || !scopes || !scopes->is_array() || hash->size() != 64) {
+      return bad("each key needs name, org, scopes and a 64-digit sha256");
+    }
+    Principal p{std::string(*name), std::string(*org), {}};
+    for (const json::value& s : scopes->get_array()) {
+      if (!s.is_string()) return bad("scopes must be strings");
+      p.scopes.emplace(s.get_string());
+    }
+    std::string h(*hash);
+    for (char& c : h) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    out[h] = std::move(p);
+  }
+  return out;
+}
+
+Result<std::unique_ptr<KeyStore>> KeyStore::Open(const fs::path& path,
+                                                 const fs::path& dev_key_path,
+                                                 bool* created_dev_key) {
+  if (created_dev_key) *created_dev_key = false;
+  std::error_code ec;
+  if (!fs::exists(path, ec)) {
+    const std::string key = NewKey();
+    json::object entry{{"name", "dev"},
+                       {"org", "default"},
+                       {"scopes", json::array{kScopeEventsWrite, kScopeJobsRead,
+                                              kScopeJobsCancel, kScopeHistoryRead, kScopeAdmin}},
+                       {"sha256", Sha256Hex(key)}};
+    Status s = WriteFile(dev_key_path, key + "\n", true);
+    if (s.ok()) s = WriteFile(path, json::serialize(json::object{{"keys", json::array{entry}}}) + "\n", true);
+    if (!s.ok()) return Err(s);
+    if (created_dev_key) *created_dev_key = true;
+  }
+  std::unique_ptr<KeyStore> store(new KeyStore(path));
+  Status s = store->Reload();
+  if (!s.ok()) return Err(s);
+  return store;
+}
+
+Status KeyStore::Reload() {
+  std::ifstream in(path_);
+  if (!in) return Status::Unavailable("cannot read keys file " + path_.string());
+  std::stringstream text;
+  text << in.rdbuf();
+  auto keys = Parse(text.str());
+  if (!keys) return keys.error();
+  std::error_code ec;
+  const auto mtime = fs::last_write_time(path_, ec);
+  std::unique_lock lock(mu_);
+  by_hash_ = std::move(*keys);
+  mtime_ = mtime;
+  return Status::OK();
+}
+
+bool KeyStore::ReloadIfChanged() {
+  std::error_code ec;
+  const auto mtime = fs::last_write_time(path_, ec);
+  if (ec) return false;
+  {
+    std::shared_lock lock(mu_);
+    if (mtime == mtime_) return false;
+  }
+  return Reload().ok();
+}
+
+std::optional<Principal> KeyStore::Authenticate(std::string_view key) const {
+  const std::string hash = Sha256Hex(key);
+  std::shared_lock lock(mu_);
+  auto it = by_hash_.find(hash);
+  if (it == by_hash_.end()) return std::nullopt;
+  return it->second;
+}
+
+}  // namespace jobstate::api

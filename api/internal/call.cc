@@ -1,0 +1,94 @@
+#include "api/internal/call.h"
+
+#include <algorithm>
+#include <charconv>
+
+#include <boost/json.hpp>
+
+#include "api/crypto.h"
+#include "api/json_write.h"
+#include "engine/types.h"
+
+namespace jobstate::api::internal {
+
+namespace json = boost::json;
+
+Response Json(const Service::Call& call, http::status status, const json::value& body) {
+  Response res{status, call.req.version()};
+  res.set(http::field::content_type, "application/json");
+  res.set(http::field::cache_control, "no-store");
+  res.body() = WriteJson(body);
+  res.prepare_payload();
+  return res;
+}
+
+Status InvalidParameter(const std::string& name, const std::string& what) {
+  Status s = Status::InvalidArgument("invalid_parameter", "query parameter " + name + " " + what);
+  s.WithPointer("/" + name);
+  return s;
+}
+
+Result<int64_t> IntParam(const Service::Call& call, const std::string& name, int64_t fallback,
+                         int64_t lo, int64_t hi) {
+  const std::string* v = call.Param(name);
+  if (!v) return fallback;
+  int64_t n = 0;
+  const char* first = v->data();
+  const char* last = v->data() + v->size();
+  const auto [end, ec] = std::from_chars(first, last, n);
+  if (ec == std::errc::result_out_of_range && end == last) {
+    return v->front() == '-' ? lo : hi;  // an integer, just a huge one: clamp it
+  }
+  if (ec != std::errc() || end != last) return Err(InvalidParameter(name, "must be an integer"));
+  return std::clamp(n, lo, hi);
+}
+
+template <class E>
+Result<std::vector<E>> ListParam(const Service::Call& call, const std::string& name,
+                                 std::optional<E> (*parse)(std::string_view),
+                                 std::string& canonical) {
+  std::vector<E> out;
+  const std::string* v = call.Param(name);
+  if (!v || v->empty()) return out;
+  size_t start = 0;
+  while (start <= v->size()) {
+    size_t end = v->find(',', start);
+    if (end == std::string::npos) end = v->size();
+    const std::string_view item = std::string_view(*v).substr(start, end - start);
+    auto e = parse(item);
+    if (!e) return Err(InvalidParameter(name, "has an unknown value '" + std::string(item) + "'"));
+    out.push_back(*e);
+    start = end + 1;
+  }
+  std::sort(out.begin(), out.end());
+  out.erase(std::unique(out.begin(), out.end()), out.end());
+  for (E e : out) canonical += (canonical.empty() ? "" : ",") + std::string(engine::Name(e));
+  return out;
+}
+
+template Result<std::vector<engine::FileStatus>> ListParam(
+    const Service::Call&, const std::string&,
+    std::optional<engine::FileStatus> (*)(std::string_view), std::string&);
+template Result<std::vector<engine::JobStatus>> ListParam(
+    const Service::Call&, const std::string&,
+    std::optional<engine::JobStatus> (*)(std::string_view), std::string&);
+
+std::string NewUuid() {
+  std::string b = RandomBytes(16);
+  b[6] = static_cast<char>((b[6] & 0x0f) | 0x40);  // version 4
+  b[8] = static_cast<char>((b[8] & 0x3f) | 0x80);  // RFC 4122 variant
+  const std::string h = Hex(b);
+  return h.substr(0, 8) + "-" + h.substr(8, 4) + "-" + h.substr(12, 4) + "-" + h.substr(16, 4) +
+         "-" + h.substr(20);
+}
+
+std::string MediaType(const Request& req) {
+  std::string v(req[http::field::content_type]);
+  v = v.substr(0, v.find(';'));
+  v.erase(std::remove_if(v.begin(), v.end(), [](unsigned char c) { return std::isspace(c); }),
+          v.end());
+  std::transform(v.begin(), v.end(), v.begin(), [](unsigned char c) { return std::tolower(c); });
+  return v;
+}
+
+}  // namespace jobstate::api::internal

@@ -1,0 +1,59 @@
+#pragma once
+// One request in flight inside Service, and the helpers its handlers share.
+
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <boost/json/value.hpp>
+
+#include "api/auth.h"
+#include "api/http_types.h"
+#include "api/service.h"
+#include "engine/status.h"
+#include "engine/types.h"
+
+namespace jobstate::api {
+
+struct Service::Call {
+  Request req;
+  std::string request_id;
+  Principal principal;
+  std::vector<std::string> segments;         // decoded path segments
+  std::map<std::string, std::string> query;  // decoded parameters (the last one wins)
+
+  const std::string* Param(const std::string& name) const {
+    auto it = query.find(name);
+    return it == query.end() ? nullptr : &it->second;
+  }
+};
+
+namespace internal {
+
+// A JSON response with the status given.
+Response Json(const Service::Call& call, http::status status, const boost::json::value& body);
+
+// 400 invalid_parameter naming the parameter.
+Status InvalidParameter(const std::string& name, const std::string& what);
+
+// An integer query parameter clamped to [lo, hi]; `fallback` when absent; 400 when it
+// is not an integer.
+Result<int64_t> IntParam(const Service::Call& call, const std::string& name, int64_t fallback,
+                         int64_t lo, int64_t hi);
+
+// A comma-separated list of names parsed by `parse`, sorted and unique; `canonical`
+// receives its normalized text (for cursors and `status_filter`).
+template <class E>
+Result<std::vector<E>> ListParam(const Service::Call& call, const std::string& name,
+                                 std::optional<E> (*parse)(std::string_view),
+                                 std::string& canonical);
+
+// A random version-4 UUID in text form.
+std::string NewUuid();
+
+// The media type of the request's Content-Type, lower-case, without parameters.
+std::string MediaType(const Request& req);
+
+}  // namespace internal
+}  // namespace jobstate::api

@@ -1,0 +1,235 @@
+// Service's job routes: the status, file pages, the listing and cancel.
+#include <charconv>
+#include <cstdio>
+
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/json.hpp>
+
+#include "api/async_append.h"
+#include "api/internal/call.h"
+#include "api/json_views.h"
+#include "api/problem.h"
+#include "api/service.h"
+#include "api/time_format.h"
+#include "engine/status_view.h"
+
+namespace jobstate::api {
+
+namespace json = boost::json;
+namespace net = boost::asio;
+using namespace internal;
+using engine::FileStatus;
+using engine::JobStatus;
+
+namespace {
+
+constexpr char kSep = '\0';
+
+// A file page as asked for by either file route's parameters.
+struct FilePageAsk {
+  engine::FileQuery query;
+  std::string filter;  // canonical status filter ("" when none)
+};
+
+std::string FileCursor(const Service::Call& call, const std::string& job_id,
+                       const std::string& filter, uint64_t after) {
+  return std::string("f") + kSep + call.principal.org + kSep + job_id + kSep + filter + kSep +
+         std::to_string(after);
+}
+
+Result<FilePageAsk> ParseFilePage(const Service::Call& call, const CursorCodec& cursors,
+                                  const std::string& job_id, const std::string& limit_name,
+                                  const std::string& cursor_name,
+                                  const std::string& status_name) {
+  FilePageAsk ask;
+  auto limit = IntParam(call, limit_name, 50, 1, 500);
+  if (!limit) return Err(limit.error());
+  ask.query.limit = static_cast<size_t>(*limit);
+  auto statuses = ListParam<FileStatus>(call, status_name, engine::ParseFileStatus, ask.filter);
+  if (!statuses) return Err(statuses.error());
+  ask.query.statuses = std::move(*statuses);
+  if (const std::string* cursor = call.Param(cursor_name)) {
+    const auto payload = cursors.Decode(*cursor);
+    const std::string prefix = FileCursor(call, job_id, ask.filter, 0);
+    const std::string bound = prefix.substr(0, prefix.size() - 1);  // without the ordinal
+    uint64_t after = 0;
+    if (!payload || payload->compare(0, bound.size(), bound) != 0 ||
+        std::from_chars(payload->data() + bound.size(), payload->data() + payload->size(), after)
+                .ec != std::errc()) {
+      Status s = Status::InvalidArgument(
+          "invalid_cursor", "the cursor is not one this job and filter handed out");
+      s.WithPointer("/" + cursor_name);
+      return Err(std::move(s));
+    }
+    ask.query.after_ordinal = after;
+  }
+  return ask;
+}
+
+std::optional<std::string> NextFileCursor(const Service::Call& call, const CursorCodec& cursors,
+                                          const std::string& job_id, const FilePageAsk& ask,
+                                          const engine::FilePage& page) {
+  if (!page.has_more || page.rows.empty()) return std::nullopt;
+  return cursors.Encode(FileCursor(call, job_id, ask.filter, page.rows.back().ordinal));
+}
+
+}  // namespace
+
+Response Service::GetJob(Call& call, const std::string& job_id) {
+  const unsigned v = call.req.version();
+  auto ask = ParseFilePage(call, cursors_, job_id, "files_limit", "files_cursor", "files_status");
+  if (!ask) return MakeProblem(ask.error(), v, call.request_id);
+  auto page = store_.ListFiles(call.principal.org, job_id, ask->query);
+  if (!page) return MakeProblem(page.error(), v, call.request_id);
+  const std::string etag = "\"" + std::to_string(page->job.version) + "\"";
+  if (call.req[http::field::if_none_match] == etag) {
+    Response res{http::status::not_modified, v};
+    res.set(http::field::etag, etag);
+    return res;
+  }
+  const auto view = engine::BuildStatusView(page->job, clock_.NowMillis(), options_.view);
+  json::object body = StatusToJson(view);
+  AddFilesPage(body, *page, ask->query.limit, NextFileCursor(call, cursors_, job_id, *ask, *page),
+               ask->filter);
+  Response res = Json(call, http::status::ok, body);
+  res.set(http::field::etag, etag);
+  return res;
+}
+
+Response Service::GetFiles(Call& call, const std::string& job_id) {
+  const unsigned v = call.req.version();
+  auto ask = ParseFilePage(call, cursors_, job_id, "limit", "cursor", "status");
+  if (!ask) return MakeProblem(ask.error(), v, call.request_id);
+  auto page = store_.ListFiles(call.principal.org, job_id, ask->query);
+  if (!page) return MakeProblem(page.error(), v, call.request_id);
+  json::object body;
+  AddFilesPage(body, *page, ask->query.limit, NextFileCursor(call, cursors_, job_id, *ask, *page),
+               ask->filter);
+  return Json(call, http::status::ok, body);
+}
+
+Response Service::ListJobs(Call& call) {
+  const unsigned v = call.req.version();
+  engine::JobQuery q;
+  std::string filter;
+  auto limit = IntParam(call, "limit", 50, 1, 500);
+  if (!limit) return MakeProblem(limit.error(), v, call.request_id);
+  q.limit = static_cast<size_t>(*limit);
+  auto statuses = ListParam<JobStatus>(call, "status", engine::ParseJobStatus, filter);
+  if (!statuses) return MakeProblem(statuses.error(), v, call.request_id);
+  q.statuses = std::move(*statuses);
+  filter += kSep;
+  if (const std::string* c = call.Param("collection_name")) q.collection_name = *c;
+  if (const std::string* t = call.Param("job_type")) {
+    q.job_type = engine::ParseJobType(*t);
+    if (!q.job_type) {
+      return MakeProblem(InvalidParameter("job_type", "has an unknown value"), v, call.request_id);
+    }
+  }
+  for (const char* name : {"created_after", "created_before"}) {
+    const std::string* text = call.Param(name);
+    if (!text) continue;
+    const auto t = ParseInstant(*text);
+    if (!t) {
+      return MakeProblem(InvalidParameter(name, "must be an RFC 3339 instant"), v, call.request_id);
+    }
+    (std::string(name) == "created_after" ? q.created_after : q.created_before) = *t;
+  }
+  filter += q.collection_name.value_or("") + kSep +
+            (q.job_type ? std::string(engine::Name(*q.job_type)) : "") + kSep +
+            (q.created_after ? std::to_string(*q.created_after) : "") + kSep +
+            (q.created_before ? std::to_string(*q.created_before) : "") + kSep;
+  const std::string bound = std::string("j") + kSep + call.principal.org + kSep + filter;
+  if (const std::string* cursor = call.Param("cursor")) {
+    const auto payload = cursors_.Decode(*cursor);
+    long long created = 0;
+    unsigned long long jid = 0;
+    if (!payload || payload->compare(0, bound.size(), bound) != 0 ||
+        std::sscanf(payload->c_str() + bound.size(), "%lld:%llu", &created, &jid) != 2) {
+      Status s = Status::InvalidArgument("invalid_cursor",
+                                         "the cursor is not one this listing handed out");
+      s.WithPointer("/cursor");
+      return MakeProblem(s, v, call.request_id);
+    }
+    q.after = std::make_pair(static_cast<engine::Millis>(created), static_cast<uint64_t>(jid));
+  }
+  auto page = store_.ListJobs(call.principal.org, q);
+  if (!page) return MakeProblem(page.error(), v, call.request_id);
+  json::array jobs;
+  const engine::Millis now = clock_.NowMillis();
+  for (const engine::JobSnapshot& job : page->jobs) {
+    jobs.push_back(StatusToJson(engine::BuildStatusView(job, now, options_.view)));
+  }
+  json::value next = nullptr;
+  if (page->next) {
+    next = cursors_.Encode(bound + std::to_string(page->next->first) + ":" +
+                           std::to_string(page->next->second));
+  }
+  return Json(call, http::status::ok,
+              json::object{{"jobs", std::move(jobs)},
+                           {"next_cursor", next},
+                           {"has_more", page->next.has_value()}});
+}
+
+net::awaitable<Response> Service::Cancel(Call& call, const std::string& job_id) {
+  const unsigned v = call.req.version();
+  std::optional<std::string> reason;
+  if (!call.req.body().empty()) {
+    boost::system::error_code ec;
+    json::value body = json::parse(call.req.body(), ec);
+    if (ec || !body.is_object()) {
+      co_return MakeProblem(Status::InvalidArgument("invalid_json",
+                                                    "the body must be a JSON object {\"reason\": ...}"),
+                            v, call.request_id);
+    }
+    for (const auto& kv : body.get_object()) {
+      if (kv.key() != "reason") {
+        co_return MakeProblem(Status::InvalidArgument("unknown_field", "/" + std::string(kv.key()) +
+                                                                           " is not a field of this object")
+                                  .WithPointer("/" + std::string(kv.key())),
+                              v, call.request_id);
+      }
+      if (!kv.value().is_string() && !kv.value().is_null()) {
+        co_return MakeProblem(
+            Status::InvalidArgument("invalid_event", "/reason must be a string").WithPointer("/reason"),
+            v, call.request_id);
+      }
+      if (kv.value().is_string()) reason = std::string(kv.value().get_string());
+    }
+  }
+  auto answer_final = [&](const engine::JobSnapshot& job) {
+    return Json(call, http::status::ok,
+                json::object{{"job_id", job_id},
+                             {"status", engine::Name(job.status)},
+                             {"message", "the job is already " + std::string(engine::Name(job.status)) +
+                                             "; nothing was cancelled"},
+                             {"cancelled_at", job.cancelled_at ? json::value(FormatInstant(*job.cancelled_at))
+                                                               : json::value(nullptr)}});
+  };
+  auto job = store_.GetSnapshot(call.principal.org, job_id);
+  if (!job) co_return MakeProblem(job.error(), v, call.request_id);
+  if (engine::IsFinal(job->status)) co_return answer_final(*job);
+
+  const engine::Millis at = clock_.NowMillis();
+  engine::Event e;
+  e.event_id = NewUuid();
+  e.job_id = job_id;
+  e.occurred_at = at;
+  e.data = engine::JobCancelled{call.principal.name, reason};
+  engine::AppendRequest request{call.principal.org, call.principal.name, {std::move(e)}};
+  auto r = co_await AsyncAppend(store_, std::move(request), net::use_awaitable);
+  if (!r && r.error().details().reason == "job_final") {
+    // It ended between our read and our append: answer with what it became.
+    auto now_final = store_.GetSnapshot(call.principal.org, job_id);
+    if (!now_final) co_return MakeProblem(now_final.error(), v, call.request_id);
+    co_return answer_final(*now_final);
+  }
+  if (!r) co_return MakeProblem(r.error(), v, call.request_id);
+  co_return Json(call, http::status::ok,
+                 json::object{{"job_id", job_id},
+                              {"status", "cancelled"},
+                              {"message", "the job was cancelled"},
+                              {"cancelled_at", FormatInstant(at)}});
+}
+
+}  // namespace jobstate::api

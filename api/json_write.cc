@@ -1,0 +1,93 @@
+#include "api/json_write.h"
+
+#include <charconv>
+#include <cmath>
+
+#include <boost/json.hpp>
+
+namespace jobstate::api {
+
+namespace json = boost::json;
+
+namespace {
+
+void AppendString(std::string& out, json::string_view s) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  out.push_back('"');
+  for (char ch : s) {
+    const auto c = static_cast<unsigned char>(ch);
+    switch (c) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\n': out += "\\n"; break;
+      case '\r': out += "\\r"; break;
+      case '\t': out += "\\t"; break;
+      default:
+        if (c < 0x20) {
+          out += "\\u00";
+          out.push_back(kHex[c >> 4]);
+          out.push_back(kHex[c & 15]);
+        } else {
+          out.push_back(ch);  // UTF-8 passes through: every string was validated on input
+        }
+    }
+  }
+  out.push_back('"');
+}
+
+void AppendDouble(std::string& out, double d) {
+  if (!std::isfinite(d)) {
+    out += "null";  // JSON has no NaN or infinity
+    return;
+  }
+  char buf[64];
+  const auto [end, ec] = std::to_chars(buf, buf + sizeof buf, d);
+  std::string_view text(buf, static_cast<size_t>(end - buf));
+  out.append(text);
+  if (text.find_first_of(".e") == std::string_view::npos) out += ".0";  // stays a float
+}
+
+}  // namespace
+
+void AppendJson(std::string& out, const json::value& v) {
+  switch (v.kind()) {
+    case json::kind::null: out += "null"; break;
+    case json::kind::bool_: out += v.get_bool() ? "true" : "false"; break;
+    case json::kind::int64: out += std::to_string(v.get_int64()); break;
+    case json::kind::uint64: out += std::to_string(v.get_uint64()); break;
+    case json::kind::double_: AppendDouble(out, v.get_double()); break;
+    case json::kind::string: AppendString(out, v.get_string()); break;
+    case json::kind::array: {
+      out.push_back('[');
+      bool first = true;
+      for (const json::value& item : v.get_array()) {
+        if (!first) out.push_back(',');
+        first = false;
+        AppendJson(out, item);
+      }
+      out.push_back(']');
+      break;
+    }
+    case json::kind::object: {
+      out.push_back('{');
+      bool first = true;
+      for (const auto& kv : v.get_object()) {
+        if (!first) out.push_back(',');
+        first = false;
+        AppendString(out, kv.key());
+        out.push_back(':');
+        AppendJson(out, kv.value());
+      }
+      out.push_back('}');
+      break;
+    }
+  }
+}
+
+std::string WriteJson(const json::value& v) {
+  std::string out;
+  AppendJson(out, v);
+  return out;
+}
+
+}  // namespace jobstate::api

@@ -1,0 +1,62 @@
+#pragma once
+// Server: HTTP/1.1 over TCP for a Service (Beast, one coroutine per connection on its
+// own strand). Keep-alive and pipelining (requests on a connection are answered in
+// order), a read timeout per request, header and body limits, and a graceful
+// shutdown: stop accepting, let every request in flight finish, close idle
+// connections.
+//
+// Thread safety: Listen and Start before the io_context runs; Shutdown from any thread.
+
+#include <chrono>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <string>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+
+#include "api/service.h"
+#include "engine/status.h"
+
+namespace jobstate::api {
+
+struct ServerOptions {
+  size_t max_body_bytes = 16 << 20;                   // Default: 16 MiB
+  size_t max_header_bytes = 16 << 10;                 // Default: 16 KiB
+  std::chrono::seconds read_timeout{30};              // Default: a request must arrive in 30 s
+  std::chrono::seconds idle_timeout{75};              // Default: keep-alive connections idle 75 s
+};
+
+class Server {
+ public:
+  Server(boost::asio::io_context& ioc, Service& service, ServerOptions options);
+  ~Server();
+
+  // Binds and listens. Returns the bound port (useful with port 0). Unavailable when
+  // the address is taken or invalid.
+  Result<uint16_t> Listen(const std::string& host, uint16_t port);
+  // Starts accepting (on the io_context's threads).
+  void Start();
+  // Stops accepting and closes idle connections; connections finish the request they
+  // are answering and then close. The io_context runs out of work once all are done.
+  void Shutdown();
+
+  size_t open_connections() const;
+
+ private:
+  struct Connection;
+  boost::asio::awaitable<void> Accept();
+  boost::asio::awaitable<void> Serve(std::shared_ptr<Connection> conn);
+
+  boost::asio::io_context& ioc_;
+  Service& service_;
+  const ServerOptions options_;
+  boost::asio::ip::tcp::acceptor acceptor_;
+
+  mutable std::mutex mu_;
+  std::set<std::shared_ptr<Connection>> connections_;  // Guarded by mu_
+  bool stopping_ = false;                              // Guarded by mu_
+};
+
+}  // namespace jobstate::api

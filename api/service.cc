@@ -1,0 +1,182 @@
+#include "api/service.h"
+
+#include <algorithm>
+
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/json.hpp>
+#include <boost/url/parse.hpp>
+
+#include "api/async_append.h"
+#include "api/internal/call.h"
+#include "api/crypto.h"
+#include "api/json_views.h"
+#include "api/problem.h"
+#include "api/time_format.h"
+#include "engine/validate.h"
+
+namespace jobstate::api {
+
+namespace json = boost::json;
+namespace net = boost::asio;
+using engine::FileStatus;
+using engine::JobStatus;
+
+using namespace internal;
+
+Service::Service(engine::JobStore& store, const KeyStore& keys, const engine::Clock& clock,
+                 const CursorCodec& cursors, ServiceOptions options)
+    : store_(store),
+      keys_(keys),
+      clock_(clock),
+      cursors_(cursors),
+      options_(std::move(options)),
+      id_prefix_(Hex(RandomBytes(4))) {}
+
+std::string Service::NextRequestId() {
+  return id_prefix_ + "-" + std::to_string(next_id_.fetch_add(1));
+}
+
+Response Service::Reject(http::status status, std::string code, std::string detail,
+                         unsigned version) const {
+  return MakeProblem(status, std::move(code), std::move(detail), version,
+                     const_cast<Service*>(this)->NextRequestId());
+}
+
+net::awaitable<Response> Service::Handle(Request req) {
+  Call call{std::move(req), NextRequestId(), {}, {}, {}};
+  Response res;
+  try {
+    res = co_await Route(call);
+  } catch (const std::exception& ex) {
+    res = MakeProblem(Status::Internal(ex.what()), call.req.version(), call.request_id);
+  }
+  res.set("X-Request-Id", call.request_id);
+  res.keep_alive(call.req.keep_alive());
+  co_return res;
+}
+
+net::awaitable<Response> Service::Route(Call& call) {
+  const Request& req = call.req;
+  const unsigned v = req.version();
+  auto target = boost::urls::parse_origin_form(req.target());
+  if (!target) {
+    co_return MakeProblem(http::status::bad_request, "invalid_target",
+                          "the request target is not a valid path and query", v, call.request_id);
+  }
+  for (auto seg : target->segments()) call.segments.push_back(seg);
+  for (auto param : target->params()) call.query[param.key] = param.value;
+  const auto& s = call.segments;
+
+  // (route, methods allowed, scope); the job id is s[2] where there is one.
+  enum class R { kHealth, kReady, kEvents, kJobs, kJob, kFiles, kCancel, kNone };
+  R route = R::kNone;
+  if (s.size() == 1 && s[0] == "healthz") route = R::kHealth;
+  if (s.size() == 1 && s[0] == "readyz") route = R::kReady;
+  if (s.size() >= 2 && s[0] == "v2") {
+    if (s.size() == 2 && s[1] == "events") route = R::kEvents;
+    if (s.size() == 2 && s[1] == "jobs") route = R::kJobs;
+    if (s.size() == 3 && s[1] == "jobs") route = R::kJob;
+    if (s.size() == 4 && s[1] == "jobs" && s[3] == "files") route = R::kFiles;
+    if (s.size() == 4 && s[1] == "jobs" && s[3] == "cancel") route = R::kCancel;
+  }
+  const http::verb m = req.method();
+  struct Rule {
+    const char* allow;
+    bool ok;
+    const char* scope;
+  };
+  Rule rule{"", false, nullptr};
+  switch (route) {
+    case R::kHealth: rule = {"GET, HEAD", m == http::verb::get || m == http::verb::head, nullptr}; break;
+    case R::kReady: rule = {"GET, HEAD", m == http::verb::get || m == http::verb::head, nullptr}; break;
+    case R::kEvents: rule = {"POST", m == http::verb::post, kScopeEventsWrite}; break;
+    case R::kJobs: rule = {"GET", m == http::verb::get, kScopeJobsRead}; break;
+    case R::kJob:
+      rule = {"GET, DELETE", m == http::verb::get || m == http::verb::delete_,
+              m == http::verb::delete_ ? kScopeJobsCancel : kScopeJobsRead};
+      break;
+    case R::kFiles: rule = {"GET", m == http::verb::get, kScopeJobsRead}; break;
+    case R::kCancel: rule = {"POST", m == http::verb::post, kScopeJobsCancel}; break;
+    case R::kNone:
+      co_return MakeProblem(http::status::not_found, "route_not_found",
+                            "no route " + std::string(req.target()), v, call.request_id);
+  }
+  if (!rule.ok) {
+    Response res = MakeProblem(http::status::method_not_allowed, "method_not_allowed",
+                               std::string(req.method_string()) + " is not allowed here", v,
+                               call.request_id);
+    res.set(http::field::allow, rule.allow);
+    co_return res;
+  }
+  if (route == R::kHealth) co_return Json(call, http::status::ok, json::object{{"status", "ok"}});
+  if (route == R::kReady) co_return Ready(call);
+
+  // Authentication, then the route's scope.
+  const std::string_view auth = req[http::field::authorization];
+  std::optional<Principal> who;
+  if (auth.size() > 7 && (auth.substr(0, 7) == "Bearer " || auth.substr(0, 7) == "bearer ")) {
+    who = keys_.Authenticate(auth.substr(7));
+  }
+  if (!who) {
+    Response res = MakeProblem(http::status::unauthorized, "unauthorized",
+                               auth.empty() ? "an Authorization: Bearer key is required"
+                                            : "the API key is not valid",
+                               v, call.request_id);
+    res.set(http::field::www_authenticate, "Bearer");
+    co_return res;
+  }
+  if (!who->Has(rule.scope)) {
+    co_return MakeProblem(http::status::forbidden, "forbidden",
+                          "the API key lacks the scope " + std::string(rule.scope), v,
+                          call.request_id);
+  }
+  call.principal = std::move(*who);
+  switch (route) {
+    case R::kEvents: co_return co_await PostEvents(call);
+    case R::kJobs: co_return ListJobs(call);
+    case R::kJob:
+      if (m == http::verb::delete_) co_return co_await Cancel(call, s[2]);
+      co_return GetJob(call, s[2]);
+    case R::kFiles: co_return GetFiles(call, s[2]);
+    case R::kCancel: co_return co_await Cancel(call, s[2]);
+    default: break;
+  }
+  co_return MakeProblem(Status::Internal("unrouted request"), v, call.request_id);
+}
+
+Response Service::Ready(Call& call) {
+  Status s = store_.CheckWritable();
+  if (!s.ok()) return MakeProblem(s, call.req.version(), call.request_id);
+  return Json(call, http::status::ok, json::object{{"status", "ready"}});
+}
+
+net::awaitable<Response> Service::PostEvents(Call& call) {
+  const unsigned v = call.req.version();
+  const std::string type = MediaType(call.req);
+  if (type != "application/json" && type != "application/x-ndjson") {
+    co_return MakeProblem(http::status::unsupported_media_type, "unsupported_media_type",
+                          "send application/json or application/x-ndjson", v, call.request_id);
+  }
+  auto events = type == "application/json" ? ParseJsonBatch(call.req.body(), options_.batch)
+                                           : ParseNdjsonBatch(call.req.body(), options_.batch);
+  if (!events) co_return MakeProblem(events.error(), v, call.request_id);
+  engine::AppendRequest request{call.principal.org, call.principal.name, std::move(*events)};
+  Result<engine::AppendResult> r =
+      co_await AsyncAppend(store_, std::move(request), net::use_awaitable);
+  if (!r) co_return MakeProblem(r.error(), v, call.request_id);
+  json::array results;
+  for (const engine::AppendedEvent& a : r->results) {
+    results.push_back(json::object{{"event_id", a.event_id},
+                                   {"job_id", a.job_id},
+                                   {"version", a.version},
+                                   {"position", a.position},
+                                   {"recorded_at", FormatInstant(a.recorded_at)},
+                                   {"duplicate", a.duplicate}});
+  }
+  co_return Json(call, http::status::ok,
+                 json::object{{"appended", r->appended},
+                              {"duplicates", r->duplicates},
+                              {"results", std::move(results)}});
+}
+
+}  // namespace jobstate::api

@@ -1,0 +1,65 @@
+#pragma once
+// Service: every route of API.md as a function of a request, with no socket.
+//
+// The layer stays thin: a handler parses and validates its inputs, makes one JobStore
+// call, and maps the answer (or the Status) to HTTP. No state rule lives here.
+//
+// Thread safety: safe for concurrent use; Handle() may run on many threads at once.
+
+#include <atomic>
+#include <string>
+
+#include <boost/asio/awaitable.hpp>
+
+#include "api/auth.h"
+#include "api/cursor.h"
+#include "api/http_types.h"
+#include "api/json_events.h"
+#include "engine/clock.h"
+#include "engine/job_store.h"
+#include "engine/status_view.h"
+
+namespace jobstate::api {
+
+struct ServiceOptions {
+  engine::ViewOptions view;
+  BatchLimits batch;
+};
+
+class Service {
+ public:
+  // All references must outlive the service.
+  Service(engine::JobStore& store, const KeyStore& keys, const engine::Clock& clock,
+          const CursorCodec& cursors, ServiceOptions options);
+
+  // Answers one request. Never throws; every error is a problem+json response.
+  boost::asio::awaitable<Response> Handle(Request req);
+
+  // Answers requests that failed before routing (limits, malformed HTTP).
+  Response Reject(http::status status, std::string code, std::string detail,
+                  unsigned version) const;
+
+  // One request in flight: the request, its principal, its id (api/internal/call.h).
+  struct Call;
+
+ private:
+  boost::asio::awaitable<Response> Route(Call& call);
+  boost::asio::awaitable<Response> PostEvents(Call& call);
+  Response GetJob(Call& call, const std::string& job_id);
+  Response GetFiles(Call& call, const std::string& job_id);
+  boost::asio::awaitable<Response> Cancel(Call& call, const std::string& job_id);
+  Response ListJobs(Call& call);
+  Response Ready(Call& call);
+
+  std::string NextRequestId();
+
+  engine::JobStore& store_;
+  const KeyStore& keys_;
+  const engine::Clock& clock_;
+  const CursorCodec& cursors_;
+  const ServiceOptions options_;
+  const std::string id_prefix_;
+  std::atomic<uint64_t> next_id_{1};
+};
+
+}  // namespace jobstate::api

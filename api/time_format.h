@@ -1,0 +1,19 @@
+#pragma once
+// RFC 3339 instants on the wire: "2026-11-29T04:10:00.123Z" out, any offset in.
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "engine/types.h"
+
+namespace jobstate::api {
+
+// UTC with milliseconds and "Z".
+std::string FormatInstant(engine::Millis t);
+
+// An RFC 3339 date-time with "Z" or a numeric offset, any number of fractional digits
+// (kept to the millisecond, truncated). nullopt when it is not one.
+std::optional<engine::Millis> ParseInstant(std::string_view s);
+
+}  // namespace jobstate::api

@@ -1,0 +1,315 @@
+// Every route of API.md over a real loopback socket against the real server and a
+// real RocksDB.
+#include <regex>
+#include <set>
+
+#include "tests/api/server_fixture.h"
+
+namespace jobstate::testing {
+namespace {
+
+namespace json = boost::json;
+
+class RoutesTest : public ServerTest {
+ protected:
+  // A running job with `files` files, discovered in events of up to 1000.
+  void MakeJob(const std::string& job, int files) {
+    std::vector<std::string> events = {
+        Event(NewId(), job, "job.created", R"({"collection_name":"docs","job_type":"index_s3"})"),
+        Event(NewId(), job, "job.started"),
+        Event(NewId(), job, "stage.started", R"({"stage":"scanning"})")};
+    for (int start = 0; start < files; start += 1000) {
+      std::string list;
+      for (int i = start; i < std::min(files, start + 1000); ++i) {
+        list += std::string(i > start ? "," : "") + "{\"uri\":\"s3://b/" + job + "/" +
+                std::to_string(i) + "\",\"size_bytes\":" + std::to_string(100 + i) + "}";
+      }
+      events.push_back(Event(NewId(), job, "files.discovered", "{\"files\":[" + list + "]}"));
+    }
+    Append(Batch(events));
+  }
+  std::string Uri(const std::string& job, int i) { return "s3://b/" + job + "/" + std::to_string(i); }
+};
+
+const std::regex kInstant(R"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z)");
+
+TEST_F(RoutesTest, StatusHasEveryFieldWithNullsWhereTheyDoNotApply) {
+  MakeJob("job-1", 3);
+  Append(Batch({Event(NewId(), "job-1", "file.started", R"({"uri":"s3://b/job-1/0"})"),
+                Event(NewId(), "job-1", "file.completed", R"({"uri":"s3://b/job-1/0","pages":2})"),
+                Event(NewId(), "job-1", "file.failed",
+                      R"({"uri":"s3://b/job-1/1","error_code":"E","error_message":"m"})")}));
+  Reply r = client_->Get("/v2/jobs/job-1", Keys::kReader);
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(r.header("content-type"), "application/json");
+  EXPECT_EQ(r.header("etag"), "\"7\"");
+  json::object s = r.json().as_object();
+  for (const char* f : {"job_id", "status", "collection_name", "job_type", "progress_message",
+                        "progress", "files", "files_page", "result", "billing", "error_code",
+                        "error_message", "cancelled_by", "cancelled_at", "created_at",
+                        "updated_at", "started_at", "completed_at",
+                        "estimated_time_remaining_seconds", "version"}) {
+    EXPECT_TRUE(s.contains(f)) << f;
+  }
+  EXPECT_EQ(s["status"], "running");
+  EXPECT_TRUE(s["result"].is_null());
+  EXPECT_TRUE(s["billing"].is_null());
+  EXPECT_TRUE(s["completed_at"].is_null());
+  EXPECT_TRUE(std::regex_match(std::string(s["created_at"].as_string()), kInstant));
+  EXPECT_EQ(s["progress_message"], "Scanning: 2 of 3 files");
+  const json::object& p = s["progress"].as_object();
+  for (const char* f : {"current_stage", "stage_description", "files_total", "files_processed",
+                        "files_failed", "files_skipped", "elapsed_seconds", "stage_index",
+                        "stage_count", "stages", "scan_complete", "files_queued",
+                        "files_processing", "files_completed", "files_cancelled", "bytes_total",
+                        "bytes_done", "percent", "files_per_second", "eta_low_seconds",
+                        "eta_high_seconds", "estimated_completion_at", "stalled",
+                        "last_event_at"}) {
+    EXPECT_TRUE(p.contains(f)) << f;
+  }
+  int64_t sum = 0;
+  for (const char* f : {"files_queued", "files_processing", "files_completed", "files_failed",
+                        "files_skipped", "files_cancelled"}) {
+    sum += p.at(f).as_int64();
+  }
+  EXPECT_EQ(sum, p.at("files_total").as_int64());
+  EXPECT_EQ(p.at("files_processed").as_int64(), 2);
+  EXPECT_EQ(p.at("percent").as_double(), 66.6);
+  EXPECT_EQ(p.at("stage_index").as_int64(), 1);
+  EXPECT_EQ(p.at("stages").as_array().size(), 6u);
+  EXPECT_EQ(s["files"].as_array().size(), 3u);
+  const json::object& f0 = s["files"].as_array()[0].as_object();
+  EXPECT_EQ(f0.at("status"), "completed");
+  EXPECT_EQ(f0.at("pages").as_int64(), 2);
+  EXPECT_EQ(f0.at("attempts").as_int64(), 1);
+  // Plain decimals, not 6.66E1.
+  EXPECT_NE(r.body.find("\"percent\":66.6"), std::string::npos);
+}
+
+TEST_F(RoutesTest, CompletedJobHasResultAndDerivedBilling) {
+  MakeJob("job-1", 2);
+  Append(Batch({Event(NewId(), "job-1", "file.completed", R"({"uri":"s3://b/job-1/0","pages":3})"),
+                Event(NewId(), "job-1", "file.completed", R"({"uri":"s3://b/job-1/1","pages":4})"),
+                Event(NewId(), "job-1", "job.completed",
+                      R"({"result":{"warnings":["w1"],"index":"idx-7"},)"
+                      R"("billing":{"cost":{"amount":1.5,"currency":"USD"},)"
+                      R"("rate":{"per_credit":0.01,"currency":"USD"},"credits":{"remaining":90}}})")}));
+  json::object s = client_->Get("/v2/jobs/job-1", Keys::kReader).json().as_object();
+  EXPECT_EQ(s["status"], "completed");
+  EXPECT_EQ(s["progress"].at("percent").as_double(), 100.0);
+  const json::object& result = s["result"].as_object();
+  EXPECT_EQ(result.at("files_indexed").as_int64(), 2);
+  EXPECT_EQ(result.at("warnings").as_array().size(), 1u);
+  EXPECT_EQ(result.at("index"), "idx-7");  // further fields of the final event's result
+  const json::object& billing = s["billing"].as_object();
+  EXPECT_EQ(billing.at("pages_processed").as_int64(), 7);
+  EXPECT_EQ(billing.at("credits").at("used").as_double(), 7.0);
+  EXPECT_EQ(billing.at("processing_type"), "basic");
+  EXPECT_EQ(billing.at("cost").at("amount").as_double(), 1.5);
+}
+
+TEST_F(RoutesTest, ConditionalReadAnswers304) {
+  MakeJob("job-1", 1);
+  Reply r = client_->Get("/v2/jobs/job-1", Keys::kReader);
+  Reply again = client_->Send(http::verb::get, "/v2/jobs/job-1", Keys::kReader, "", "",
+                              {{"If-None-Match", r.header("etag")}});
+  EXPECT_EQ(again.status, 304);
+  EXPECT_TRUE(again.body.empty());
+  Append(Batch({Event(NewId(), "job-1", "job.progress", R"({"message":"x"})")}));
+  Reply changed = client_->Send(http::verb::get, "/v2/jobs/job-1", Keys::kReader, "", "",
+                                {{"If-None-Match", r.header("etag")}});
+  EXPECT_EQ(changed.status, 200);
+}
+
+TEST_F(RoutesTest, CursorPagesVisitEveryFileOnceInDiscoveryOrder) {
+  MakeJob("job-1", 1234);
+  std::vector<std::string> batch;
+  for (int i = 0; i < 1234; i += 3) {
+    batch.push_back(Event(NewId(), "job-1", "file.started", "{\"uri\":\"" + Uri("job-1", i) + "\"}"));
+  }
+  Append(Batch(batch));
+  for (const std::string& filter : {std::string(""), std::string("processing"),
+                                    std::string("queued,processing")}) {
+    std::vector<int> seen;
+    std::string cursor;
+    for (int page = 0; page < 100; ++page) {
+      std::string target = "/v2/jobs/job-1/files?limit=97";
+      if (!filter.empty()) target += "&status=" + filter;
+      if (!cursor.empty()) target += "&cursor=" + cursor;
+      Reply r = client_->Get(target, Keys::kReader);
+      ASSERT_EQ(r.status, 200) << r.body;
+      json::object body = r.json().as_object();
+      for (const auto& f : body["files"].as_array()) {
+        const std::string uri(f.at("uri").as_string());
+        seen.push_back(std::stoi(uri.substr(uri.rfind('/') + 1)));
+      }
+      const json::value& next = body["files_page"].at("next_cursor");
+      if (next.is_null()) {
+        EXPECT_FALSE(body["files_page"].at("has_more").as_bool());
+        break;
+      }
+      cursor = std::string(next.as_string());
+    }
+    std::vector<int> expected;
+    for (int i = 0; i < 1234; ++i) {
+      if (filter == "processing" && i % 3 != 0) continue;
+      expected.push_back(i);
+    }
+    EXPECT_EQ(seen, expected) << "filter " << filter;
+  }
+}
+
+TEST_F(RoutesTest, CursorsAreBoundToTheirJobAndFilterAndTamperEvident) {
+  MakeJob("job-1", 30);
+  MakeJob("job-2", 30);
+  json::object first = client_->Get("/v2/jobs/job-1?files_limit=10", Keys::kReader).json().as_object();
+  const std::string cursor(first["files_page"].at("next_cursor").as_string());
+  // The other file route accepts it.
+  Reply same = client_->Get("/v2/jobs/job-1/files?limit=10&cursor=" + cursor, Keys::kReader);
+  ASSERT_EQ(same.status, 200);
+  EXPECT_EQ(same.json().at("files").as_array()[0].at("uri"), json::value(Uri("job-1", 10)));
+  for (const std::string& target :
+       {"/v2/jobs/job-2/files?cursor=" + cursor, "/v2/jobs/job-1/files?status=queued&cursor=" + cursor,
+        "/v2/jobs/job-1/files?cursor=" + cursor.substr(0, cursor.size() - 2) + "AA",
+        std::string("/v2/jobs/job-1/files?cursor=garbage!")}) {
+    Reply r = client_->Get(target, Keys::kReader);
+    EXPECT_EQ(r.status, 400) << target;
+    EXPECT_EQ(r.json().at("code"), "invalid_cursor") << target;
+  }
+}
+
+TEST_F(RoutesTest, CancelSemantics) {
+  MakeJob("job-1", 2);
+  Reply r = client_->Send(http::verb::post, "/v2/jobs/job-1/cancel", Keys::kAll,
+                          R"({"reason":"not needed"})");
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(r.json().at("status"), "cancelled");
+  EXPECT_TRUE(std::regex_match(std::string(r.json().at("cancelled_at").as_string()), kInstant));
+  json::object s = client_->Get("/v2/jobs/job-1", Keys::kReader).json().as_object();
+  EXPECT_EQ(s["status"], "cancelled");
+  EXPECT_EQ(s["cancelled_by"], "all");
+  EXPECT_EQ(s["progress"].at("current_stage"), "cancelled");
+  EXPECT_EQ(s["progress"].at("files_cancelled").as_int64(), 2);
+  const int64_t version = s["version"].as_int64();
+  // Again: 200 with the real status; nothing appended.
+  Reply again = client_->Send(http::verb::delete_, "/v2/jobs/job-1", Keys::kAll);
+  EXPECT_EQ(again.status, 200);
+  EXPECT_EQ(again.json().at("status"), "cancelled");
+  EXPECT_EQ(client_->Get("/v2/jobs/job-1", Keys::kReader).json().at("version").as_int64(), version);
+  // A completed job is not cancelled.
+  Append(Batch({Event(NewId(), "job-2", "job.created", R"({"collection_name":"c","job_type":"index_gcs"})"),
+                Event(NewId(), "job-2", "job.completed")}));
+  Reply done = client_->Send(http::verb::post, "/v2/jobs/job-2/cancel", Keys::kAll);
+  EXPECT_EQ(done.status, 200);
+  EXPECT_EQ(done.json().at("status"), "completed");
+  EXPECT_TRUE(done.json().at("cancelled_at").is_null());
+  EXPECT_EQ(client_->Send(http::verb::post, "/v2/jobs/nope/cancel", Keys::kAll).status, 404);
+  // Workers hear about the cancel as job_final.
+  Reply late = client_->Post("/v2/events", Keys::kAll,
+                             Batch({Event(NewId(), "job-1", "job.progress", R"({"message":"x"})")}));
+  EXPECT_EQ(late.status, 409);
+  EXPECT_EQ(late.json().at("code"), "job_final");
+  EXPECT_EQ(late.json().at("job_status"), "cancelled");
+}
+
+TEST_F(RoutesTest, AnotherOrganisationSeesNothing) {
+  MakeJob("job-1", 2);
+  EXPECT_EQ(client_->Get("/v2/jobs/job-1", Keys::kOther).status, 404);
+  EXPECT_EQ(client_->Get("/v2/jobs/job-1/files", Keys::kOther).status, 404);
+  EXPECT_EQ(client_->Send(http::verb::post, "/v2/jobs/job-1/cancel", Keys::kOther).status, 404);
+  EXPECT_EQ(client_->Get("/v2/jobs", Keys::kOther).json().at("jobs").as_array().size(), 0u);
+  // The same job id in the other organisation is its own job.
+  Append(Batch({Event(NewId(), "job-1", "job.created", R"({"collection_name":"g","job_type":"index_r2"})")}),
+         Keys::kOther);
+  EXPECT_EQ(client_->Get("/v2/jobs/job-1", Keys::kOther).json().at("collection_name"), "g");
+  EXPECT_EQ(client_->Get("/v2/jobs/job-1", Keys::kReader).json().at("collection_name"), "docs");
+  // An X-Organization-ID header changes nothing.
+  EXPECT_EQ(client_->Send(http::verb::get, "/v2/jobs/job-1", Keys::kReader, "", "",
+                          {{"X-Organization-ID", "globex"}})
+                .json()
+                .at("collection_name"),
+            "docs");
+}
+
+TEST_F(RoutesTest, AuthenticationAndScopes) {
+  Reply none = client_->Get("/v2/jobs", "");
+  EXPECT_EQ(none.status, 401);
+  EXPECT_EQ(none.header("www-authenticate"), "Bearer");
+  EXPECT_EQ(none.header("content-type"), "application/problem+json");
+  EXPECT_EQ(client_->Get("/v2/jobs", "jsk_unknown").status, 401);
+  Reply forbidden = client_->Post("/v2/events", Keys::kReader, Batch({Event(NewId(), "j", "job.started")}));
+  EXPECT_EQ(forbidden.status, 403);
+  EXPECT_EQ(forbidden.json().at("code"), "forbidden");
+  EXPECT_EQ(client_->Get("/v2/jobs", Keys::kWriter).status, 403);
+  EXPECT_EQ(client_->Send(http::verb::delete_, "/v2/jobs/x", Keys::kReader).status, 403);
+  EXPECT_EQ(client_->Get("/healthz", "").status, 200);
+  EXPECT_EQ(client_->Get("/readyz", "").status, 200);
+}
+
+TEST_F(RoutesTest, ListingIsNewestFirstFilteredAndPaged) {
+  for (int i = 0; i < 7; ++i) {
+    const std::string job = "job-" + std::to_string(i);
+    const std::string type = i % 2 ? "index_gcs" : "index_s3";
+    Append(Batch({Event(NewId(), job, "job.created",
+                        "{\"collection_name\":\"c" + std::to_string(i % 3) +
+                            "\",\"job_type\":\"" + type + "\"}")}));
+  }
+  Append(Batch({Event(NewId(), "job-3", "job.cancelled")}));
+  std::vector<std::string> ids;
+  std::string cursor;
+  for (int page = 0; page < 10; ++page) {
+    Reply r = client_->Get("/v2/jobs?limit=3" + (cursor.empty() ? "" : "&cursor=" + cursor), Keys::kReader);
+    ASSERT_EQ(r.status, 200) << r.body;
+    const json::value body = r.json();
+    for (const auto& j : body.at("jobs").as_array()) {
+      ids.emplace_back(j.at("job_id").as_string());
+      EXPECT_FALSE(j.as_object().contains("files"));
+    }
+    if (body.at("next_cursor").is_null()) break;
+    cursor = std::string(body.at("next_cursor").as_string());
+  }
+  EXPECT_EQ(ids.size(), 7u);
+  EXPECT_EQ(std::set<std::string>(ids.begin(), ids.end()).size(), 7u);
+  EXPECT_EQ(client_->Get("/v2/jobs?status=cancelled", Keys::kReader).json().at("jobs").as_array().size(), 1u);
+  EXPECT_EQ(client_->Get("/v2/jobs?job_type=index_gcs", Keys::kReader).json().at("jobs").as_array().size(), 3u);
+  EXPECT_EQ(client_->Get("/v2/jobs?collection_name=c0&job_type=index_s3", Keys::kReader)
+                .json().at("jobs").as_array().size(), 2u);
+  EXPECT_EQ(client_->Get("/v2/jobs?created_after=2999-01-01T00:00:00Z", Keys::kReader)
+                .json().at("jobs").as_array().size(), 0u);
+  EXPECT_EQ(client_->Get("/v2/jobs?status=bogus", Keys::kReader).status, 400);
+  EXPECT_EQ(client_->Get("/v2/jobs?cursor=" + cursor + "&status=pending", Keys::kReader).status, 400);
+}
+
+TEST_F(RoutesTest, NdjsonIngestAndIdempotentRetry) {
+  const std::string id = NewId();
+  const std::string body =
+      Event(id, "job-n", "job.created", R"({"collection_name":"c","job_type":"index_s3"})") + "\n" +
+      Event(NewId(), "job-n", "job.started") + "\n\n";
+  Reply r = client_->Send(http::verb::post, "/v2/events", Keys::kWriter, body, "application/x-ndjson");
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(r.json().at("appended").as_int64(), 2);
+  Reply again = client_->Send(http::verb::post, "/v2/events", Keys::kWriter, body,
+                              "application/x-ndjson; charset=utf-8");
+  ASSERT_EQ(again.status, 200);
+  EXPECT_EQ(again.json().at("duplicates").as_int64(), 2);
+  EXPECT_EQ(again.json().at("results").as_array()[1].at("position"),
+            r.json().at("results").as_array()[1].at("position"));
+}
+
+TEST_F(RoutesTest, PipelinedRequestsAreAnsweredInOrder) {
+  const std::string auth = std::string("Authorization: Bearer ") + Keys::kReader + "\r\n";
+  std::string bytes;
+  for (const char* target : {"/healthz", "/v2/jobs/nope", "/readyz"}) {
+    bytes += std::string("GET ") + target + " HTTP/1.1\r\nHost: x\r\n" + auth + "\r\n";
+  }
+  bytes += "GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+  auto replies = HttpClient::Raw(port(), bytes);
+  ASSERT_EQ(replies.size(), 4u);
+  EXPECT_EQ(replies[0].status, 200);
+  EXPECT_EQ(replies[1].status, 404);
+  EXPECT_EQ(replies[2].status, 200);
+  EXPECT_EQ(replies[3].status, 200);
+}
+
+}  // namespace
+}  // namespace jobstate::testing

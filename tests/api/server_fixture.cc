@@ -1,0 +1,95 @@
+#include "tests/api/server_fixture.h"
+
+#include <atomic>
+#include <cstdio>
+#include <fstream>
+
+#include "api/crypto.h"
+#include "api/time_format.h"
+#include "tests/support/status_matchers.h"
+
+namespace jobstate::testing {
+
+void ServerTest::SetUp() {
+  std::ofstream keys(dir_.Sub("keys.json"));
+  auto entry = [](const char* name, const char* org, const char* key, const char* scopes) {
+    return std::string("{\"name\":\"") + name + "\",\"org\":\"" + org + "\",\"scopes\":[" +
+           scopes + "],\"sha256\":\"" + api::Sha256Hex(key) + "\"}";
+  };
+  const char* all = R"("events:write","jobs:read","jobs:cancel","history:read","admin")";
+  keys << "{\"keys\":[" << entry("all", "acme", Keys::kAll, all) << ","
+       << entry("writer", "acme", Keys::kWriter, R"("events:write")") << ","
+       << entry("reader", "acme", Keys::kReader, R"("jobs:read")") << ","
+       << entry("other", "globex", Keys::kOther, all) << "]}";
+  keys.close();
+  server_options_.read_timeout = std::chrono::seconds(2);
+  server_options_.idle_timeout = std::chrono::seconds(5);
+  StartServer();
+}
+
+void ServerTest::TearDown() { StopServer(); }
+
+void ServerTest::StartServer() {
+  storage::StoreOptions so;
+  so.path = dir_.Sub("data");
+  auto store = storage::Store::Open(so, clock_);
+  ASSERT_THAT(store, IsOk());
+  store_ = std::move(*store);
+  auto keys = api::KeyStore::Open(dir_.Sub("keys.json"), dir_.Sub("dev-key"));
+  ASSERT_THAT(keys, IsOk());
+  keys_ = std::move(*keys);
+  cursors_ = std::make_unique<api::CursorCodec>(std::string(32, 'k'));
+  service_ = std::make_unique<api::Service>(*store_, *keys_, clock_, *cursors_, api::ServiceOptions{});
+  ioc_ = std::make_unique<boost::asio::io_context>(2);
+  server_ = std::make_unique<api::Server>(*ioc_, *service_, server_options_);
+  auto port = server_->Listen("127.0.0.1", 0);
+  ASSERT_THAT(port, IsOk());
+  port_ = *port;
+  server_->Start();
+  for (int i = 0; i < 2; ++i) threads_.emplace_back([this] { ioc_->run(); });
+  client_ = std::make_unique<HttpClient>(port_);
+}
+
+void ServerTest::StopServer() {
+  if (!server_) return;
+  client_.reset();
+  server_->Shutdown();
+  for (auto& t : threads_) t.join();
+  threads_.clear();
+  server_.reset();
+  ioc_.reset();
+  service_.reset();
+  store_.reset();
+}
+
+boost::json::value ServerTest::Append(const std::string& body, const std::string& key) {
+  Reply r = client_->Post("/v2/events", key, body);
+  EXPECT_EQ(r.status, 200) << r.body;
+  return r.status == 200 ? r.json() : boost::json::value();
+}
+
+std::string ServerTest::NewId() {
+  static std::atomic<uint64_t> n{1};
+  char buf[40];
+  std::snprintf(buf, sizeof buf, "00000000-0000-4000-8000-%012llx",
+                static_cast<unsigned long long>(n++));
+  return buf;
+}
+
+std::string ServerTest::Event(const std::string& id, const std::string& job,
+                              const std::string& type, const std::string& data,
+                              const std::string& extra) {
+  static const std::string now = api::FormatInstant(engine::SystemClock().NowMillis() - 60'000);
+  std::string e = "{\"event_id\":\"" + id + "\",\"job_id\":\"" + job + "\",\"type\":\"" + type +
+                  "\",\"occurred_at\":\"" + now + "\"";
+  if (!data.empty()) e += ",\"data\":" + data;
+  return e + extra + "}";
+}
+
+std::string ServerTest::Batch(const std::vector<std::string>& events) {
+  std::string b = "{\"events\":[";
+  for (size_t i = 0; i < events.size(); ++i) b += (i ? "," : "") + events[i];
+  return b + "]}";
+}
+
+}  // namespace jobstate::testing

@@ -1,0 +1,59 @@
+#pragma once
+// A real jobstate server in-process: RocksDB in a temporary folder, the Service and the
+// Beast server on a loopback port with two threads, and a keys file with one key per
+// role (and one in another organisation).
+
+#include <memory>
+#include <thread>
+
+#include <boost/asio/io_context.hpp>
+#include <gtest/gtest.h>
+
+#include "api/server.h"
+#include "storage/store.h"
+#include "tests/api/http_client.h"
+#include "tests/support/temp_dir.h"
+
+namespace jobstate::testing {
+
+struct Keys {
+  static constexpr const char* kAll = "jsk_all_acme";         // every scope, org acme
+  static constexpr const char* kWriter = "jsk_writer_acme";   // events:write
+  static constexpr const char* kReader = "jsk_reader_acme";   // jobs:read
+  static constexpr const char* kOther = "jsk_all_globex";     // every scope, org globex
+};
+
+class ServerTest : public ::testing::Test {
+ protected:
+  void SetUp() override;
+  void TearDown() override;
+
+  void StartServer();
+  void StopServer();
+
+  uint16_t port() const { return port_; }
+  // JSON of N events built by `events`, posted with the all-scopes key; asserts 200.
+  boost::json::value Append(const std::string& body, const std::string& key = Keys::kAll);
+  // An event's JSON text.
+  static std::string Event(const std::string& id, const std::string& job, const std::string& type,
+                           const std::string& data = "", const std::string& extra = "");
+  static std::string Batch(const std::vector<std::string>& events);
+  static std::string NewId();
+
+  TempDir dir_;
+  api::ServerOptions server_options_;
+  std::unique_ptr<HttpClient> client_;
+
+ private:
+  engine::SystemClock clock_;
+  std::unique_ptr<storage::Store> store_;
+  std::unique_ptr<api::KeyStore> keys_;
+  std::unique_ptr<api::CursorCodec> cursors_;
+  std::unique_ptr<api::Service> service_;
+  std::unique_ptr<boost::asio::io_context> ioc_;
+  std::unique_ptr<api::Server> server_;
+  std::vector<std::thread> threads_;
+  uint16_t port_ = 0;
+};
+
+}  // namespace jobstate::testing

@@ -1,0 +1,145 @@
+#include "tools/daemon.h"
+
+#include <fstream>
+#include <thread>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <spdlog/spdlog.h>
+
+#include "api/crypto.h"
+#include "api/server.h"
+#include "storage/store.h"
+
+namespace jobstate::tools {
+
+namespace net = boost::asio;
+namespace fs = std::filesystem;
+
+namespace {
+
+// The cursor secret lives in the data dir so cursors stay valid across restarts.
+Result<std::string> LoadCursorSecret(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::string secret((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  if (secret.size() >= 32) return secret;
+  secret = api::RandomBytes(32);
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out << secret;
+  if (!out.flush()) return Err(Status::Unavailable("cannot write " + path.string()));
+  fs::permissions(path, fs::perms::owner_read | fs::perms::owner_write);
+  return secret;
+}
+
+bool SplitHostPort(const std::string& s, std::string& host, uint16_t& port) {
+  const size_t colon = s.rfind(':');
+  if (colon == std::string::npos) return false;
+  host = s.substr(0, colon);
+  if (host.size() > 2 && host.front() == '[') host = host.substr(1, host.size() - 2);
+  try {
+    const int p = std::stoi(s.substr(colon + 1));
+    if (p < 0 || p > 65535) return false;
+    port = static_cast<uint16_t>(p);
+  } catch (...) {
+    return false;
+  }
+  return true;
+}
+
+// Re-reads the keys file once a second when it changed.
+void WatchKeys(net::steady_timer& timer, api::KeyStore& keys) {
+  timer.expires_after(std::chrono::seconds(1));
+  timer.async_wait([&timer, &keys](boost::system::error_code ec) {
+    if (ec) return;
+    if (keys.ReloadIfChanged()) spdlog::info("event=keys_reloaded");
+    WatchKeys(timer, keys);
+  });
+}
+
+}  // namespace
+
+int RunDaemon(const DaemonOptions& o) {
+  spdlog::set_pattern("ts=%Y-%m-%dT%H:%M:%S.%eZ level=%l %v", spdlog::pattern_time_type::utc);
+  std::string host;
+  uint16_t port = 0;
+  if (!SplitHostPort(o.listen, host, port)) {
+    spdlog::error("event=bad_flag flag=--listen value={} msg=\"expected HOST:PORT\"", o.listen);
+    return 2;
+  }
+  if (o.durability != "sync" && o.durability != "buffered") {
+    spdlog::error("event=bad_flag flag=--durability value={} msg=\"sync or buffered\"", o.durability);
+    return 2;
+  }
+  engine::SystemClock clock;
+  storage::StoreOptions so;
+  so.path = o.data_dir;
+  so.sequencer.durability =
+      o.durability == "sync" ? storage::Durability::kSync : storage::Durability::kBuffered;
+  auto store = storage::Store::Open(so, clock);
+  if (!store) {
+    spdlog::error("event=open_failed data_dir={} msg=\"{}\"", o.data_dir, store.error().message());
+    return 1;
+  }
+  const fs::path dir(o.data_dir);
+  const fs::path keys_path = o.keys_file.empty() ? dir / "keys.json" : fs::path(o.keys_file);
+  bool created_dev_key = false;
+  auto keys = api::KeyStore::Open(keys_path, dir / "dev-api-key", &created_dev_key);
+  if (!keys) {
+    spdlog::error("event=keys_failed file={} msg=\"{}\"", keys_path.string(), keys.error().message());
+    return 1;
+  }
+  auto secret = LoadCursorSecret(dir / "cursor-secret");
+  if (!secret) {
+    spdlog::error("event=secret_failed msg=\"{}\"", secret.error().message());
+    return 1;
+  }
+  api::CursorCodec cursors(*secret);
+  api::Service service(**store, **keys, clock, cursors, {});
+  const unsigned threads = o.threads ? o.threads : std::max(1u, std::thread::hardware_concurrency());
+  net::io_context ioc(static_cast<int>(threads));
+  api::Server server(ioc, service, {});
+  auto bound = server.Listen(host, port);
+  if (!bound) {
+    spdlog::error("event=listen_failed listen={} msg=\"{}\"", o.listen, bound.error().message());
+    return 1;
+  }
+  if (!o.port_file.empty()) std::ofstream(o.port_file, std::ios::trunc) << *bound << "\n";
+  spdlog::info("event=started listen={}:{} data_dir={} durability={} threads={} keys_file={}",
+               host, *bound, o.data_dir, o.durability, threads, keys_path.string());
+  if (o.durability == "buffered") {
+    spdlog::warn("event=durability_buffered msg=\"the WAL is synced about once a second: a "
+                 "machine crash can lose the last second of acknowledged events\"");
+  }
+  if (created_dev_key) {
+    spdlog::info("event=dev_key_created path={} msg=\"development key (org default, every "
+                 "scope)\"", (dir / "dev-api-key").string());
+  }
+  server.Start();
+  net::steady_timer keys_timer(ioc);
+  WatchKeys(keys_timer, **keys);
+  net::signal_set signals(ioc, SIGINT, SIGTERM, SIGHUP);
+  std::function<void(boost::system::error_code, int)> on_signal =
+      [&](boost::system::error_code ec, int sig) {
+        if (ec) return;
+        if (sig == SIGHUP) {
+          Status s = (*keys)->Reload();
+          spdlog::info("event=keys_reload ok={}", s.ok());
+          signals.async_wait(on_signal);
+          return;
+        }
+        spdlog::info("event=stopping signal={}", sig);
+        keys_timer.cancel();
+        server.Shutdown();
+      };
+  signals.async_wait(on_signal);
+  std::vector<std::thread> pool;
+  for (unsigned i = 1; i < threads; ++i) pool.emplace_back([&ioc] { ioc.run(); });
+  ioc.run();
+  for (auto& t : pool) t.join();
+  store->reset();  // commits what is queued, syncs, closes
+  spdlog::info("event=stopped");
+  return 0;
+}
+
+}  // namespace jobstate::tools
