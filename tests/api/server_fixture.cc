@@ -6,6 +6,7 @@
 
 #include "api/crypto.h"
 #include "api/time_format.h"
+#include "storage/codec.h"
 #include "tests/support/status_matchers.h"
 
 namespace jobstate::testing {
@@ -66,6 +67,21 @@ boost::json::value ServerTest::Append(const std::string& body, const std::string
   Reply r = client_->Post("/v2/events", key, body);
   EXPECT_EQ(r.status, 200) << r.body;
   return r.status == 200 ? r.json() : boost::json::value();
+}
+
+std::string ServerTest::Fingerprint(const std::vector<std::string>& jobs) {
+  std::string out = std::to_string(store_->last_position()) + "|";
+  for (const std::string& job : jobs) {
+    auto snap = store_->GetSnapshot("acme", job);
+    out += snap ? storage::EncodeSnapshot(*snap) : snap.error().ToString();
+    engine::FileQuery q;
+    q.limit = 100000;
+    auto page = store_->ListFiles("acme", job, q);
+    if (page) {
+      for (const auto& row : page->rows) out += storage::EncodeFileRow(row);
+    }
+  }
+  return out;
 }
 
 std::string ServerTest::NewId() {

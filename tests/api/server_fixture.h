@@ -24,6 +24,13 @@ struct Keys {
 };
 
 class ServerTest : public ::testing::Test {
+ public:
+  // An event's JSON text (occurred a minute ago), a batch body, a fresh event id.
+  static std::string Event(const std::string& id, const std::string& job, const std::string& type,
+                           const std::string& data = "", const std::string& extra = "");
+  static std::string Batch(const std::vector<std::string>& events);
+  static std::string NewId();
+
  protected:
   void SetUp() override;
   void TearDown() override;
@@ -34,11 +41,9 @@ class ServerTest : public ::testing::Test {
   uint16_t port() const { return port_; }
   // JSON of N events built by `events`, posted with the all-scopes key; asserts 200.
   boost::json::value Append(const std::string& body, const std::string& key = Keys::kAll);
-  // An event's JSON text.
-  static std::string Event(const std::string& id, const std::string& job, const std::string& type,
-                           const std::string& data = "", const std::string& extra = "");
-  static std::string Batch(const std::vector<std::string>& events);
-  static std::string NewId();
+  // The stored state of org acme's `jobs`, byte for byte: the last position, each
+  // job's encoded snapshot and every file row.
+  std::string Fingerprint(const std::vector<std::string>& jobs);
 
   TempDir dir_;
   api::ServerOptions server_options_;
