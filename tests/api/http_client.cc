@@ -26,11 +26,13 @@ Reply ToReply(const http::response<http::string_body>& res) {
 
 HttpClient::HttpClient(uint16_t port) : port_(port) {}
 
-void HttpClient::Connect() {
+bool HttpClient::Connect() {
   stream_.close();
   buffer_.clear();
-  stream_.connect(tcp::endpoint(net::ip::make_address("127.0.0.1"), port_));
-  connected_ = true;
+  beast::error_code ec;
+  stream_.connect(tcp::endpoint(net::ip::make_address("127.0.0.1"), port_), ec);
+  connected_ = !ec;
+  return connected_;
 }
 
 Reply HttpClient::Send(http::verb method, const std::string& target, const std::string& key,
@@ -46,7 +48,7 @@ Reply HttpClient::Send(http::verb method, const std::string& target, const std::
   for (const auto& [k, v] : headers) req.set(k, v);
   req.prepare_payload();
   for (int attempt = 0; attempt < 2; ++attempt) {
-    if (!connected_) Connect();
+    if (!connected_ && !Connect()) return Reply{};  // status 0: nobody listens
     beast::error_code ec;
     stream_.expires_after(std::chrono::seconds(30));
     http::write(stream_, req, ec);
@@ -66,9 +68,10 @@ std::vector<Reply> HttpClient::Raw(uint16_t port, const std::string& bytes,
                                    std::chrono::milliseconds timeout) {
   net::io_context ioc;
   beast::tcp_stream stream(ioc);
-  stream.connect(tcp::endpoint(net::ip::make_address("127.0.0.1"), port));
-  stream.expires_after(timeout);
   beast::error_code ec;
+  stream.connect(tcp::endpoint(net::ip::make_address("127.0.0.1"), port), ec);
+  if (ec) return {};
+  stream.expires_after(timeout);
   net::write(stream, net::buffer(bytes), ec);
   std::vector<Reply> replies;
   beast::flat_buffer buffer;

@@ -29,7 +29,8 @@ class HttpClient {
  public:
   explicit HttpClient(uint16_t port);
 
-  // One request on the kept-alive connection (reconnecting if the server closed it).
+  // One request on the kept-alive connection (reconnecting if the server closed it);
+  // status 0 when the server cannot be reached.
   Reply Send(http::verb method, const std::string& target, const std::string& key = "",
              const std::string& body = "", const std::string& content_type = "application/json",
              const std::map<std::string, std::string>& headers = {});
@@ -46,7 +47,7 @@ class HttpClient {
                                 std::chrono::milliseconds timeout = std::chrono::seconds(5));
 
  private:
-  void Connect();
+  bool Connect();
   uint16_t port_;
   boost::asio::io_context ioc_;
   boost::beast::tcp_stream stream_{ioc_};

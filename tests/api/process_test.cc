@@ -1,0 +1,143 @@
+// The real jobstated binary: SIGTERM with a request in flight finishes it and exits 0;
+// kill -9 during ingest from several clients loses no acknowledged event.
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <fstream>
+#include <thread>
+
+#include <gtest/gtest.h>
+
+#include "tests/api/http_client.h"
+#include "tests/api/server_fixture.h"
+#include "tests/support/temp_dir.h"
+
+namespace jobstate::testing {
+namespace {
+
+namespace json = boost::json;
+
+class Daemon {
+ public:
+  explicit Daemon(const std::string& data_dir) : data_dir_(data_dir) {}
+  ~Daemon() {
+    if (pid_ > 0) {
+      kill(pid_, SIGKILL);
+      waitpid(pid_, nullptr, 0);
+    }
+  }
+
+  void Start() {
+    const std::string port_file = data_dir_ + ".port";
+    std::remove(port_file.c_str());
+    pid_ = fork();
+    if (pid_ == 0) {
+      execl(JOBSTATE_DAEMON, "jobstated", "--data-dir", data_dir_.c_str(), "--listen",
+            "127.0.0.1:0", "--port-file", port_file.c_str(), nullptr);
+      _exit(127);
+    }
+    for (int i = 0; i < 200 && port_ == 0; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(25));
+      std::ifstream in(port_file);
+      in >> port_;
+    }
+    ASSERT_GT(port_, 0) << "jobstated did not start";
+    std::ifstream key(data_dir_ + "/dev-api-key");
+    key >> key_;
+  }
+  int Signal(int sig) {
+    kill(pid_, sig);
+    int status = 0;
+    waitpid(pid_, &status, 0);
+    pid_ = -1;
+    port_ = 0;
+    return status;
+  }
+  uint16_t port() const { return port_; }
+  const std::string& key() const { return key_; }
+
+ private:
+  std::string data_dir_;
+  pid_t pid_ = -1;
+  uint16_t port_ = 0;
+  std::string key_;
+};
+
+std::string CreatedJob(const std::string& job) {
+  return ServerTest::Event(ServerTest::NewId(), job, "job.created",
+                           R"({"collection_name":"c","job_type":"index_s3"})");
+}
+
+TEST(ProcessTest, SigtermFinishesTheRequestInFlightAndExitsZero) {
+  TempDir dir;
+  Daemon d(dir.Sub("data"));
+  d.Start();
+  std::vector<std::string> events = {CreatedJob("big")};
+  for (int i = 0; i < 9999; ++i) {
+    events.push_back(ServerTest::Event(ServerTest::NewId(), "big", "job.progress", R"({"message":"m"})"));
+  }
+  const std::string body = ServerTest::Batch(events);
+  HttpClient idle(d.port());  // a kept-alive connection with nothing to do
+  ASSERT_EQ(idle.Get("/healthz", "").status, 200);
+  Reply answer;
+  std::thread sender([&] { answer = HttpClient(d.port()).Post("/v2/events", d.key(), body); });
+  std::this_thread::sleep_for(std::chrono::milliseconds(30));  // the body is being read or committed
+  const int status = d.Signal(SIGTERM);
+  sender.join();
+  EXPECT_TRUE(WIFEXITED(status)) << status;
+  EXPECT_EQ(WEXITSTATUS(status), 0);
+  ASSERT_EQ(answer.status, 200) << answer.body;
+  EXPECT_EQ(answer.json().at("appended").as_int64(), 10000);
+  d.Start();
+  Reply job = HttpClient(d.port()).Get("/v2/jobs/big", d.key());
+  ASSERT_EQ(job.status, 200);
+  EXPECT_EQ(job.json().at("version").as_int64(), 10000);
+  d.Signal(SIGTERM);
+}
+
+TEST(ProcessTest, KillDashNineLosesNoAcknowledgedEvent) {
+  TempDir dir;
+  Daemon d(dir.Sub("data"));
+  d.Start();
+  constexpr int kClients = 4;
+  std::atomic<bool> stop{false};
+  std::vector<int64_t> acked(kClients, 0);
+  std::vector<std::thread> clients;
+  for (int c = 0; c < kClients; ++c) {
+    clients.emplace_back([&, c] {
+      HttpClient client(d.port());
+      const std::string job = "job-" + std::to_string(c);
+      if (client.Post("/v2/events", d.key(), ServerTest::Batch({CreatedJob(job)})).status != 200) return;
+      acked[c] = 1;
+      while (!stop) {
+        std::vector<std::string> batch;
+        for (int i = 0; i < 10; ++i) {
+          batch.push_back(ServerTest::Event(ServerTest::NewId(), job, "job.progress", R"({"message":"m"})"));
+        }
+        Reply r = client.Post("/v2/events", d.key(), ServerTest::Batch(batch));
+        if (r.status != 200) return;  // the server died under us
+        acked[c] += 10;
+      }
+    });
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(800));
+  d.Signal(SIGKILL);
+  stop = true;
+  for (auto& t : clients) t.join();
+  d.Start();
+  HttpClient client(d.port());
+  for (int c = 0; c < kClients; ++c) {
+    ASSERT_GT(acked[c], 10) << "client " << c << " committed too little to test anything";
+    Reply r = client.Get("/v2/jobs/job-" + std::to_string(c), d.key());
+    ASSERT_EQ(r.status, 200);
+    const int64_t version = r.json().at("version").as_int64();
+    EXPECT_GE(version, acked[c]) << "acknowledged events lost";
+    EXPECT_LE(version, acked[c] + 10) << "more than the one unanswered batch";
+    EXPECT_EQ((version - 1) % 10, 0) << "a batch was stored in part";
+  }
+}
+
+}  // namespace
+}  // namespace jobstate::testing
