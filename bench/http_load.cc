@@ -1,0 +1,282 @@
+// End-to-end load over HTTP/1.1 keep-alive against a real jobstated (started here on a
+// temporary data dir, loopback only):
+//
+//   http_load [--server build/jobstated] [--scale X] [--seconds S]
+//
+//   ingest, 8 workers x batches of 100     events/s   (target >= 100k on 2 cores)
+//   ingest, 64 workers x single events     events/s   (target >= 40k)
+//   GET /v2/jobs/{id}, 32 connections      req/s, p50/p99 (target p99 <= 5 ms)
+//   file page deep in a 1,000,000-file job p50/p99   (target p99 <= 2 ms)
+//
+// The client runs on one thread with one coroutine per connection, so it takes at most
+// one of the machine's cores; the server gets the rest.
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <boost/asio.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/json.hpp>
+
+#include "api/time_format.h"
+
+namespace {
+
+namespace net = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = net::ip::tcp;
+using Clock = std::chrono::steady_clock;
+
+struct Target {
+  uint16_t port;
+  std::string key;
+};
+
+std::string Uuid(uint64_t n) {
+  char buf[40];
+  std::snprintf(buf, sizeof buf, "%08llx-0000-4000-8000-%012llx",
+                static_cast<unsigned long long>(n >> 40), static_cast<unsigned long long>(n & 0xffffffffffULL));
+  return buf;
+}
+
+// A job's events as JSON objects: created, started, discovered by 100, then each file
+// started, two progress events and completed.
+std::vector<std::string> JobEvents(const std::string& job, int files, uint64_t& id) {
+  static const std::string at = jobstate::api::FormatInstant(
+      std::chrono::duration_cast<std::chrono::milliseconds>(
+          std::chrono::system_clock::now().time_since_epoch()).count() - 60'000);
+  std::vector<std::string> out;
+  auto add = [&](const std::string& type, const std::string& data) {
+    out.push_back("{\"event_id\":\"" + Uuid(++id) + "\",\"job_id\":\"" + job + "\",\"type\":\"" + type +
+                  "\",\"occurred_at\":\"" + at + "\",\"worker_id\":\"w1\"" +
+                  (data.empty() ? "" : ",\"data\":" + data) + "}");
+  };
+  add("job.created", R"({"collection_name":"bench","job_type":"index_s3"})");
+  add("job.started", "");
+  for (int f = 0; f < files; f += 100) {
+    std::string list;
+    for (int k = f; k < std::min(files, f + 100); ++k) {
+      list += std::string(k > f ? "," : "") + "{\"uri\":\"s3://bench/" + job + "/" + std::to_string(k) +
+              ".pdf\",\"size_bytes\":" + std::to_string(100000 + k) + "}";
+    }
+    add("files.discovered", "{\"files\":[" + list + "]}");
+  }
+  for (int f = 0; f < files; ++f) {
+    const std::string uri = "\"uri\":\"s3://bench/" + job + "/" + std::to_string(f) + ".pdf\"";
+    add("file.started", "{" + uri + ",\"stage\":\"extracting\"}");
+    add("file.progress", "{" + uri + ",\"stage\":\"chunking\"}");
+    add("file.progress", "{" + uri + ",\"stage\":\"embedding\"}");
+    add("file.completed", "{" + uri + ",\"pages\":4,\"chunks\":12,\"tokens\":3000}");
+  }
+  return out;
+}
+
+// Bodies of `batch` events each, from jobs of 250 files, for one worker.
+std::vector<std::string> Bodies(const std::string& prefix, size_t events, size_t batch, uint64_t& id) {
+  std::vector<std::string> all;
+  for (int j = 0; all.size() < events; ++j) {
+    auto e = JobEvents(prefix + "-" + std::to_string(j), 250, id);
+    all.insert(all.end(), e.begin(), e.end());
+  }
+  all.resize(events);
+  std::vector<std::string> bodies;
+  for (size_t i = 0; i < all.size(); i += batch) {
+    std::string b = "{\"events\":[";
+    for (size_t k = i; k < std::min(all.size(), i + batch); ++k) b += (k > i ? "," : "") + all[k];
+    bodies.push_back(b + "]}");
+  }
+  return bodies;
+}
+
+struct Run {
+  size_t requests = 0, failures = 0;
+  std::vector<double> latencies_ms;
+  double seconds = 0;
+  double p(double q) {
+    if (latencies_ms.empty()) return 0;
+    std::sort(latencies_ms.begin(), latencies_ms.end());
+    return latencies_ms[std::min(latencies_ms.size() - 1, static_cast<size_t>(q * latencies_ms.size()))];
+  }
+};
+
+// Runs `connections` keep-alive connections; connection c sends make(c, i) for
+// i = 0, 1, ... until make returns an empty target or `deadline` passes.
+using MakeRequest = std::function<bool(size_t c, size_t i, http::request<http::string_body>&)>;
+
+Run Drive(const Target& t, size_t connections, Clock::duration deadline, const MakeRequest& make) {
+  net::io_context ioc(1);
+  Run run;
+  const auto start = Clock::now();
+  for (size_t c = 0; c < connections; ++c) {
+    net::co_spawn(ioc, [&, c]() -> net::awaitable<void> {
+      beast::tcp_stream stream(co_await net::this_coro::executor);
+      co_await stream.async_connect(tcp::endpoint(net::ip::make_address("127.0.0.1"), t.port), net::use_awaitable);
+      beast::flat_buffer buffer;
+      for (size_t i = 0; Clock::now() - start < deadline; ++i) {
+        http::request<http::string_body> req;
+        if (!make(c, i, req)) break;
+        req.version(11);
+        req.set(http::field::host, "127.0.0.1");
+        req.set(http::field::authorization, "Bearer " + t.key);
+        req.prepare_payload();
+        const auto t0 = Clock::now();
+        co_await http::async_write(stream, req, net::use_awaitable);
+        http::response<http::string_body> res;
+        co_await http::async_read(stream, buffer, res, net::use_awaitable);
+        run.latencies_ms.push_back(std::chrono::duration<double, std::milli>(Clock::now() - t0).count());
+        ++run.requests;
+        if (res.result_int() != 200) {
+          if (++run.failures < 3) std::fprintf(stderr, "  answer %u: %.200s\n", res.result_int(), res.body().c_str());
+        }
+      }
+    }, [](std::exception_ptr e) {
+      if (e) std::rethrow_exception(e);
+    });
+  }
+  ioc.run();
+  run.seconds = std::chrono::duration<double>(Clock::now() - start).count();
+  return run;
+}
+
+pid_t StartServer(const std::string& binary, const std::string& dir, Target& t) {
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  const std::string port_file = dir + "/port";
+  const pid_t pid = fork();
+  if (pid == 0) {
+    const std::string data = dir + "/data", log = dir + "/server.log";
+    freopen(log.c_str(), "w", stderr);
+    execl(binary.c_str(), "jobstated", "--data-dir", data.c_str(), "--listen", "127.0.0.1:0",
+          "--port-file", port_file.c_str(), nullptr);
+    _exit(127);
+  }
+  for (int i = 0; i < 400 && t.port == 0; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(25));
+    std::ifstream in(port_file);
+    in >> t.port;
+  }
+  std::ifstream key(dir + "/data/dev-api-key");
+  key >> t.key;
+  return pid;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::string binary = "build/jobstated";
+  double scale = 1.0, seconds = 5.0;
+  for (int i = 1; i + 1 < argc; i += 2) {
+    const std::string flag = argv[i];
+    if (flag == "--server") binary = argv[i + 1];
+    if (flag == "--scale") scale = std::stod(argv[i + 1]);
+    if (flag == "--seconds") seconds = std::stod(argv[i + 1]);
+  }
+  const auto limit = std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(seconds));
+  const std::string dir = (std::filesystem::temp_directory_path() / "jobstate-http-load").string();
+  Target t{0, ""};
+  const pid_t server = StartServer(binary, dir, t);
+  if (t.port == 0 || t.key.empty()) {
+    std::fprintf(stderr, "jobstated did not start; see %s/server.log\n", dir.c_str());
+    return 1;
+  }
+  uint64_t id = 0;
+  std::printf("%-40s %12s %10s %10s %8s\n", "workload", "rate", "p50 ms", "p99 ms", "errors");
+
+  // Durable ingest.
+  for (auto [workers, batch, events, label] :
+       {std::tuple<size_t, size_t, size_t, const char*>{8, 100, 400'000, "ingest, 8 workers x batch 100"},
+        {64, 1, 100'000, "ingest, 64 workers x single events"}}) {
+    std::vector<std::vector<std::string>> bodies(workers);
+    for (size_t w = 0; w < workers; ++w) {
+      bodies[w] = Bodies(std::string("w") + std::to_string(batch) + "-" + std::to_string(w),
+                         std::max<size_t>(batch, static_cast<size_t>(events * scale / workers)), batch, id);
+    }
+    Run r = Drive(t, workers, limit, [&](size_t c, size_t i, auto& req) {
+      if (i >= bodies[c].size()) return false;
+      req.method(http::verb::post);
+      req.target("/v2/events");
+      req.set(http::field::content_type, "application/json");
+      req.body() = bodies[c][i];
+      return true;
+    });
+    std::printf("%-40s %9.0f/s %10.2f %10.2f %8zu\n", label, static_cast<double>(r.requests * batch) / r.seconds,
+                r.p(0.5), r.p(0.99), r.failures);
+    std::fflush(stdout);
+  }
+
+  // Status reads.
+  Run reads = Drive(t, 32, limit, [&](size_t, size_t, auto& req) {
+    req.method(http::verb::get);
+    req.target("/v2/jobs/w100-0-0");
+    return true;
+  });
+  std::printf("%-40s %9.0f/s %10.2f %10.2f %8zu\n", "GET /v2/jobs/{id}, 32 connections",
+              static_cast<double>(reads.requests) / reads.seconds, reads.p(0.5), reads.p(0.99), reads.failures);
+
+  // A page deep in a job of 1,000,000 files.
+  const int files = std::max(1000, static_cast<int>(1'000'000 * scale));
+  std::vector<std::string> discover = {
+      "{\"events\":[" + JobEvents("huge", 0, id)[0] + "]}"};
+  for (int f = 0; f < files; f += 1000) {
+    std::string list;
+    for (int k = f; k < std::min(files, f + 1000); ++k) {
+      list += std::string(k > f ? "," : "") + "{\"uri\":\"s3://huge/" + std::to_string(k) + "\",\"size_bytes\":1}";
+    }
+    discover.push_back("{\"events\":[{\"event_id\":\"" + Uuid(++id) + "\",\"job_id\":\"huge\",\"type\":"
+                       "\"files.discovered\",\"occurred_at\":\"2026-01-01T00:00:00Z\",\"data\":{\"files\":[" + list + "]}}]}");
+  }
+  const auto t0 = Clock::now();
+  Run loaded = Drive(t, 1, std::chrono::hours(1), [&](size_t, size_t i, auto& req) {
+    if (i >= discover.size()) return false;
+    req.method(http::verb::post);
+    req.target("/v2/events");
+    req.set(http::field::content_type, "application/json");
+    req.body() = discover[i];
+    return true;
+  });
+  std::printf("%-40s %9.0f/s %10s %10s %8zu\n", "  (loading the files, rows/s)",
+              files / std::chrono::duration<double>(Clock::now() - t0).count(), "", "", loaded.failures);
+  // Walk to ~90% of the job with pages of 500, then read that page again and again.
+  std::string cursor;
+  for (int page = 0; page < files * 9 / 10 / 500; ++page) {
+    net::io_context ioc;
+    beast::tcp_stream s(ioc);
+    s.connect(tcp::endpoint(net::ip::make_address("127.0.0.1"), t.port));
+    http::request<http::string_body> req{http::verb::get,
+        "/v2/jobs/huge/files?limit=500" + (cursor.empty() ? "" : "&cursor=" + cursor), 11};
+    req.set(http::field::authorization, "Bearer " + t.key);
+    http::write(s, req);
+    beast::flat_buffer b;
+    http::response<http::string_body> res;
+    http::read(s, b, res);
+    auto next = boost::json::parse(res.body()).at("files_page").at("next_cursor");
+    if (!next.is_string()) break;
+    cursor = std::string(next.as_string());
+  }
+  const std::string deep = "/v2/jobs/huge/files?limit=50&cursor=" + cursor;
+  Run pages = Drive(t, 1, limit, [&](size_t, size_t, auto& req) {
+    req.method(http::verb::get);
+    req.target(deep);
+    return true;
+  });
+  std::printf("%-40s %9.0f/s %10.2f %10.2f %8zu\n", "file page (50) at 90% of a 1M-file job",
+              static_cast<double>(pages.requests) / pages.seconds, pages.p(0.5), pages.p(0.99), pages.failures);
+
+  kill(server, SIGTERM);
+  int status = 0;
+  waitpid(server, &status, 0);
+  std::filesystem::remove_all(dir);
+  return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : 1;
+}
