@@ -88,7 +88,8 @@ Response Service::GetJob(Call& call, const std::string& job_id) {
     return res;
   }
   const auto view = engine::BuildStatusView(page->job, clock_.NowMillis(), options_.view);
-  json::object body = StatusToJson(view);
+  json::monotonic_resource arena;  // the whole body, freed at once
+  json::object body = StatusToJson(view, &arena);
   AddFilesPage(body, *page, ask->query.limit, NextFileCursor(call, cursors_, job_id, *ask, *page),
                ask->filter);
   Response res = Json(call, http::status::ok, body);
@@ -102,7 +103,8 @@ Response Service::GetFiles(Call& call, const std::string& job_id) {
   if (!ask) return MakeProblem(ask.error(), v, call.request_id);
   auto page = store_.ListFiles(call.principal.org, job_id, ask->query);
   if (!page) return MakeProblem(page.error(), v, call.request_id);
-  json::object body;
+  json::monotonic_resource arena;
+  json::object body(&arena);
   AddFilesPage(body, *page, ask->query.limit, NextFileCursor(call, cursors_, job_id, *ask, *page),
                ask->filter);
   return Json(call, http::status::ok, body);
@@ -155,10 +157,11 @@ Response Service::ListJobs(Call& call) {
   }
   auto page = store_.ListJobs(call.principal.org, q);
   if (!page) return MakeProblem(page.error(), v, call.request_id);
-  json::array jobs;
+  json::monotonic_resource arena;
+  json::array jobs(&arena);
   const engine::Millis now = clock_.NowMillis();
   for (const engine::JobSnapshot& job : page->jobs) {
-    jobs.push_back(StatusToJson(engine::BuildStatusView(job, now, options_.view)));
+    jobs.push_back(StatusToJson(engine::BuildStatusView(job, now, options_.view), &arena));
   }
   json::value next = nullptr;
   if (page->next) {

@@ -19,15 +19,16 @@ json::value OrNull(const std::optional<T>& v) {
   return v ? json::value(*v) : json::value(nullptr);
 }
 
-json::object ProgressToJson(const ProgressView& p) {
-  json::array stages;
+json::object ProgressToJson(const ProgressView& p, const json::storage_ptr& sp) {
+  json::array stages(sp);
   for (const StageView& s : p.stages) {
-    stages.push_back(json::object{{"name", Name(s.name)},
-                                  {"status", Name(s.status)},
-                                  {"started_at", Instant(s.started_at)},
-                                  {"completed_at", Instant(s.completed_at)}});
+    stages.push_back(json::object({{"name", Name(s.name)},
+                                   {"status", Name(s.status)},
+                                   {"started_at", Instant(s.started_at)},
+                                   {"completed_at", Instant(s.completed_at)}},
+                                  sp));
   }
-  return json::object{
+  return json::object({
       {"current_stage", OrNull(p.current_stage)},
       {"stage_description", OrNull(p.stage_description)},
       {"files_total", p.files_total},
@@ -52,19 +53,19 @@ json::object ProgressToJson(const ProgressView& p) {
       {"estimated_completion_at", Instant(p.estimated_completion_at)},
       {"stalled", p.stalled},
       {"last_event_at", Instant(p.last_event_at)},
-  };
+  }, sp);
 }
 
-json::value ResultToJson(const std::optional<ResultView>& r) {
+json::value ResultToJson(const std::optional<ResultView>& r, const json::storage_ptr& sp) {
   if (!r) return nullptr;
-  json::object out;
+  json::object out(sp);
   if (!r->extra_json.empty()) {
     // Further fields the final event's result carried come first, so that ours win.
     boost::system::error_code ec;
-    json::value extra = json::parse(r->extra_json, ec);
+    json::value extra = json::parse(r->extra_json, ec, sp);
     if (!ec && extra.is_object()) out = std::move(extra.get_object());
   }
-  json::array warnings;
+  json::array warnings(sp);
   for (const std::string& w : r->warnings) warnings.emplace_back(w);
   out["files_indexed"] = r->files_indexed;
   out["files_failed"] = r->files_failed;
@@ -77,29 +78,29 @@ json::value ResultToJson(const std::optional<ResultView>& r) {
   return out;
 }
 
-json::value BillingToJson(const std::optional<BillingView>& b) {
+json::value BillingToJson(const std::optional<BillingView>& b, const json::storage_ptr& sp) {
   if (!b) return nullptr;
-  return json::object{
+  return json::object({
       {"cost", json::object{{"amount", b->cost.amount}, {"currency", b->cost.currency}}},
       {"credits", json::object{{"used", b->credits_used}, {"remaining", b->credits_remaining}}},
       {"rate", json::object{{"per_credit", b->rate_per_credit}, {"currency", b->rate_currency}}},
       {"processing_type", Name(b->processing_type)},
       {"pages_processed", b->pages_processed},
-  };
+  }, sp);
 }
 
 }  // namespace
 
-json::object StatusToJson(const JobStatusView& v) {
-  return json::object{
+json::object StatusToJson(const JobStatusView& v, json::storage_ptr sp) {
+  return json::object({
       {"job_id", v.job_id},
       {"status", Name(v.status)},
       {"collection_name", v.collection_name},
       {"job_type", Name(v.job_type)},
       {"progress_message", v.progress_message},
-      {"progress", ProgressToJson(v.progress)},
-      {"result", ResultToJson(v.result)},
-      {"billing", BillingToJson(v.billing)},
+      {"progress", ProgressToJson(v.progress, sp)},
+      {"result", ResultToJson(v.result, sp)},
+      {"billing", BillingToJson(v.billing, sp)},
       {"error_code", OrNull(v.error_code)},
       {"error_message", OrNull(v.error_message)},
       {"cancelled_by", OrNull(v.cancelled_by)},
@@ -110,13 +111,13 @@ json::object StatusToJson(const JobStatusView& v) {
       {"completed_at", Instant(v.completed_at)},
       {"estimated_time_remaining_seconds", OrNull(v.estimated_time_remaining_seconds)},
       {"version", v.version},
-  };
+  }, sp);
 }
 
-json::object FileRowToJson(const FileRow& r) {
+json::object FileRowToJson(const FileRow& r, json::storage_ptr sp) {
   json::value stage = nullptr;
   if (r.stage) stage = Name(*r.stage);
-  return json::object{
+  return json::object({
       {"uri", r.uri},
       {"status", Name(r.status)},
       {"stage", stage},
@@ -135,22 +136,24 @@ json::object FileRowToJson(const FileRow& r) {
       {"tokens", OrNull(r.tokens)},
       {"started_at", Instant(r.started_at)},
       {"completed_at", Instant(r.completed_at)},
-  };
+  }, sp);
 }
 
 void AddFilesPage(json::object& out, const FilePage& page, size_t limit,
                   const std::optional<std::string>& next_cursor,
                   const std::string& status_filter) {
-  json::array files;
-  for (const FileRow& r : page.rows) files.push_back(FileRowToJson(r));
+  const json::storage_ptr& sp = out.storage();
+  json::array files(sp);
+  files.reserve(page.rows.size());
+  for (const FileRow& r : page.rows) files.push_back(FileRowToJson(r, sp));
   out["files"] = std::move(files);
-  out["files_page"] = json::object{
+  out["files_page"] = json::object({
       {"limit", limit},
       {"next_cursor", OrNull(next_cursor)},
       {"total_estimated", page.total_matching},
       {"has_more", page.has_more},
       {"status_filter", status_filter.empty() ? json::value(nullptr) : json::value(status_filter)},
-  };
+  }, sp);
 }
 
 }  // namespace jobstate::api

@@ -2,6 +2,7 @@
 
 #include <cctype>
 #include <chrono>
+#include <cstdio>
 #include <sstream>
 
 #include <date/date.h>
@@ -9,8 +10,25 @@
 namespace jobstate::api {
 
 std::string FormatInstant(engine::Millis t) {
-  const date::sys_time<std::chrono::milliseconds> tp{std::chrono::milliseconds(t)};
-  return date::format("%FT%TZ", tp);
+  // Calendar arithmetic only: date::format builds a stream per call, and a status
+  // carries a few hundred instants.
+  using namespace std::chrono;
+  const date::sys_time<milliseconds> tp{milliseconds(t)};
+  const auto day = date::floor<date::days>(tp);
+  const date::year_month_day ymd(day);
+  const date::hh_mm_ss<milliseconds> hms(tp - day);
+  std::string out = "0000-00-00T00:00:00.000Z";
+  auto put = [&out](size_t at, int digits, int value) {
+    for (int i = digits - 1; i >= 0; --i, value /= 10) out[at + i] = static_cast<char>('0' + value % 10);
+  };
+  put(0, 4, static_cast<int>(ymd.year()));
+  put(5, 2, static_cast<int>(static_cast<unsigned>(ymd.month())));
+  put(8, 2, static_cast<int>(static_cast<unsigned>(ymd.day())));
+  put(11, 2, static_cast<int>(hms.hours().count()));
+  put(14, 2, static_cast<int>(hms.minutes().count()));
+  put(17, 2, static_cast<int>(hms.seconds().count()));
+  put(20, 3, static_cast<int>(hms.subseconds().count()));
+  return out;
 }
 
 std::optional<engine::Millis> ParseInstant(std::string_view s) {

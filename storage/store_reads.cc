@@ -99,11 +99,23 @@ Result<engine::FilePage> Store::ListFiles(const std::string& org, const std::str
   const size_t want = query.limit + 1;  // one more tells whether a next page exists
   std::vector<uint64_t> ordinals;
   if (statuses.empty()) {
+    // Unfiltered: rows are keyed by (jid, ordinal), so the page is one range scan.
     page.total_matching = job->files_total();
-    for (uint64_t o = start; o < static_cast<uint64_t>(page.total_matching) &&
-                             ordinals.size() < want; ++o) {
-      ordinals.push_back(o);  // ordinals are dense: 0 .. files_total - 1
+    const std::string prefix = keys::Job(*jid);
+    std::unique_ptr<rocksdb::Iterator> it(
+        db_->get()->NewIterator(snap.Options(), db_->cf(Cf::kFiles)));
+    for (it->Seek(keys::File(*jid, start));
+         it->Valid() && it->key().starts_with(prefix) && page.rows.size() < want; it->Next()) {
+      auto row = DecodeFileRow(it->value().ToStringView(),
+                               keys::Describe("files", it->key().ToStringView()));
+      if (!row.has_value()) return Err(row.error());
+      page.rows.push_back(std::move(*row));
     }
+    if (!it->status().ok()) return Err(FromRocks(it->status(), "scan files"));
+    page.has_more = page.rows.size() > query.limit;
+    if (page.has_more) page.rows.pop_back();
+    page.job = std::move(*job);
+    return page;
   } else {
     for (FileStatus st : statuses) page.total_matching += job->count(st);
     auto merged = MergeStatusRanges(*db_, snap.Options(), *jid, statuses, start, want);

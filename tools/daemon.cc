@@ -6,6 +6,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 
 #include "api/crypto.h"
@@ -60,6 +61,7 @@ void WatchKeys(net::steady_timer& timer, api::KeyStore& keys) {
 }  // namespace
 
 int RunDaemon(const DaemonOptions& o) {
+  spdlog::set_default_logger(spdlog::stderr_logger_mt("jobstated"));  // logs go to stderr
   spdlog::set_pattern("ts=%Y-%m-%dT%H:%M:%S.%eZ level=%l %v", spdlog::pattern_time_type::utc);
   std::string host;
   uint16_t port = 0;
