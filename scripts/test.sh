@@ -1,10 +1,24 @@
 #!/usr/bin/env bash
-# Installs what is missing, builds with warnings as errors, and runs every test.
-# Also runs each benchmark once in a tiny smoke mode so they keep working.
+# Installs what is missing, builds with warnings as errors, runs every test, checks the
+# OpenAPI document (lint, and every response the integration tests received validated
+# against it), and runs each benchmark once in a tiny smoke mode so they keep working.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 JOBSTATE_CMAKE_ARGS="-DJOBSTATE_WERROR=ON ${JOBSTATE_CMAKE_ARGS:-}" bash scripts/setup.sh
-ctest --test-dir build --output-on-failure -j "$(nproc)" --timeout 900
+
+SAMPLES="$PWD/build/response-samples"
+rm -rf "$SAMPLES" && mkdir -p "$SAMPLES"
+JOBSTATE_RESPONSE_SAMPLES="$SAMPLES" \
+  ctest --test-dir build --output-on-failure -j "$(nproc)" --timeout 900
+
+echo "openapi: lint and response validation"
+bash scripts/node-deps.sh
+(cd tools/openapi && npx --no-install redocly lint --config redocly.yaml ../../docs/openapi.yaml \
+  2>&1 | grep -v "^ *[║╔╚]" )
+node tools/openapi/validate.mjs docs/openapi.yaml "$SAMPLES"
+
 echo "bench smoke: commit_bench --scale 0.01"
 ./build/bench/commit_bench --scale 0.01 > /dev/null
+echo "bench smoke: http_load --scale 0.002 --seconds 1"
+./build/bench/http_load --server build/jobstated --scale 0.002 --seconds 1 > /dev/null
 echo "bench smoke: ok"

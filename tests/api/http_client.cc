@@ -1,6 +1,11 @@
 #include "tests/api/http_client.h"
 
+#include <unistd.h>
+
+#include <atomic>
 #include <cctype>
+#include <cstdlib>
+#include <fstream>
 
 namespace jobstate::testing {
 
@@ -9,6 +14,22 @@ namespace beast = boost::beast;
 using tcp = net::ip::tcp;
 
 namespace {
+
+// When JOBSTATE_RESPONSE_SAMPLES names a folder, every response is written there so
+// that tools/openapi/validate.mjs can check it against docs/openapi.yaml.
+void Record(http::verb method, const std::string& target, const Reply& r) {
+  static const char* dir = std::getenv("JOBSTATE_RESPONSE_SAMPLES");
+  static std::atomic<uint64_t> n{0};
+  if (!dir || !*dir) return;
+  boost::json::object sample{{"method", std::string(http::to_string(method))},
+                             {"target", target},
+                             {"status", r.status},
+                             {"content_type", r.header("content-type")},
+                             {"body", r.body}};
+  const std::string path = std::string(dir) + "/" + std::to_string(::getpid()) + "-" +
+                           std::to_string(n++) + ".json";
+  std::ofstream(path) << boost::json::serialize(sample);
+}
 
 Reply ToReply(const http::response<http::string_body>& res) {
   Reply r;
@@ -57,7 +78,9 @@ Reply HttpClient::Send(http::verb method, const std::string& target, const std::
     if (!ec) http::read(stream_, buffer_, parser, ec);
     if (!ec) {
       if (!parser.get().keep_alive()) connected_ = false;
-      return ToReply(parser.get());
+      Reply reply = ToReply(parser.get());
+      Record(method, target, reply);
+      return reply;
     }
     connected_ = false;  // the server closed a kept-alive connection: retry once
   }
