@@ -6,6 +6,7 @@
 #include <boost/json.hpp>
 
 #include "api/async_append.h"
+#include "api/crypto.h"
 #include "api/internal/call.h"
 #include "api/json_views.h"
 #include "api/problem.h"
@@ -215,7 +216,7 @@ net::awaitable<Response> Service::Cancel(Call& call, const std::string& job_id) 
 
   const engine::Millis at = clock_.NowMillis();
   engine::Event e;
-  e.event_id = NewUuid();
+  e.event_id = api::NewUuid();
   e.job_id = job_id;
   e.occurred_at = at;
   e.data = engine::JobCancelled{call.principal.name, reason};

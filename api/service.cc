@@ -32,14 +32,14 @@ Service::Service(engine::JobStore& store, const KeyStore& keys, const engine::Cl
       options_(std::move(options)),
       id_prefix_(Hex(RandomBytes(4))) {}
 
-std::string Service::NextRequestId() {
+std::string Service::NextRequestId() const {
   return id_prefix_ + "-" + std::to_string(next_id_.fetch_add(1));
 }
 
 Response Service::Reject(http::status status, std::string code, std::string detail,
                          unsigned version) const {
   return MakeProblem(status, std::move(code), std::move(detail), version,
-                     const_cast<Service*>(this)->NextRequestId());
+                     NextRequestId());
 }
 
 net::awaitable<Response> Service::Handle(Request req) {

@@ -51,7 +51,7 @@ class Service {
   Response ListJobs(Call& call);
   Response Ready(Call& call);
 
-  std::string NextRequestId();
+  std::string NextRequestId() const;
 
   engine::JobStore& store_;
   const KeyStore& keys_;
@@ -59,7 +59,7 @@ class Service {
   const CursorCodec& cursors_;
   const ServiceOptions options_;
   const std::string id_prefix_;
-  std::atomic<uint64_t> next_id_{1};
+  mutable std::atomic<uint64_t> next_id_{1};  // request ids are not state
 };
 
 }  // namespace jobstate::api

@@ -128,7 +128,7 @@ class Sim {
  private:
   std::string Event(const std::string& job, const std::string& type, json::object data,
                     const std::string& worker) {
-    json::object e{{"event_id", Uuid()},
+    json::object e{{"event_id", api::NewUuid()},
                    {"job_id", job},
                    {"type", type},
                    {"occurred_at", api::FormatInstant(Now())},
@@ -266,15 +266,6 @@ class Sim {
     using namespace std::chrono;
     return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
   }
-  static std::string Uuid() {
-    std::string b = api::RandomBytes(16);
-    b[6] = static_cast<char>((b[6] & 0x0f) | 0x40);
-    b[8] = static_cast<char>((b[8] & 0x3f) | 0x80);
-    const std::string h = api::Hex(b);
-    return h.substr(0, 8) + "-" + h.substr(8, 4) + "-" + h.substr(12, 4) + "-" +
-           h.substr(16, 4) + "-" + h.substr(20);
-  }
-
   const SimOptions o_;
   std::string host_, port_;
   std::mt19937_64 rng_;

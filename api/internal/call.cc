@@ -73,15 +73,6 @@ template Result<std::vector<engine::JobStatus>> ListParam(
     const Service::Call&, const std::string&,
     std::optional<engine::JobStatus> (*)(std::string_view), std::string&);
 
-std::string NewUuid() {
-  std::string b = RandomBytes(16);
-  b[6] = static_cast<char>((b[6] & 0x0f) | 0x40);  // version 4
-  b[8] = static_cast<char>((b[8] & 0x3f) | 0x80);  // RFC 4122 variant
-  const std::string h = Hex(b);
-  return h.substr(0, 8) + "-" + h.substr(8, 4) + "-" + h.substr(12, 4) + "-" + h.substr(16, 4) +
-         "-" + h.substr(20);
-}
-
 std::string MediaType(const Request& req) {
   std::string v(req[http::field::content_type]);
   v = v.substr(0, v.find(';'));

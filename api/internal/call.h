@@ -49,9 +49,6 @@ Result<std::vector<E>> ListParam(const Service::Call& call, const std::string& n
                                  std::optional<E> (*parse)(std::string_view),
                                  std::string& canonical);
 
-// A random version-4 UUID in text form.
-std::string NewUuid();
-
 // The media type of the request's Content-Type, lower-case, without parameters.
 std::string MediaType(const Request& req);
 

@@ -1,6 +1,7 @@
 // Every route of API.md over a real loopback socket against the real server and a
 // real RocksDB.
 #include <regex>
+#include <thread>
 #include <set>
 
 #include "tests/api/server_fixture.h"
@@ -309,6 +310,73 @@ TEST_F(RoutesTest, PipelinedRequestsAreAnsweredInOrder) {
   EXPECT_EQ(replies[1].status, 404);
   EXPECT_EQ(replies[2].status, 200);
   EXPECT_EQ(replies[3].status, 200);
+}
+
+TEST_F(RoutesTest, FullQueueAnswers429WithRetryAfterAndLosesNothing) {
+  StopServer();
+  store_options_.sequencer.queue_capacity_events = 60;
+  StartServer();
+  constexpr int kSenders = 8, kBatches = 15;
+  std::vector<int> accepted(kSenders, 0), refused(kSenders, 0), other(kSenders, 0);
+  std::vector<std::thread> senders;
+  for (int s = 0; s < kSenders; ++s) {
+    senders.emplace_back([&, s] {
+      HttpClient client(port());
+      const std::string job = "q-" + std::to_string(s);
+      std::vector<std::string> first = {Event(NewId(), job, "job.created",
+                                              R"({"collection_name":"c","job_type":"index_s3"})")};
+      for (int b = 0; b < kBatches; ++b) {
+        std::vector<std::string> events = b == 0 ? first : std::vector<std::string>{};
+        while (events.size() < 40) {
+          events.push_back(Event(NewId(), job, "job.progress", R"({"message":"m"})"));
+        }
+        Reply r = client.Post("/v2/events", Keys::kAll, Batch(events));
+        if (r.status == 200) {
+          ++accepted[s];
+        } else if (r.status == 429 && r.header("retry-after") == "1" &&
+                   r.json().at("code") == "queue_full") {
+          ++refused[s];
+          if (b == 0) return;  // the job was never created; stop this sender
+        } else {
+          ++other[s];
+        }
+      }
+    });
+  }
+  for (auto& t : senders) t.join();
+  int total_refused = 0;
+  for (int s = 0; s < kSenders; ++s) {
+    EXPECT_EQ(other[s], 0) << "sender " << s;
+    total_refused += refused[s];
+    if (accepted[s] == 0) continue;
+    Reply job = client_->Get("/v2/jobs/q-" + std::to_string(s), Keys::kReader);
+    ASSERT_EQ(job.status, 200);
+    EXPECT_EQ(job.json().at("version").as_int64(), 40 * accepted[s]) << "sender " << s;
+  }
+  EXPECT_GT(total_refused, 0) << "the queue never filled; the test proves nothing";
+}
+
+TEST_F(RoutesTest, PercentNeverDecreasesThroughRetriesAndDiscovery) {
+  MakeJob("job-p", 4);
+  double last = -1;
+  auto check = [&] {
+    const double p = client_->Get("/v2/jobs/job-p", Keys::kReader).json().at("progress").at("percent").as_double();
+    EXPECT_GE(p, last);
+    last = p;
+  };
+  const std::vector<std::string> steps = {
+      Event(NewId(), "job-p", "file.failed", R"({"uri":"s3://b/job-p/0","error_code":"E","error_message":"m"})"),
+      Event(NewId(), "job-p", "file.completed", R"({"uri":"s3://b/job-p/1"})"),
+      Event(NewId(), "job-p", "file.retried", R"({"uri":"s3://b/job-p/0"})"),
+      Event(NewId(), "job-p", "files.discovered", R"({"files":[{"uri":"s3://b/job-p/new1"},{"uri":"s3://b/job-p/new2"}]})"),
+      Event(NewId(), "job-p", "file.skipped", R"({"uri":"s3://b/job-p/2"})"),
+  };
+  check();
+  for (const std::string& e : steps) {
+    Append(Batch({e}));
+    check();
+  }
+  EXPECT_LT(last, 100.0);
 }
 
 }  // namespace

@@ -31,9 +31,8 @@ void ServerTest::SetUp() {
 void ServerTest::TearDown() { StopServer(); }
 
 void ServerTest::StartServer() {
-  storage::StoreOptions so;
-  so.path = dir_.Sub("data");
-  auto store = storage::Store::Open(so, clock_);
+  store_options_.path = dir_.Sub("data");
+  auto store = storage::Store::Open(store_options_, clock_);
   ASSERT_THAT(store, IsOk());
   store_ = std::move(*store);
   auto keys = api::KeyStore::Open(dir_.Sub("keys.json"), dir_.Sub("dev-key"));

@@ -47,6 +47,7 @@ class ServerTest : public ::testing::Test {
 
   TempDir dir_;
   api::ServerOptions server_options_;
+  storage::StoreOptions store_options_;  // path is set by StartServer
   std::unique_ptr<HttpClient> client_;
 
  private:
