@@ -312,6 +312,7 @@ int main(int argc, char** argv) {
       {"batch 10, 1 producer", 10, 1, 30'000, false},
       {"batch 100, 1 producer", 100, 1, 200'000, false},
       {"batch 1000, 1 producer", 1000, 1, 400'000, false},
+      {"batch 100, 8 producers", 100, 8, 400'000, false},
       {"batch 1, 64 producers", 1, 64, 100'000, false},
       {"batch 1, 64 threads", 1, 64, 100'000, true},
   };
