@@ -149,6 +149,15 @@ Result<ResultData> ParseResult(Fields& data, std::string_view key) {
   return r;
 }
 
+// An optional `result` member into `out`.
+Status ParseOptionalResult(Fields& data, std::optional<ResultData>& out) {
+  if (!data.Get("result")) return Status::OK();
+  auto r = ParseResult(data, "result");
+  if (!r) return r.error();
+  out = std::move(*r);
+  return Status::OK();
+}
+
 Result<Billing> ParseBilling(const json::object& o, const std::string& ptr) {
   Fields f(o, ptr);
   Billing b;
@@ -306,11 +315,7 @@ Result<Payload> ParsePayload(EventType type, Fields& f) {
     }
     case EventType::kJobCompleted: {
       JobCompleted p;
-      if (f.Get("result")) {
-        auto r = ParseResult(f, "result");
-        if (!r) return Err(r.error());
-        p.result = std::move(*r);
-      }
+      JS_TRY(ParseOptionalResult(f, p.result));
       const json::object* billing = nullptr;
       JS_TRY(f.Object("billing", billing, false));
       if (billing) {
@@ -324,11 +329,7 @@ Result<Payload> ParsePayload(EventType type, Fields& f) {
       JobFailed p;
       JS_TRY(f.Str("error_code", p.error_code));
       JS_TRY(f.Str("error_message", p.error_message));
-      if (f.Get("result")) {
-        auto r = ParseResult(f, "result");
-        if (!r) return Err(r.error());
-        p.result = std::move(*r);
-      }
+      JS_TRY(ParseOptionalResult(f, p.result));
       return Payload(p);
     }
     case EventType::kJobCancelled: {

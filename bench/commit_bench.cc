@@ -117,6 +117,29 @@ double Seconds(Clock::time_point a, Clock::time_point b) {
   return std::chrono::duration<double>(b - a).count();
 }
 
+// Runs `producers` threads; producer p makes calls p, p + producers, ... of `one`
+// (which does call i and returns false on failure), timing each call.
+Figures RunThreads(size_t producers, size_t calls, size_t events,
+                   const std::function<bool(size_t)>& one) {
+  std::vector<std::vector<double>> lat(producers);
+  const auto start = Clock::now();
+  std::vector<std::thread> threads;
+  for (size_t p = 0; p < producers; ++p) {
+    threads.emplace_back([&, p] {
+      for (size_t i = p; i < calls; i += producers) {
+        const auto t0 = Clock::now();
+        if (!one(i)) std::exit(1);
+        lat[p].push_back(Seconds(t0, Clock::now()) * 1000);
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  const double secs = Seconds(start, Clock::now());
+  std::vector<double> all;
+  for (auto& l : lat) all.insert(all.end(), l.begin(), l.end());
+  return Summarize(events, secs, all);
+}
+
 // ---- commit path ------------------------------------------------------------------
 
 std::unique_ptr<storage::Store> OpenStore(const std::string& dir, const engine::Clock& clock) {
@@ -131,35 +154,18 @@ std::unique_ptr<storage::Store> OpenStore(const std::string& dir, const engine::
   return std::move(*store);
 }
 
-Figures RunCommitPath(const std::string& dir, const std::vector<std::vector<engine::Event>>& producers_batches_flat,
+Figures RunCommitPath(const std::string& dir, const std::vector<std::vector<engine::Event>>& batches,
                       size_t producers, const engine::Clock& clock) {
   auto store = OpenStore(dir, clock);
-  std::atomic<size_t> next{0};
-  std::vector<std::vector<double>> lat(producers);
   size_t events = 0;
-  for (const auto& b : producers_batches_flat) events += b.size();
-  const auto start = Clock::now();
-  std::vector<std::thread> threads;
-  for (size_t p = 0; p < producers; ++p) {
-    threads.emplace_back([&, p] {
-      // Producer p takes batches p, p + producers, ...: each producer keeps to its own
-      // jobs' order because the workload gives each producer its own jobs.
-      for (size_t i = p; i < producers_batches_flat.size(); i += producers) {
-        const auto t0 = Clock::now();
-        auto r = store->Append({"bench", "bench", producers_batches_flat[i]});
-        if (!r) {
-          std::fprintf(stderr, "append: %s\n", r.error().ToString().c_str());
-          std::exit(1);
-        }
-        lat[p].push_back(Seconds(t0, Clock::now()) * 1000);
-      }
-    });
-  }
-  for (auto& t : threads) t.join();
-  const double secs = Seconds(start, Clock::now());
-  std::vector<double> all;
-  for (auto& l : lat) all.insert(all.end(), l.begin(), l.end());
-  return Summarize(events, secs, all);
+  for (const auto& b : batches) events += b.size();
+  // Producer p takes batches p, p + producers, ...: the workload gives each producer
+  // its own jobs, so each keeps to its jobs' order.
+  return RunThreads(producers, batches.size(), events, [&](size_t i) {
+    auto r = store->Append({"bench", "bench", batches[i]});
+    if (!r) std::fprintf(stderr, "append: %s\n", r.error().ToString().c_str());
+    return r.has_value();
+  });
 }
 
 // 64 concurrent producers as a server has them: each keeps one request outstanding
@@ -257,30 +263,14 @@ Figures RunRaw(const std::string& dir, const std::vector<RawBatch>& batches, siz
   const storage::Db& db = **opened;
   rocksdb::WriteOptions wo;
   wo.sync = true;
-  std::vector<std::vector<double>> lat(producers);
   size_t events = 0;
   for (const auto& b : batches) events += b.event_count;
-  const auto start = Clock::now();
-  std::vector<std::thread> threads;
-  for (size_t p = 0; p < producers; ++p) {
-    threads.emplace_back([&, p] {
-      for (size_t i = p; i < batches.size(); i += producers) {
-        const auto t0 = Clock::now();
-        rocksdb::WriteBatch wb;
-        for (const auto& [k, v] : batches[i].events) wb.Put(db.cf(storage::Cf::kEvents), k, v);
-        for (const auto& [k, v] : batches[i].snapshots) {
-          wb.Put(db.cf(storage::Cf::kSnapshots), k, v);
-        }
-        if (!db.get()->Write(wo, &wb).ok()) std::exit(1);
-        lat[p].push_back(Seconds(t0, Clock::now()) * 1000);
-      }
-    });
-  }
-  for (auto& t : threads) t.join();
-  const double secs = Seconds(start, Clock::now());
-  std::vector<double> all;
-  for (auto& l : lat) all.insert(all.end(), l.begin(), l.end());
-  return Summarize(events, secs, all);
+  return RunThreads(producers, batches.size(), events, [&](size_t i) {
+    rocksdb::WriteBatch wb;
+    for (const auto& [k, v] : batches[i].events) wb.Put(db.cf(storage::Cf::kEvents), k, v);
+    for (const auto& [k, v] : batches[i].snapshots) wb.Put(db.cf(storage::Cf::kSnapshots), k, v);
+    return db.get()->Write(wo, &wb).ok();
+  });
 }
 
 }  // namespace
