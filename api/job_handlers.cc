@@ -9,6 +9,7 @@
 #include "api/crypto.h"
 #include "api/internal/call.h"
 #include "api/json_views.h"
+#include "api/json_write.h"
 #include "api/problem.h"
 #include "api/service.h"
 #include "api/time_format.h"
@@ -89,11 +90,15 @@ Response Service::GetJob(Call& call, const std::string& job_id) {
     return res;
   }
   const auto view = engine::BuildStatusView(page->job, clock_.NowMillis(), options_.view);
-  json::monotonic_resource arena;  // the whole body, freed at once
-  json::object body = StatusToJson(view, &arena);
-  AddFilesPage(body, *page, ask->query.limit, NextFileCursor(call, cursors_, job_id, *ask, *page),
-               ask->filter);
-  Response res = Json(call, http::status::ok, body);
+  std::string body;
+  body.reserve(4096 + 700 * page->rows.size());
+  JsonWriter w(body);
+  w.BeginObject();
+  WriteStatusMembers(w, view);
+  WriteFilesPageMembers(w, *page, ask->query.limit,
+                        NextFileCursor(call, cursors_, job_id, *ask, *page), ask->filter);
+  w.EndObject();
+  Response res = JsonText(call, http::status::ok, std::move(body));
   res.set(http::field::etag, etag);
   return res;
 }
@@ -104,11 +109,13 @@ Response Service::GetFiles(Call& call, const std::string& job_id) {
   if (!ask) return MakeProblem(ask.error(), v, call.request_id);
   auto page = store_.ListFiles(call.principal.org, job_id, ask->query);
   if (!page) return MakeProblem(page.error(), v, call.request_id);
-  json::monotonic_resource arena;
-  json::object body(&arena);
-  AddFilesPage(body, *page, ask->query.limit, NextFileCursor(call, cursors_, job_id, *ask, *page),
-               ask->filter);
-  return Json(call, http::status::ok, body);
+  std::string body;
+  JsonWriter w(body);
+  w.BeginObject();
+  WriteFilesPageMembers(w, *page, ask->query.limit,
+                        NextFileCursor(call, cursors_, job_id, *ask, *page), ask->filter);
+  w.EndObject();
+  return JsonText(call, http::status::ok, std::move(body));
 }
 
 Response Service::ListJobs(Call& call) {
@@ -158,21 +165,27 @@ Response Service::ListJobs(Call& call) {
   }
   auto page = store_.ListJobs(call.principal.org, q);
   if (!page) return MakeProblem(page.error(), v, call.request_id);
-  json::monotonic_resource arena;
-  json::array jobs(&arena);
+  std::string body;
+  JsonWriter w(body);
+  w.BeginObject();
+  w.Key("jobs").BeginArray();
   const engine::Millis now = clock_.NowMillis();
   for (const engine::JobSnapshot& job : page->jobs) {
-    jobs.push_back(StatusToJson(engine::BuildStatusView(job, now, options_.view), &arena));
+    w.BeginObject();
+    WriteStatusMembers(w, engine::BuildStatusView(job, now, options_.view));
+    w.EndObject();
   }
-  json::value next = nullptr;
+  w.EndArray();
+  w.Key("next_cursor");
   if (page->next) {
-    next = cursors_.Encode(bound + std::to_string(page->next->first) + ":" +
-                           std::to_string(page->next->second));
+    w.String(cursors_.Encode(bound + std::to_string(page->next->first) + ":" +
+                             std::to_string(page->next->second)));
+  } else {
+    w.Null();
   }
-  return Json(call, http::status::ok,
-              json::object{{"jobs", std::move(jobs)},
-                           {"next_cursor", next},
-                           {"has_more", page->next.has_value()}});
+  w.Key("has_more").Bool(page->next.has_value());
+  w.EndObject();
+  return JsonText(call, http::status::ok, std::move(body));
 }
 
 net::awaitable<Response> Service::Cancel(Call& call, const std::string& job_id) {

@@ -1,5 +1,7 @@
 #include "api/json_views.h"
 
+#include <set>
+
 #include <boost/json.hpp>
 
 #include "api/time_format.h"
@@ -11,149 +13,238 @@ using namespace engine;
 
 namespace {
 
-json::value Instant(const std::optional<Millis>& t) {
-  return t ? json::value(FormatInstant(*t)) : json::value(nullptr);
+void Instant(JsonWriter& w, const std::optional<Millis>& t) {
+  if (t) {
+    w.String(FormatInstant(*t));
+  } else {
+    w.Null();
+  }
 }
-template <class T>
-json::value OrNull(const std::optional<T>& v) {
-  return v ? json::value(*v) : json::value(nullptr);
+void Str(JsonWriter& w, const std::optional<std::string>& s) {
+  if (s) {
+    w.String(*s);
+  } else {
+    w.Null();
+  }
+}
+void Int(JsonWriter& w, const std::optional<int64_t>& n) {
+  if (n) {
+    w.Int(*n);
+  } else {
+    w.Null();
+  }
 }
 
-json::object ProgressToJson(const ProgressView& p, const json::storage_ptr& sp) {
-  json::array stages(sp);
+void WriteProgress(JsonWriter& w, const ProgressView& p) {
+  w.BeginObject();
+  w.Key("current_stage");
+  Str(w, p.current_stage);
+  w.Key("stage_description");
+  Str(w, p.stage_description);
+  w.Key("files_total").Int(p.files_total);
+  w.Key("files_processed").Int(p.files_processed);
+  w.Key("files_failed").Int(p.files_failed);
+  w.Key("files_skipped").Int(p.files_skipped);
+  w.Key("elapsed_seconds");
+  Int(w, p.elapsed_seconds);
+  w.Key("stage_index");
+  if (p.stage_index) {
+    w.Int(*p.stage_index);
+  } else {
+    w.Null();
+  }
+  w.Key("stage_count").Int(p.stage_count);
+  w.Key("stages").BeginArray();
   for (const StageView& s : p.stages) {
-    stages.push_back(json::object({{"name", Name(s.name)},
-                                   {"status", Name(s.status)},
-                                   {"started_at", Instant(s.started_at)},
-                                   {"completed_at", Instant(s.completed_at)}},
-                                  sp));
+    w.BeginObject();
+    w.Key("name").String(Name(s.name));
+    w.Key("status").String(Name(s.status));
+    w.Key("started_at");
+  Instant(w, s.started_at);
+    w.Key("completed_at");
+  Instant(w, s.completed_at);
+    w.EndObject();
   }
-  return json::object({
-      {"current_stage", OrNull(p.current_stage)},
-      {"stage_description", OrNull(p.stage_description)},
-      {"files_total", p.files_total},
-      {"files_processed", p.files_processed},
-      {"files_failed", p.files_failed},
-      {"files_skipped", p.files_skipped},
-      {"elapsed_seconds", OrNull(p.elapsed_seconds)},
-      {"stage_index", OrNull(p.stage_index)},
-      {"stage_count", p.stage_count},
-      {"stages", std::move(stages)},
-      {"scan_complete", p.scan_complete},
-      {"files_queued", p.files_queued},
-      {"files_processing", p.files_processing},
-      {"files_completed", p.files_completed},
-      {"files_cancelled", p.files_cancelled},
-      {"bytes_total", p.bytes_total},
-      {"bytes_done", p.bytes_done},
-      {"percent", p.percent},
-      {"files_per_second", OrNull(p.files_per_second)},
-      {"eta_low_seconds", OrNull(p.eta_low_seconds)},
-      {"eta_high_seconds", OrNull(p.eta_high_seconds)},
-      {"estimated_completion_at", Instant(p.estimated_completion_at)},
-      {"stalled", p.stalled},
-      {"last_event_at", Instant(p.last_event_at)},
-  }, sp);
+  w.EndArray();
+  w.Key("scan_complete").Bool(p.scan_complete);
+  w.Key("files_queued").Int(p.files_queued);
+  w.Key("files_processing").Int(p.files_processing);
+  w.Key("files_completed").Int(p.files_completed);
+  w.Key("files_cancelled").Int(p.files_cancelled);
+  w.Key("bytes_total").Int(p.bytes_total);
+  w.Key("bytes_done").Int(p.bytes_done);
+  w.Key("percent").Double(p.percent);
+  w.Key("files_per_second");
+  if (p.files_per_second) {
+    w.Double(*p.files_per_second);
+  } else {
+    w.Null();
+  }
+  w.Key("eta_low_seconds");
+  Int(w, p.eta_low_seconds);
+  w.Key("eta_high_seconds");
+  Int(w, p.eta_high_seconds);
+  w.Key("estimated_completion_at");
+  Instant(w, p.estimated_completion_at);
+  w.Key("stalled").Bool(p.stalled);
+  w.Key("last_event_at");
+  Instant(w, p.last_event_at);
+  w.EndObject();
 }
 
-json::value ResultToJson(const std::optional<ResultView>& r, const json::storage_ptr& sp) {
-  if (!r) return nullptr;
-  json::object out(sp);
+void WriteResult(JsonWriter& w, const std::optional<ResultView>& r) {
+  if (!r) {
+    w.Null();
+    return;
+  }
+  static const std::set<std::string, std::less<>> kOurs = {
+      "files_indexed", "files_failed", "files_skipped", "duration_seconds",
+      "warnings",      "files_cancelled", "chunks",     "tokens"};
+  w.BeginObject();
   if (!r->extra_json.empty()) {
-    // Further fields the final event's result carried come first, so that ours win.
+    // Further fields the final event's result carried; ours take precedence.
     boost::system::error_code ec;
-    json::value extra = json::parse(r->extra_json, ec, sp);
-    if (!ec && extra.is_object()) out = std::move(extra.get_object());
+    json::value extra = json::parse(r->extra_json, ec);
+    if (!ec && extra.is_object()) {
+      for (const auto& kv : extra.get_object()) {
+        if (!kOurs.count(kv.key())) w.Key(kv.key()).Value(kv.value());
+      }
+    }
   }
-  json::array warnings(sp);
-  for (const std::string& w : r->warnings) warnings.emplace_back(w);
-  out["files_indexed"] = r->files_indexed;
-  out["files_failed"] = r->files_failed;
-  out["files_skipped"] = r->files_skipped;
-  out["duration_seconds"] = OrNull(r->duration_seconds);
-  out["warnings"] = std::move(warnings);
-  out["files_cancelled"] = r->files_cancelled;
-  out["chunks"] = r->chunks;
-  out["tokens"] = r->tokens;
-  return out;
+  w.Key("files_indexed").Int(r->files_indexed);
+  w.Key("files_failed").Int(r->files_failed);
+  w.Key("files_skipped").Int(r->files_skipped);
+  w.Key("duration_seconds");
+  Int(w, r->duration_seconds);
+  w.Key("warnings").BeginArray();
+  for (const std::string& warning : r->warnings) w.String(warning);
+  w.EndArray();
+  w.Key("files_cancelled").Int(r->files_cancelled);
+  w.Key("chunks").Int(r->chunks);
+  w.Key("tokens").Int(r->tokens);
+  w.EndObject();
 }
 
-json::value BillingToJson(const std::optional<BillingView>& b, const json::storage_ptr& sp) {
-  if (!b) return nullptr;
-  return json::object({
-      {"cost", json::object{{"amount", b->cost.amount}, {"currency", b->cost.currency}}},
-      {"credits", json::object{{"used", b->credits_used}, {"remaining", b->credits_remaining}}},
-      {"rate", json::object{{"per_credit", b->rate_per_credit}, {"currency", b->rate_currency}}},
-      {"processing_type", Name(b->processing_type)},
-      {"pages_processed", b->pages_processed},
-  }, sp);
+void WriteBilling(JsonWriter& w, const std::optional<BillingView>& b) {
+  if (!b) {
+    w.Null();
+    return;
+  }
+  w.BeginObject();
+  w.Key("cost").BeginObject();
+  w.Key("amount").Double(b->cost.amount);
+  w.Key("currency").String(b->cost.currency);
+  w.EndObject();
+  w.Key("credits").BeginObject();
+  w.Key("used").Double(b->credits_used);
+  w.Key("remaining").Double(b->credits_remaining);
+  w.EndObject();
+  w.Key("rate").BeginObject();
+  w.Key("per_credit").Double(b->rate_per_credit);
+  w.Key("currency").String(b->rate_currency);
+  w.EndObject();
+  w.Key("processing_type").String(Name(b->processing_type));
+  w.Key("pages_processed").Int(b->pages_processed);
+  w.EndObject();
 }
 
 }  // namespace
 
-json::object StatusToJson(const JobStatusView& v, json::storage_ptr sp) {
-  return json::object({
-      {"job_id", v.job_id},
-      {"status", Name(v.status)},
-      {"collection_name", v.collection_name},
-      {"job_type", Name(v.job_type)},
-      {"progress_message", v.progress_message},
-      {"progress", ProgressToJson(v.progress, sp)},
-      {"result", ResultToJson(v.result, sp)},
-      {"billing", BillingToJson(v.billing, sp)},
-      {"error_code", OrNull(v.error_code)},
-      {"error_message", OrNull(v.error_message)},
-      {"cancelled_by", OrNull(v.cancelled_by)},
-      {"cancelled_at", Instant(v.cancelled_at)},
-      {"created_at", FormatInstant(v.created_at)},
-      {"updated_at", FormatInstant(v.updated_at)},
-      {"started_at", Instant(v.started_at)},
-      {"completed_at", Instant(v.completed_at)},
-      {"estimated_time_remaining_seconds", OrNull(v.estimated_time_remaining_seconds)},
-      {"version", v.version},
-  }, sp);
+void WriteStatusMembers(JsonWriter& w, const JobStatusView& v) {
+  w.Key("job_id").String(v.job_id);
+  w.Key("status").String(Name(v.status));
+  w.Key("collection_name").String(v.collection_name);
+  w.Key("job_type").String(Name(v.job_type));
+  w.Key("progress_message").String(v.progress_message);
+  w.Key("progress");
+  WriteProgress(w, v.progress);
+  w.Key("result");
+  WriteResult(w, v.result);
+  w.Key("billing");
+  WriteBilling(w, v.billing);
+  w.Key("error_code");
+  Str(w, v.error_code);
+  w.Key("error_message");
+  Str(w, v.error_message);
+  w.Key("cancelled_by");
+  Str(w, v.cancelled_by);
+  w.Key("cancelled_at");
+  Instant(w, v.cancelled_at);
+  w.Key("created_at").String(FormatInstant(v.created_at));
+  w.Key("updated_at").String(FormatInstant(v.updated_at));
+  w.Key("started_at");
+  Instant(w, v.started_at);
+  w.Key("completed_at");
+  Instant(w, v.completed_at);
+  w.Key("estimated_time_remaining_seconds");
+  Int(w, v.estimated_time_remaining_seconds);
+  w.Key("version").Int(static_cast<int64_t>(v.version));
 }
 
-json::object FileRowToJson(const FileRow& r, json::storage_ptr sp) {
-  json::value stage = nullptr;
-  if (r.stage) stage = Name(*r.stage);
-  return json::object({
-      {"uri", r.uri},
-      {"status", Name(r.status)},
-      {"stage", stage},
-      {"progress_message", OrNull(r.progress_message)},
-      {"error_code", OrNull(r.error_code)},
-      {"error_message", OrNull(r.error_message)},
-      {"updated_at", FormatInstant(r.updated_at)},
-      {"name", OrNull(r.name)},
-      {"size_bytes", OrNull(r.size_bytes)},
-      {"content_type", OrNull(r.content_type)},
-      {"pages", OrNull(r.pages)},
-      {"attempts", r.attempts},
-      {"retryable", OrNull(r.retryable)},
-      {"skip_reason", OrNull(r.skip_reason)},
-      {"chunks", OrNull(r.chunks)},
-      {"tokens", OrNull(r.tokens)},
-      {"started_at", Instant(r.started_at)},
-      {"completed_at", Instant(r.completed_at)},
-  }, sp);
+void WriteFileRow(JsonWriter& w, const FileRow& r) {
+  w.BeginObject();
+  w.Key("uri").String(r.uri);
+  w.Key("status").String(Name(r.status));
+  w.Key("stage");
+  if (r.stage) {
+    w.String(Name(*r.stage));
+  } else {
+    w.Null();
+  }
+  w.Key("progress_message");
+  Str(w, r.progress_message);
+  w.Key("error_code");
+  Str(w, r.error_code);
+  w.Key("error_message");
+  Str(w, r.error_message);
+  w.Key("updated_at").String(FormatInstant(r.updated_at));
+  w.Key("name");
+  Str(w, r.name);
+  w.Key("size_bytes");
+  Int(w, r.size_bytes);
+  w.Key("content_type");
+  Str(w, r.content_type);
+  w.Key("pages");
+  Int(w, r.pages);
+  w.Key("attempts").Int(r.attempts);
+  w.Key("retryable");
+  if (r.retryable) {
+    w.Bool(*r.retryable);
+  } else {
+    w.Null();
+  }
+  w.Key("skip_reason");
+  Str(w, r.skip_reason);
+  w.Key("chunks");
+  Int(w, r.chunks);
+  w.Key("tokens");
+  Int(w, r.tokens);
+  w.Key("started_at");
+  Instant(w, r.started_at);
+  w.Key("completed_at");
+  Instant(w, r.completed_at);
+  w.EndObject();
 }
 
-void AddFilesPage(json::object& out, const FilePage& page, size_t limit,
-                  const std::optional<std::string>& next_cursor,
-                  const std::string& status_filter) {
-  const json::storage_ptr& sp = out.storage();
-  json::array files(sp);
-  files.reserve(page.rows.size());
-  for (const FileRow& r : page.rows) files.push_back(FileRowToJson(r, sp));
-  out["files"] = std::move(files);
-  out["files_page"] = json::object({
-      {"limit", limit},
-      {"next_cursor", OrNull(next_cursor)},
-      {"total_estimated", page.total_matching},
-      {"has_more", page.has_more},
-      {"status_filter", status_filter.empty() ? json::value(nullptr) : json::value(status_filter)},
-  }, sp);
+void WriteFilesPageMembers(JsonWriter& w, const FilePage& page, size_t limit,
+                           const std::optional<std::string>& next_cursor,
+                           const std::string& status_filter) {
+  w.Key("files").BeginArray();
+  for (const FileRow& r : page.rows) WriteFileRow(w, r);
+  w.EndArray();
+  w.Key("files_page").BeginObject();
+  w.Key("limit").Int(static_cast<int64_t>(limit));
+  w.Key("next_cursor");
+  Str(w, next_cursor);
+  w.Key("total_estimated").Int(page.total_matching);
+  w.Key("has_more").Bool(page.has_more);
+  w.Key("status_filter");
+  if (status_filter.empty()) {
+    w.Null();
+  } else {
+    w.String(status_filter);
+  }
+  w.EndObject();
 }
 
 }  // namespace jobstate::api

@@ -86,6 +86,72 @@ void AppendJson(std::string& out, const json::value& v) {
   }
 }
 
+void JsonWriter::Separate() {
+  if (after_key_) {
+    after_key_ = false;
+  } else if (!first_.empty()) {
+    if (!first_.back()) out_.push_back(',');
+    first_.back() = false;
+  }
+}
+
+JsonWriter& JsonWriter::Open(char c) {
+  Separate();
+  out_.push_back(c);
+  first_.push_back(true);
+  return *this;
+}
+
+JsonWriter& JsonWriter::Close(char c) {
+  out_.push_back(c);
+  first_.pop_back();
+  return *this;
+}
+
+JsonWriter& JsonWriter::Key(std::string_view key) {
+  Separate();
+  AppendString(out_, key);
+  out_.push_back(':');
+  after_key_ = true;
+  return *this;
+}
+
+JsonWriter& JsonWriter::String(std::string_view s) {
+  Separate();
+  AppendString(out_, s);
+  return *this;
+}
+
+JsonWriter& JsonWriter::Int(int64_t v) {
+  Separate();
+  out_ += std::to_string(v);
+  return *this;
+}
+
+JsonWriter& JsonWriter::Double(double v) {
+  Separate();
+  AppendDouble(out_, v);
+  return *this;
+}
+
+JsonWriter& JsonWriter::Bool(bool v) {
+  Separate();
+  out_ += v ? "true" : "false";
+  return *this;
+}
+
+JsonWriter& JsonWriter::Null() {
+  Separate();
+  out_ += "null";
+  return *this;
+}
+
+JsonWriter& JsonWriter::Value(const json::value& v) {
+  Separate();
+  AppendJson(out_, v);
+  return *this;
+}
+
 std::string WriteJson(const json::value& v) {
   std::string out;
   AppendJson(out, v);

@@ -2,7 +2,10 @@
 // Serializes a Boost.JSON value the way our clients read it best: numbers as plain
 // decimals ("12.3", "100.0", "0.01"), never "1.23E1" as Boost.JSON 1.81 writes them.
 
+#include <optional>
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include <boost/json/value.hpp>
 
@@ -10,5 +13,37 @@ namespace jobstate::api {
 
 std::string WriteJson(const boost::json::value& v);
 void AppendJson(std::string& out, const boost::json::value& v);
+
+// Writes JSON straight into a string, with the same number and string formats, for the
+// hot responses (a status with its files page) that need no intermediate value tree.
+// The caller keeps keys and values paired and containers balanced.
+//
+// Thread safety: not thread-safe; one writer per response.
+class JsonWriter {
+ public:
+  explicit JsonWriter(std::string& out) : out_(out) {}
+
+  JsonWriter& BeginObject() { return Open('{'); }
+  JsonWriter& EndObject() { return Close('}'); }
+  JsonWriter& BeginArray() { return Open('['); }
+  JsonWriter& EndArray() { return Close(']'); }
+  JsonWriter& Key(std::string_view key);
+
+  JsonWriter& String(std::string_view s);
+  JsonWriter& Int(int64_t v);
+  JsonWriter& Double(double v);
+  JsonWriter& Bool(bool v);
+  JsonWriter& Null();
+  JsonWriter& Value(const boost::json::value& v);  // any value, written as WriteJson does
+
+ private:
+  JsonWriter& Open(char c);
+  JsonWriter& Close(char c);
+  void Separate();
+
+  std::string& out_;
+  std::vector<bool> first_;  // per open container: nothing written in it yet
+  bool after_key_ = false;
+};
 
 }  // namespace jobstate::api

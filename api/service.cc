@@ -87,8 +87,8 @@ net::awaitable<Response> Service::Route(Call& call) {
   };
   Rule rule{"", false, nullptr};
   switch (route) {
-    case R::kHealth: rule = {"GET, HEAD", m == http::verb::get || m == http::verb::head, nullptr}; break;
-    case R::kReady: rule = {"GET, HEAD", m == http::verb::get || m == http::verb::head, nullptr}; break;
+    case R::kHealth: rule = {"GET", m == http::verb::get, nullptr}; break;
+    case R::kReady: rule = {"GET", m == http::verb::get, nullptr}; break;
     case R::kEvents: rule = {"POST", m == http::verb::post, kScopeEventsWrite}; break;
     case R::kJobs: rule = {"GET", m == http::verb::get, kScopeJobsRead}; break;
     case R::kJob:

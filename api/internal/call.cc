@@ -13,13 +13,17 @@ namespace jobstate::api::internal {
 
 namespace json = boost::json;
 
-Response Json(const Service::Call& call, http::status status, const json::value& body) {
+Response JsonText(const Service::Call& call, http::status status, std::string body) {
   Response res{status, call.req.version()};
   res.set(http::field::content_type, "application/json");
   res.set(http::field::cache_control, "no-store");
-  res.body() = WriteJson(body);
+  res.body() = std::move(body);
   res.prepare_payload();
   return res;
+}
+
+Response Json(const Service::Call& call, http::status status, const json::value& body) {
+  return JsonText(call, status, WriteJson(body));
 }
 
 Status InvalidParameter(const std::string& name, const std::string& what) {

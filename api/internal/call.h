@@ -33,6 +33,8 @@ namespace internal {
 
 // A JSON response with the status given.
 Response Json(const Service::Call& call, http::status status, const boost::json::value& body);
+// The same with a body already written (by a JsonWriter).
+Response JsonText(const Service::Call& call, http::status status, std::string body);
 
 // 400 invalid_parameter naming the parameter.
 Status InvalidParameter(const std::string& name, const std::string& what);
