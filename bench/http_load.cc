@@ -177,11 +177,13 @@ pid_t StartServer(const std::string& binary, const std::string& dir, Target& t) 
 int main(int argc, char** argv) {
   std::string binary = "build/jobstated";
   double scale = 1.0, seconds = 5.0;
+  std::string only;  // run only the workloads whose label contains this
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string flag = argv[i];
     if (flag == "--server") binary = argv[i + 1];
     if (flag == "--scale") scale = std::stod(argv[i + 1]);
     if (flag == "--seconds") seconds = std::stod(argv[i + 1]);
+    if (flag == "--only") only = argv[i + 1];
   }
   const auto limit = std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(seconds));
   const std::string dir = (std::filesystem::temp_directory_path() / "jobstate-http-load").string();
@@ -198,6 +200,7 @@ int main(int argc, char** argv) {
   for (auto [workers, batch, events, label] :
        {std::tuple<size_t, size_t, size_t, const char*>{8, 100, 400'000, "ingest, 8 workers x batch 100"},
         {64, 1, 100'000, "ingest, 64 workers x single events"}}) {
+    if (!only.empty() && std::string(label).find(only) == std::string::npos) continue;
     std::vector<std::vector<std::string>> bodies(workers);
     for (size_t w = 0; w < workers; ++w) {
       bodies[w] = Bodies(std::string("w") + std::to_string(batch) + "-" + std::to_string(w),
@@ -216,6 +219,11 @@ int main(int argc, char** argv) {
     std::fflush(stdout);
   }
 
+  if (!only.empty()) {  // the read workloads need the ingest above: run all or none
+    kill(server, SIGTERM);
+    waitpid(server, nullptr, 0);
+    return 0;
+  }
   // Status reads.
   Run reads = Drive(t, 32, limit, [&](size_t, size_t, auto& req) {
     req.method(http::verb::get);
