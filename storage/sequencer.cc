@@ -73,9 +73,12 @@ void Sequencer::RunFold() {
     {
       std::unique_lock lock(mu_);
       // Buffered durability syncs the WAL about once a second even when idle.
+      // Wake for requests to fold, for an idle writer when a group is waiting for it,
+      // or to stop once nothing is left open (a stopping sequencer with a group open
+      // waits for the writer like a running one, rather than spinning).
       wake_.wait_for(lock, std::chrono::seconds(1), [&] {
         const bool can_take = !queue_.empty() && open_events_ < options_.max_group_events;
-        return stopping_ || can_take || (open_ && write_group_ == nullptr);
+        return can_take || (open_ && write_group_ == nullptr) || (stopping_ && !open_);
       });
       while (!queue_.empty() &&
              (open_events_ == 0 || open_events_ + queue_.front().request.events.size() <=
@@ -90,14 +93,18 @@ void Sequencer::RunFold() {
       stopping = stopping_ && queue_.empty();
     }
     Fold(taken);
-    if (!writer_idle) continue;
     if (open_) {
-      HandOff();
-    } else {
-      (void)Settle();  // idle: let the caches catch up (its answers went out already)
-      MaybeSyncWal(false);
-      if (stopping) break;
+      if (writer_idle) HandOff();
+      continue;
     }
+    // Nothing open: let the caches catch up with the group in flight (its answers went
+    // out already). Settle waits for the writer, so only do it when it is idle or when
+    // stopping.
+    if (writer_idle || stopping) {
+      (void)Settle();
+      MaybeSyncWal(false);
+    }
+    if (stopping) break;
   }
   (void)Settle();
   MaybeSyncWal(true);
