@@ -36,4 +36,12 @@ Result<std::vector<engine::Event>> ParseNdjsonBatch(std::string_view body,
 // One event object; `pointer` locates it in the request for errors ("/events/3").
 Result<engine::Event> ParseEvent(const boost::json::value& v, const std::string& pointer);
 
+class JsonWriter;
+
+// An event as history returns it: the envelope as sent (with the members of `data`
+// this version does not know, and `cancelled_by` as the engine wrote it) plus
+// `version`, `position` and `recorded_at`. Instants come back in UTC with
+// milliseconds, whatever offset they were sent with.
+void WriteRecordedEvent(JsonWriter& w, const engine::RecordedEvent& e);
+
 }  // namespace jobstate::api

@@ -68,7 +68,7 @@ net::awaitable<Response> Service::Route(Call& call) {
   const auto& s = call.segments;
 
   // (route, methods allowed, scope); the job id is s[2] where there is one.
-  enum class R { kHealth, kReady, kEvents, kJobs, kJob, kFiles, kCancel, kNone };
+  enum class R { kHealth, kReady, kEvents, kJobs, kJob, kFiles, kCancel, kHistory, kNone };
   R route = R::kNone;
   if (s.size() == 1 && s[0] == "healthz") route = R::kHealth;
   if (s.size() == 1 && s[0] == "readyz") route = R::kReady;
@@ -78,6 +78,7 @@ net::awaitable<Response> Service::Route(Call& call) {
     if (s.size() == 3 && s[1] == "jobs") route = R::kJob;
     if (s.size() == 4 && s[1] == "jobs" && s[3] == "files") route = R::kFiles;
     if (s.size() == 4 && s[1] == "jobs" && s[3] == "cancel") route = R::kCancel;
+    if (s.size() == 4 && s[1] == "jobs" && s[3] == "events") route = R::kHistory;
   }
   const http::verb m = req.method();
   struct Rule {
@@ -97,6 +98,7 @@ net::awaitable<Response> Service::Route(Call& call) {
       break;
     case R::kFiles: rule = {"GET", m == http::verb::get, kScopeJobsRead}; break;
     case R::kCancel: rule = {"POST", m == http::verb::post, kScopeJobsCancel}; break;
+    case R::kHistory: rule = {"GET", m == http::verb::get, kScopeHistoryRead}; break;
     case R::kNone:
       co_return MakeProblem(http::status::not_found, "route_not_found",
                             "no route " + std::string(req.target()), v, call.request_id);
@@ -139,6 +141,7 @@ net::awaitable<Response> Service::Route(Call& call) {
       co_return GetJob(call, s[2]);
     case R::kFiles: co_return GetFiles(call, s[2]);
     case R::kCancel: co_return co_await Cancel(call, s[2]);
+    case R::kHistory: co_return GetJobEvents(call, s[2]);
     default: break;
   }
   co_return MakeProblem(Status::Internal("unrouted request"), v, call.request_id);

@@ -47,6 +47,7 @@ class Service {
   boost::asio::awaitable<Response> PostEvents(Call& call);
   Response GetJob(Call& call, const std::string& job_id);
   Response GetFiles(Call& call, const std::string& job_id);
+  Response GetJobEvents(Call& call, const std::string& job_id);
   boost::asio::awaitable<Response> Cancel(Call& call, const std::string& job_id);
   Response ListJobs(Call& call);
   Response Ready(Call& call);

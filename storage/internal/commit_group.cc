@@ -103,7 +103,12 @@ Result<AppendedEvent> CommitGroup::AddEvent(const AppendRequest& request, Event&
   if (!found.has_value()) return Err(found.error());
   Job* job = *found;
 
-  const uint64_t hash = ContentHash(e);  // of the event as sent
+  if (auto* c = std::get_if<engine::JobCancelled>(&e.data); c && !c->cancelled_by) {
+    c->cancelled_by = request.actor;  // the log alone says who cancelled
+  }
+  // The fingerprint of the event as stored, so that a retry by the same key and the
+  // event as history returns it are both recognised as the same event.
+  const uint64_t hash = ContentHash(e);
   if (job) {
     auto d = FindDedupe(keys::Dedupe(job->jid, e.event_id));
     if (!d.has_value()) return Err(d.error());
@@ -126,10 +131,6 @@ Result<AppendedEvent> CommitGroup::AddEvent(const AppendRequest& request, Event&
     job = *created;
   }
   Remember(job->jid);
-
-  if (auto* c = std::get_if<engine::JobCancelled>(&e.data); c && !c->cancelled_by) {
-    c->cancelled_by = request.actor;  // the log alone says who cancelled
-  }
   // The event moves into the record; the acknowledgement keeps what it needs first.
   AppendedEvent ack{e.event_id, e.job_id, job->snap.version + 1,
                     counters_.last_position + 1, counters_.last_recorded_at, false};

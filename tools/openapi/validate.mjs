@@ -70,16 +70,23 @@ for (const name of fs.readdirSync(dir).filter((f) => f.endsWith('.json')).sort()
     failures.push(`${where}: content type ${type} is not documented`);
     continue;
   }
-  let body;
-  try {
-    body = JSON.parse(sample.body);
-  } catch (e) {
-    failures.push(`${where}: body is not JSON`);
-    continue;
-  }
-  const validate = validatorFor(media.schema);
-  if (!validate(body)) {
-    failures.push(`${where}: ${ajv.errorsText(validate.errors)}`);
+  // NDJSON: every line is one JSON value, checked against the media's x-line-schema.
+  const ndjson = type === 'application/x-ndjson';
+  const texts = ndjson ? sample.body.split('\n').filter((l) => l.length) : [sample.body];
+  const schema = ndjson ? media['x-line-schema'] || {} : media.schema;
+  for (const text of texts) {
+    let body;
+    try {
+      body = JSON.parse(text);
+    } catch (e) {
+      failures.push(`${where}: ${ndjson ? 'a line' : 'the body'} is not JSON`);
+      break;
+    }
+    const validate = validatorFor(schema);
+    if (!validate(body)) {
+      failures.push(`${where}: ${ajv.errorsText(validate.errors)}`);
+      break;
+    }
   }
 }
 for (const f of failures.slice(0, 50)) console.error('openapi: ' + f);
