@@ -17,16 +17,10 @@ template <class T>
 void Opt(JsonWriter& w, const char* key, const std::optional<T>& v) {
   if (!v) return;  // absent members stay absent, as they were sent
   w.Key(key);
-  if constexpr (std::is_same_v<T, std::string>) {
-    w.String(*v);
-  } else if constexpr (std::is_same_v<T, bool>) {
-    w.Bool(*v);
-  } else if constexpr (std::is_same_v<T, double>) {
-    w.Double(*v);
-  } else if constexpr (std::is_enum_v<T>) {
+  if constexpr (std::is_enum_v<T>) {
     w.String(Name(*v));
   } else {
-    w.Int(*v);
+    w.Maybe(v);
   }
 }
 

@@ -20,39 +20,16 @@ void Instant(JsonWriter& w, const std::optional<Millis>& t) {
     w.Null();
   }
 }
-void Str(JsonWriter& w, const std::optional<std::string>& s) {
-  if (s) {
-    w.String(*s);
-  } else {
-    w.Null();
-  }
-}
-void Int(JsonWriter& w, const std::optional<int64_t>& n) {
-  if (n) {
-    w.Int(*n);
-  } else {
-    w.Null();
-  }
-}
-
 void WriteProgress(JsonWriter& w, const ProgressView& p) {
   w.BeginObject();
-  w.Key("current_stage");
-  Str(w, p.current_stage);
-  w.Key("stage_description");
-  Str(w, p.stage_description);
+  w.Key("current_stage").Maybe(p.current_stage);
+  w.Key("stage_description").Maybe(p.stage_description);
   w.Key("files_total").Int(p.files_total);
   w.Key("files_processed").Int(p.files_processed);
   w.Key("files_failed").Int(p.files_failed);
   w.Key("files_skipped").Int(p.files_skipped);
-  w.Key("elapsed_seconds");
-  Int(w, p.elapsed_seconds);
-  w.Key("stage_index");
-  if (p.stage_index) {
-    w.Int(*p.stage_index);
-  } else {
-    w.Null();
-  }
+  w.Key("elapsed_seconds").Maybe(p.elapsed_seconds);
+  w.Key("stage_index").Maybe(p.stage_index);
   w.Key("stage_count").Int(p.stage_count);
   w.Key("stages").BeginArray();
   for (const StageView& s : p.stages) {
@@ -74,16 +51,9 @@ void WriteProgress(JsonWriter& w, const ProgressView& p) {
   w.Key("bytes_total").Int(p.bytes_total);
   w.Key("bytes_done").Int(p.bytes_done);
   w.Key("percent").Double(p.percent);
-  w.Key("files_per_second");
-  if (p.files_per_second) {
-    w.Double(*p.files_per_second);
-  } else {
-    w.Null();
-  }
-  w.Key("eta_low_seconds");
-  Int(w, p.eta_low_seconds);
-  w.Key("eta_high_seconds");
-  Int(w, p.eta_high_seconds);
+  w.Key("files_per_second").Maybe(p.files_per_second);
+  w.Key("eta_low_seconds").Maybe(p.eta_low_seconds);
+  w.Key("eta_high_seconds").Maybe(p.eta_high_seconds);
   w.Key("estimated_completion_at");
   Instant(w, p.estimated_completion_at);
   w.Key("stalled").Bool(p.stalled);
@@ -114,8 +84,7 @@ void WriteResult(JsonWriter& w, const std::optional<ResultView>& r) {
   w.Key("files_indexed").Int(r->files_indexed);
   w.Key("files_failed").Int(r->files_failed);
   w.Key("files_skipped").Int(r->files_skipped);
-  w.Key("duration_seconds");
-  Int(w, r->duration_seconds);
+  w.Key("duration_seconds").Maybe(r->duration_seconds);
   w.Key("warnings").BeginArray();
   for (const std::string& warning : r->warnings) w.String(warning);
   w.EndArray();
@@ -162,12 +131,9 @@ void WriteStatusMembers(JsonWriter& w, const JobStatusView& v) {
   WriteResult(w, v.result);
   w.Key("billing");
   WriteBilling(w, v.billing);
-  w.Key("error_code");
-  Str(w, v.error_code);
-  w.Key("error_message");
-  Str(w, v.error_message);
-  w.Key("cancelled_by");
-  Str(w, v.cancelled_by);
+  w.Key("error_code").Maybe(v.error_code);
+  w.Key("error_message").Maybe(v.error_message);
+  w.Key("cancelled_by").Maybe(v.cancelled_by);
   w.Key("cancelled_at");
   Instant(w, v.cancelled_at);
   w.Key("created_at").String(FormatInstant(v.created_at));
@@ -176,8 +142,7 @@ void WriteStatusMembers(JsonWriter& w, const JobStatusView& v) {
   Instant(w, v.started_at);
   w.Key("completed_at");
   Instant(w, v.completed_at);
-  w.Key("estimated_time_remaining_seconds");
-  Int(w, v.estimated_time_remaining_seconds);
+  w.Key("estimated_time_remaining_seconds").Maybe(v.estimated_time_remaining_seconds);
   w.Key("version").Int(static_cast<int64_t>(v.version));
 }
 
@@ -185,40 +150,20 @@ void WriteFileRow(JsonWriter& w, const FileRow& r) {
   w.BeginObject();
   w.Key("uri").String(r.uri);
   w.Key("status").String(Name(r.status));
-  w.Key("stage");
-  if (r.stage) {
-    w.String(Name(*r.stage));
-  } else {
-    w.Null();
-  }
-  w.Key("progress_message");
-  Str(w, r.progress_message);
-  w.Key("error_code");
-  Str(w, r.error_code);
-  w.Key("error_message");
-  Str(w, r.error_message);
+  w.Key("stage").Maybe(r.stage ? std::optional<std::string_view>(Name(*r.stage)) : std::nullopt);
+  w.Key("progress_message").Maybe(r.progress_message);
+  w.Key("error_code").Maybe(r.error_code);
+  w.Key("error_message").Maybe(r.error_message);
   w.Key("updated_at").String(FormatInstant(r.updated_at));
-  w.Key("name");
-  Str(w, r.name);
-  w.Key("size_bytes");
-  Int(w, r.size_bytes);
-  w.Key("content_type");
-  Str(w, r.content_type);
-  w.Key("pages");
-  Int(w, r.pages);
+  w.Key("name").Maybe(r.name);
+  w.Key("size_bytes").Maybe(r.size_bytes);
+  w.Key("content_type").Maybe(r.content_type);
+  w.Key("pages").Maybe(r.pages);
   w.Key("attempts").Int(r.attempts);
-  w.Key("retryable");
-  if (r.retryable) {
-    w.Bool(*r.retryable);
-  } else {
-    w.Null();
-  }
-  w.Key("skip_reason");
-  Str(w, r.skip_reason);
-  w.Key("chunks");
-  Int(w, r.chunks);
-  w.Key("tokens");
-  Int(w, r.tokens);
+  w.Key("retryable").Maybe(r.retryable);
+  w.Key("skip_reason").Maybe(r.skip_reason);
+  w.Key("chunks").Maybe(r.chunks);
+  w.Key("tokens").Maybe(r.tokens);
   w.Key("started_at");
   Instant(w, r.started_at);
   w.Key("completed_at");
@@ -234,16 +179,11 @@ void WriteFilesPageMembers(JsonWriter& w, const FilePage& page, size_t limit,
   w.EndArray();
   w.Key("files_page").BeginObject();
   w.Key("limit").Int(static_cast<int64_t>(limit));
-  w.Key("next_cursor");
-  Str(w, next_cursor);
+  w.Key("next_cursor").Maybe(next_cursor);
   w.Key("total_estimated").Int(page.total_matching);
   w.Key("has_more").Bool(page.has_more);
-  w.Key("status_filter");
-  if (status_filter.empty()) {
-    w.Null();
-  } else {
-    w.String(status_filter);
-  }
+  w.Key("status_filter").Maybe(status_filter.empty() ? std::nullopt
+                                                      : std::optional<std::string>(status_filter));
   w.EndObject();
 }
 

@@ -3,6 +3,7 @@
 // decimals ("12.3", "100.0", "0.01"), never "1.23E1" as Boost.JSON 1.81 writes them.
 
 #include <optional>
+#include <type_traits>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -35,6 +36,21 @@ class JsonWriter {
   JsonWriter& Bool(bool v);
   JsonWriter& Null();
   JsonWriter& Value(const boost::json::value& v);  // any value, written as WriteJson does
+
+  // The value, or null when there is none.
+  template <class T>
+  JsonWriter& Maybe(const std::optional<T>& v) {
+    if (!v) return Null();
+    if constexpr (std::is_same_v<T, bool>) {
+      return Bool(*v);
+    } else if constexpr (std::is_floating_point_v<T>) {
+      return Double(*v);
+    } else if constexpr (std::is_integral_v<T>) {
+      return Int(static_cast<int64_t>(*v));
+    } else {
+      return String(*v);
+    }
+  }
 
  private:
   JsonWriter& Open(char c);
