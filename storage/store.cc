@@ -15,18 +15,6 @@ namespace {
 constexpr std::string_view kFormatKey = "format";
 constexpr std::string_view kFormat = "jobstate/1";
 
-// Releases a RocksDB snapshot when the read is done.
-class SnapshotGuard {
- public:
-  explicit SnapshotGuard(rocksdb::DB* db) : db_(db), snap_(db->GetSnapshot()) {}
-  ~SnapshotGuard() { db_->ReleaseSnapshot(snap_); }
-  const rocksdb::Snapshot* get() const { return snap_; }
-
- private:
-  rocksdb::DB* db_;
-  const rocksdb::Snapshot* snap_;
-};
-
 Status CheckFormat(Db& db) {
   auto format = db.Get(Cf::kMeta, kFormatKey);
   if (!format.has_value()) return format.error();
@@ -137,7 +125,7 @@ Result<engine::JobSnapshot> Store::LoadSnapshot(uint64_t jid,
 
 Result<engine::JobSnapshot> Store::GetSnapshot(const std::string& org,
                                                const std::string& job_id) const {
-  SnapshotGuard snap(db_->get());
+  ReadSnapshot snap(db_->get());
   return ResolveJob(org, job_id, snap.get()).and_then([&](uint64_t jid) {
     return LoadSnapshot(jid, snap.get());
   });

@@ -15,21 +15,6 @@ namespace {
 
 using engine::FileStatus;
 
-class SnapshotGuard {
- public:
-  explicit SnapshotGuard(rocksdb::DB* db) : db_(db), snap_(db->GetSnapshot()) {}
-  ~SnapshotGuard() { db_->ReleaseSnapshot(snap_); }
-  rocksdb::ReadOptions Options() const {
-    rocksdb::ReadOptions ro;
-    ro.snapshot = snap_;
-    return ro;
-  }
-  const rocksdb::Snapshot* get() const { return snap_; }
-
- private:
-  rocksdb::DB* db_;
-  const rocksdb::Snapshot* snap_;
-};
 
 // Ordinals of files in any of `statuses`, ascending, from `start`: a merge of one
 // index range per status, so it costs O(count x statuses) whatever the job's size.
@@ -71,20 +56,12 @@ Result<std::vector<uint64_t>> MergeStatusRanges(const Db& db, const rocksdb::Rea
   return out;
 }
 
-Result<engine::FileRow> ReadRow(const Db& db, const rocksdb::Snapshot* snap, uint64_t jid,
-                                uint64_t ordinal) {
-  const std::string key = keys::File(jid, ordinal);
-  auto value = db.Get(Cf::kFiles, key, snap);
-  if (!value.has_value()) return Err(value.error());
-  if (!*value) return Err(Status::Corruption(keys::Describe("files", key) + ": indexed but missing"));
-  return DecodeFileRow(**value, keys::Describe("files", key));
-}
 
 }  // namespace
 
 Result<engine::FilePage> Store::ListFiles(const std::string& org, const std::string& job_id,
                                           const engine::FileQuery& query) const {
-  SnapshotGuard snap(db_->get());
+  ReadSnapshot snap(db_->get());
   auto jid = ResolveJob(org, job_id, snap.get());
   if (!jid.has_value()) return Err(jid.error());
   auto job = LoadSnapshot(*jid, snap.get());
@@ -127,7 +104,7 @@ Result<engine::FilePage> Store::ListFiles(const std::string& org, const std::str
   if (page.has_more) ordinals.pop_back();
   page.rows.reserve(ordinals.size());
   for (uint64_t ordinal : ordinals) {
-    auto row = ReadRow(*db_, snap.get(), *jid, ordinal);
+    auto row = ReadFileRow(*db_, *jid, ordinal, snap.get());
     if (!row.has_value()) return Err(row.error());
     page.rows.push_back(std::move(*row));
   }
@@ -138,7 +115,7 @@ Result<std::vector<engine::RecordedEvent>> Store::ReadJobEvents(const std::strin
                                                                 const std::string& job_id,
                                                                 uint64_t from_version,
                                                                 size_t limit) const {
-  SnapshotGuard snap(db_->get());
+  ReadSnapshot snap(db_->get());
   auto jid = ResolveJob(org, job_id, snap.get());
   if (!jid.has_value()) return Err(jid.error());
   const std::string prefix = keys::Job(*jid);
@@ -158,7 +135,7 @@ Result<std::vector<engine::RecordedEvent>> Store::ReadJobEvents(const std::strin
 
 Result<std::vector<engine::LogEntry>> Store::ReadLog(uint64_t after_position,
                                                      size_t limit) const {
-  SnapshotGuard snap(db_->get());
+  ReadSnapshot snap(db_->get());
   std::unique_ptr<rocksdb::Iterator> it(
       db_->get()->NewIterator(snap.Options(), db_->cf(Cf::kLog)));
   std::vector<engine::LogEntry> out;
@@ -181,7 +158,7 @@ Result<std::vector<engine::LogEntry>> Store::ReadLog(uint64_t after_position,
 
 Result<engine::JobPage> Store::ListJobs(const std::string& org,
                                         const engine::JobQuery& query) const {
-  SnapshotGuard snap(db_->get());
+  ReadSnapshot snap(db_->get());
   std::unique_ptr<rocksdb::Iterator> it(
       db_->get()->NewIterator(snap.Options(), db_->cf(Cf::kJobsByOrg)));
   const std::string prefix = keys::JobName(org, "");

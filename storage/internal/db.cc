@@ -7,6 +7,8 @@
 #include <rocksdb/table.h>
 #include <rocksdb/write_buffer_manager.h>
 
+#include "storage/codec.h"
+#include "storage/internal/keys.h"
 #include "storage/rocks_status.h"
 
 namespace jobstate::storage {
@@ -78,6 +80,15 @@ Result<std::optional<std::string>> Db::Get(Cf c, std::string_view key,
   if (s.IsNotFound()) return std::nullopt;
   if (!s.ok()) return Err(FromRocks(s, "read " + std::string(CfName(c))));
   return value;
+}
+
+Result<engine::FileRow> ReadFileRow(const Db& db, uint64_t jid, uint64_t ordinal,
+                                    const rocksdb::Snapshot* snap) {
+  const std::string key = keys::File(jid, ordinal);
+  auto value = db.Get(Cf::kFiles, key, snap);
+  if (!value.has_value()) return Err(value.error());
+  if (!*value) return Err(Status::Corruption(keys::Describe("files", key) + ": indexed but missing"));
+  return DecodeFileRow(**value, keys::Describe("files", key));
 }
 
 }  // namespace jobstate::storage

@@ -12,6 +12,7 @@
 
 #include <rocksdb/db.h>
 
+#include "engine/state.h"
 #include "engine/status.h"
 
 namespace jobstate::storage {
@@ -69,5 +70,31 @@ class Db {
   std::unique_ptr<rocksdb::DB> db_;
   std::vector<rocksdb::ColumnFamilyHandle*> handles_;
 };
+
+// A consistent point-in-time view for one read, released when the read is done.
+// Not thread-safe; lives on one reader's stack.
+class ReadSnapshot {
+ public:
+  explicit ReadSnapshot(rocksdb::DB* db) : db_(db), snap_(db->GetSnapshot()) {}
+  ~ReadSnapshot() { db_->ReleaseSnapshot(snap_); }
+  ReadSnapshot(const ReadSnapshot&) = delete;
+  ReadSnapshot& operator=(const ReadSnapshot&) = delete;
+
+  const rocksdb::Snapshot* get() const { return snap_; }
+  rocksdb::ReadOptions Options() const {
+    rocksdb::ReadOptions ro;
+    ro.snapshot = snap_;
+    return ro;
+  }
+
+ private:
+  rocksdb::DB* db_;
+  const rocksdb::Snapshot* snap_;
+};
+
+// The file row (jid, ordinal), which an index said exists: Corruption when it is
+// missing or does not decode.
+Result<engine::FileRow> ReadFileRow(const Db& db, uint64_t jid, uint64_t ordinal,
+                                    const rocksdb::Snapshot* snap = nullptr);
 
 }  // namespace jobstate::storage

@@ -11,13 +11,6 @@ namespace jobstate::storage {
 using engine::FileRow;
 using engine::FileStatus;
 
-Result<FileRow> GroupFiles::ReadRow(uint64_t jid, uint64_t ordinal) const {
-  const std::string key = keys::File(jid, ordinal);
-  auto value = db_.Get(Cf::kFiles, key);
-  if (!value.has_value()) return Err(value.error());
-  if (!*value) return Err(Status::Corruption(keys::Describe("files", key) + ": indexed but missing"));
-  return DecodeFileRow(**value, keys::Describe("files", key));
-}
 
 const FileRow* GroupFiles::Changed(uint64_t jid, uint64_t ordinal) const {
   for (const GroupFiles* g = this; g; g = g->parent_) {
@@ -40,7 +33,7 @@ Result<std::optional<FileRow>> GroupFiles::Lookup(uint64_t jid, std::string_view
   if ((*id)->size() != 8) {
     return Err(Status::Corruption(keys::Describe("file_ids", key) + ": malformed ordinal"));
   }
-  auto row = ReadRow(jid, keys::DecodeFixed64((*id)->data()));
+  auto row = ReadFileRow(db_, jid, keys::DecodeFixed64((*id)->data()));
   if (!row.has_value()) return Err(row.error());
   return std::optional<FileRow>(std::move(*row));
 }
@@ -118,7 +111,7 @@ Result<std::vector<FileRow>> GroupFiles::JobFiles::ListByStatus(FileStatus statu
        it->Valid() && it->key().starts_with(prefix) && committed.size() < limit; it->Next()) {
     const uint64_t ordinal = keys::TrailingFixed64(it->key().ToStringView());
     if (g.Changed(jid_, ordinal)) continue;
-    auto row = g.ReadRow(jid_, ordinal);
+    auto row = ReadFileRow(g.db_, jid_, ordinal);
     if (!row.has_value()) return Err(row.error());
     committed.push_back(std::move(*row));
   }

@@ -72,7 +72,6 @@ class GroupFiles {
   Result<std::optional<engine::FileRow>> Lookup(uint64_t jid, std::string_view uri) const;
   // The row this group or its parent changed at (jid, ordinal), or null.
   const engine::FileRow* Changed(uint64_t jid, uint64_t ordinal) const;
-  Result<engine::FileRow> ReadRow(uint64_t jid, uint64_t ordinal) const;
 
   const Db& db_;
   FileRowCache& cache_;
