@@ -52,8 +52,19 @@ class JobStore {
                                                            const std::string& job_id,
                                                            uint64_t from_version,
                                                            size_t limit) const = 0;
+  // Up to `limit` entries of the global log with position > `after_position`.
   virtual Result<std::vector<LogEntry>> ReadLog(uint64_t after_position,
                                                 size_t limit) const = 0;
+  // Up to `limit` of the organisation's events with position > `after_position`, in
+  // position order, in time proportional to the answer.
+  virtual Result<std::vector<RecordedEvent>> ReadOrgLog(const std::string& org,
+                                                        uint64_t after_position,
+                                                        size_t limit) const = 0;
+  // The job and a page of its files as of `as_of`, folded from the nearest checkpoint.
+  // NotFound before the job's first event; InvalidArgument ("version_out_of_range") for a
+  // version beyond the job's current one.
+  virtual Result<HistoricalPage> ReadAsOf(const std::string& org, const std::string& job_id,
+                                          const AsOf& as_of, const FileQuery& query) const = 0;
   // OK when the store accepts writes (for /readyz); Unavailable otherwise.
   virtual Status CheckWritable() const = 0;
 };

@@ -145,11 +145,14 @@ void Sequencer::HandOff() {
     return;
   }
   group->Seal();
+  engine::CommitNotice notice;
+  if (options_.on_commit) notice = group->Notice();
   in_flight_ = std::move(group);
   {
     std::scoped_lock lock(mu_);
     write_group_ = in_flight_.get();
     write_answers_ = std::move(answers);
+    write_notice_ = std::move(notice);
   }
   write_cv_.notify_one();
 }
@@ -182,12 +185,14 @@ void Sequencer::RunWrite() {
   for (;;) {
     CommitGroup* group = nullptr;
     Answers answers;
+    engine::CommitNotice notice;
     {
       std::unique_lock lock(mu_);
       write_cv_.wait(lock, [&] { return write_group_ != nullptr || writer_stop_; });
       if (!write_group_) return;
       group = write_group_;
       answers = std::move(write_answers_);
+      notice = std::move(write_notice_);
     }
     const Status s = group->Write(wo);
     {
@@ -198,6 +203,7 @@ void Sequencer::RunWrite() {
     }
     wake_.notify_one();
     if (s.ok()) {
+      if (options_.on_commit) options_.on_commit(notice);
       for (auto& [done, result] : answers) done(std::move(result));
     } else {
       const Status unavailable = Status::Unavailable("storage write failed: " + s.message());

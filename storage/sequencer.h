@@ -51,6 +51,9 @@ struct SequencerOptions {
   // Committed file rows kept for the files in flight (about 300 bytes each).
   size_t file_cache_entries = 200'000;  // Default: 200,000
   GroupOptions group;
+  // Called on the writer thread after each group is durable, before its requests are
+  // answered, with the jobs it changed. Must not block (hand off to another executor).
+  std::function<void(const engine::CommitNotice&)> on_commit;
 };
 
 class Sequencer {
@@ -123,6 +126,7 @@ class Sequencer {
   bool writer_stop_ = false;
   CommitGroup* write_group_ = nullptr;  // owned by in_flight_; set while being written
   Answers write_answers_;
+  engine::CommitNotice write_notice_;
   Status write_status_;                 // of the last group written
   uint64_t committed_position_ = 0;
 

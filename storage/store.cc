@@ -13,7 +13,7 @@ namespace jobstate::storage {
 namespace {
 
 constexpr std::string_view kFormatKey = "format";
-constexpr std::string_view kFormat = "jobstate/1";
+constexpr std::string_view kFormat = "jobstate/2";
 
 Status CheckFormat(Db& db) {
   auto format = db.Get(Cf::kMeta, kFormatKey);

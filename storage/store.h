@@ -70,6 +70,17 @@ class Store final : public engine::JobStore {
   Result<std::vector<engine::LogEntry>> ReadLog(uint64_t after_position,
                                                 size_t limit) const override;
 
+  // Up to `limit` of the organisation's events with position > `after_position`.
+  Result<std::vector<engine::RecordedEvent>> ReadOrgLog(const std::string& org,
+                                                        uint64_t after_position,
+                                                        size_t limit) const override;
+
+  // The job and a page of its files as of a version or instant (store_history.cc).
+  // With a status filter the page scans the files of that time in ordinal order.
+  Result<engine::HistoricalPage> ReadAsOf(const std::string& org, const std::string& job_id,
+                                          const engine::AsOf& as_of,
+                                          const engine::FileQuery& query) const override;
+
   // Unavailable when RocksDB has stopped writes or recorded a background error.
   Status CheckWritable() const override;
 

@@ -146,9 +146,8 @@ Result<AppendedEvent> CommitGroup::AddEvent(const AppendRequest& request, Event&
   dedupe_.emplace(dedupe_key, entry);
   new_dedupe_.push_back(dedupe_key);
   Stage(Cf::kLog, keys::Position(re.position), keys::JobVersion(job->jid, re.version) + request.org);
-  if (options_.checkpoint_interval > 0 && re.version % options_.checkpoint_interval == 0) {
-    Stage(Cf::kCheckpoints, keys::JobVersion(job->jid, re.version), EncodeSnapshot(job->snap));
-  }
+  Stage(Cf::kLogByOrg, keys::OrgPosition(request.org, re.position),
+        keys::JobVersion(job->jid, re.version));
   Stage(Cf::kEvents, keys::JobVersion(job->jid, re.version), EncodeEvent(re));
   return ack;
 }
@@ -196,6 +195,7 @@ Result<CommitGroup::Job*> CommitGroup::FindJob(const std::string& org,
     if (!snap.has_value()) return Err(snap.error());
     job.snap = std::move(*snap);
   }
+  job.start_version = job.snap.version;
   return &jobs_.emplace(job.jid, std::move(job)).first->second;
 }
 
@@ -240,10 +240,19 @@ Result<std::optional<DedupeEntry>> CommitGroup::FindDedupe(const std::string& ke
 
 void CommitGroup::Seal() {
   assert(!empty() && "nothing to commit");
+  const uint64_t k = options_.checkpoint_interval;
   for (uint64_t jid : dirty_) {
-    Stage(Cf::kSnapshots, keys::Job(jid), EncodeSnapshot(jobs_.at(jid).snap));
+    const Job& job = jobs_.at(jid);
+    std::string record = EncodeSnapshot(job.snap);
+    // Checkpoints fall on group ends, where every file row of the job is also stored
+    // in file_versions, so that time travel can start a fold from one: a job gets one
+    // each time its version crosses a multiple of K.
+    if (k > 0 && job.snap.version / k > job.start_version / k) {
+      Stage(Cf::kCheckpoints, keys::JobVersion(jid, job.snap.version), record);
+    }
+    Stage(Cf::kSnapshots, keys::Job(jid), std::move(record));
   }
-  files_.StageWrites(writes_);
+  files_.StageWrites(writes_, [this](uint64_t jid) { return jobs_.at(jid).snap.version; });
   Stage(Cf::kMeta, "last_position", keys::Fixed64(counters_.last_position));
   Stage(Cf::kMeta, "next_jid", keys::Fixed64(counters_.next_jid));
   // Every key is written once per group, so order does not change the result; sorted,
@@ -258,6 +267,17 @@ void CommitGroup::Seal() {
         .PermitUncheckedError();
   }
   writes_ = {};
+}
+
+engine::CommitNotice CommitGroup::Notice() const {
+  engine::CommitNotice notice;
+  notice.last_position = counters_.last_position;
+  notice.jobs.reserve(dirty_.size());
+  for (uint64_t jid : dirty_) {
+    const engine::JobSnapshot& snap = jobs_.at(jid).snap;
+    notice.jobs.push_back({snap.org, snap.job_id, snap.version});
+  }
+  return notice;
 }
 
 Status CommitGroup::Write(const rocksdb::WriteOptions& write_options) {

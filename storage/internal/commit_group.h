@@ -26,6 +26,7 @@
 #include <rocksdb/write_batch.h>
 
 #include "engine/append.h"
+#include "engine/query.h"
 #include "engine/state.h"
 #include "engine/status.h"
 #include "storage/codec.h"
@@ -76,12 +77,15 @@ class CommitGroup {
   void Publish();
 
   bool empty() const { return requests_ == 0; }
+  // The jobs this group changed, with their new versions. REQUIRES: sealed.
+  engine::CommitNotice Notice() const;
   const LogCounters& counters() const { return counters_; }
 
  private:
   struct Job {
     uint64_t jid = 0;
     engine::JobSnapshot snap;
+    uint64_t start_version = 0;  // the committed version when the group first read it
   };
 
   Result<engine::AppendedEvent> AddEvent(const engine::AppendRequest& request,

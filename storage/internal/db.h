@@ -30,7 +30,9 @@ enum class Cf : size_t {
   kFilesByStatus,  // jid status ordinal -> empty
   kDedupe,         // jid event_id -> dedupe entry
   kJobsByOrg,      // org 0 ~created_at jid -> empty
-  kCheckpoints,    // jid version -> snapshot record
+  kCheckpoints,    // jid version -> snapshot record, at group ends every ~K versions
+  kLogByOrg,       // org 0 position -> jid version
+  kFileVersions,   // jid ordinal version -> file row record, as of the group end
   kCount,
 };
 

@@ -55,11 +55,15 @@ void GroupFiles::Undo() {
   undo_.clear();
 }
 
-void GroupFiles::StageWrites(std::vector<StagedWrite>& out) const {
+void GroupFiles::StageWrites(std::vector<StagedWrite>& out,
+                             const std::function<uint64_t(uint64_t jid)>& job_version) const {
   for (const auto& [key, entry] : rows_) {
     const engine::FileRow& row = entry.row;
     const uint64_t jid = keys::DecodeFixed64(key.data());
-    out.push_back({Cf::kFiles, keys::File(jid, row.ordinal), EncodeFileRow(row)});
+    std::string record = EncodeFileRow(row);
+    out.push_back({Cf::kFileVersions, keys::FileVersion(jid, row.ordinal, job_version(jid)),
+                   record});
+    out.push_back({Cf::kFiles, keys::File(jid, row.ordinal), std::move(record)});
     if (!entry.committed_status) {
       out.push_back({Cf::kFileIds, key, keys::Fixed64(row.ordinal)});
     } else if (*entry.committed_status != row.status) {

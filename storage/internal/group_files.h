@@ -15,6 +15,7 @@
 //
 // Thread safety: not thread-safe; owned by the sequencer thread.
 
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -57,8 +58,10 @@ class GroupFiles {
   // Request boundaries: Undo() reverts the overlay to the last BeginRequest().
   void BeginRequest() { undo_.clear(); }
   void Undo();
-  // Appends the writes of every changed row (row, uri entry, index move).
-  void StageWrites(std::vector<StagedWrite>& out) const;
+  // Appends the writes of every changed row (row, its version as of the job's version
+  // at the group's end, uri entry, index move).
+  void StageWrites(std::vector<StagedWrite>& out,
+                   const std::function<uint64_t(uint64_t jid)>& job_version) const;
   // After the group is committed: the overlay becomes the cache's.
   void Publish();
 

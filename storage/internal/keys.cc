@@ -71,6 +71,18 @@ std::string OrgJob(std::string_view org, engine::Millis created_at, uint64_t jid
   return k;
 }
 
+std::string OrgPosition(std::string_view org, uint64_t position) {
+  std::string k = JobName(org, "");
+  PutFixed64(k, position);
+  return k;
+}
+
+std::string FileVersion(uint64_t jid, uint64_t ordinal, uint64_t version) {
+  std::string k = File(jid, ordinal);
+  PutFixed64(k, version);
+  return k;
+}
+
 uint64_t TrailingFixed64(std::string_view key) {
   assert(key.size() >= 8 && "keys end in a fixed64");
   return DecodeFixed64(key.data() + key.size() - 8);

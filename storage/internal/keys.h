@@ -34,6 +34,10 @@ std::string FileStatusKey(uint64_t jid, engine::FileStatus status, uint64_t ordi
 std::string Dedupe(uint64_t jid, std::string_view event_id);
 // jobs_by_org: org 0x00 ~created_at jid (newest first)
 std::string OrgJob(std::string_view org, engine::Millis created_at, uint64_t jid);
+// log_by_org: org 0x00 position
+std::string OrgPosition(std::string_view org, uint64_t position);
+// file_versions: jid ordinal version
+std::string FileVersion(uint64_t jid, uint64_t ordinal, uint64_t version);
 
 // The trailing 8 bytes of a key, as an integer (an ordinal, version or jid).
 uint64_t TrailingFixed64(std::string_view key);

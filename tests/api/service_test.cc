@@ -43,6 +43,15 @@ class UnwritableStore final : public engine::JobStore {
   Result<std::vector<engine::LogEntry>> ReadLog(uint64_t, size_t) const override {
     return std::vector<engine::LogEntry>{};
   }
+  Result<std::vector<engine::RecordedEvent>> ReadOrgLog(const std::string&, uint64_t,
+                                                        size_t) const override {
+    return std::vector<engine::RecordedEvent>{};
+  }
+  Result<engine::HistoricalPage> ReadAsOf(const std::string&, const std::string& id,
+                                          const engine::AsOf&,
+                                          const engine::FileQuery&) const override {
+    return Err(Status::NotFound("job_not_found", "no job " + id));
+  }
   Status CheckWritable() const override { return Status::Unavailable("disk full"); }
 };
 

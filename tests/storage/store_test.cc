@@ -363,15 +363,20 @@ TEST_F(StoreTest, CancelSweepsQueuedFilesAcrossStoredAndPendingRows) {
   EXPECT_THAT(Append({late.FileCompleted(uris[5])}), IsOk());
 }
 
-TEST_F(StoreTest, CheckpointsHoldTheSnapshotAtTheirVersion) {
+TEST_F(StoreTest, CheckpointsFallOnGroupEndsOncePerIntervalAndHoldTheSnapshot) {
   JobScenario a("job-a");
-  std::vector<engine::Event> batch = {a.Created()};
-  for (int i = 1; i < 2100; ++i) batch.push_back(a.Progress("p" + std::to_string(i)));
-  ASSERT_THAT(Append(batch), IsOk());
+  std::vector<engine::Event> all = {a.Created()};
+  for (int i = 1; i < 2100; ++i) all.push_back(a.Progress("p" + std::to_string(i)));
+  // Seven batches of 300, each its own group: versions 300, 600, ..., 2100.
+  for (size_t from = 0; from < all.size(); from += 300) {
+    std::vector<engine::Event> batch(all.begin() + from, all.begin() + from + 300);
+    ASSERT_THAT(Append(batch), IsOk());
+  }
   store_.reset();
   auto db = storage::Db::Open({options_.path});
   ASSERT_THAT(db, IsOk());
-  for (uint64_t version : {1000u, 2000u}) {
+  // The groups that crossed 1,000 and 2,000 end at 1,200 and 2,100.
+  for (uint64_t version : {1200u, 2100u}) {
     auto value = (*db)->Get(storage::Cf::kCheckpoints, storage::keys::JobVersion(1, version));
     ASSERT_THAT(value, IsOk());
     ASSERT_TRUE(value->has_value()) << "no checkpoint at " << version;
@@ -382,12 +387,15 @@ TEST_F(StoreTest, CheckpointsHoldTheSnapshotAtTheirVersion) {
     folded.job_id = "job-a";
     engine::MemoryFileTable files;
     for (uint64_t v = 1; v <= version; ++v) {
-      ASSERT_THAT(engine::Apply(folded, files, {batch[v - 1], v, v, clock_.NowMillis()}), IsOk());
+      ASSERT_THAT(engine::Apply(folded, files, {all[v - 1], v, v, clock_.NowMillis()}), IsOk());
     }
     EXPECT_EQ(storage::EncodeSnapshot(*checkpoint), storage::EncodeSnapshot(folded));
   }
-  EXPECT_FALSE((*(*db)->Get(storage::Cf::kCheckpoints, storage::keys::JobVersion(1, 999)))
-                   .has_value());
+  for (uint64_t version : {900u, 1000u, 1500u, 2000u}) {
+    EXPECT_FALSE((*(*db)->Get(storage::Cf::kCheckpoints, storage::keys::JobVersion(1, version)))
+                     .has_value())
+        << "unexpected checkpoint at " << version;
+  }
 }
 
 TEST_F(StoreTest, BufferedDurabilityCommitsAndKeepsEverythingAcrossACleanClose) {
