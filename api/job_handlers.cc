@@ -1,7 +1,9 @@
 // Service's job routes: the status, file pages, the listing and cancel.
 #include <charconv>
 #include <cstdio>
+#include <limits>
 
+#include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/json.hpp>
 
@@ -75,32 +77,107 @@ std::optional<std::string> NextFileCursor(const Service::Call& call, const Curso
   return cursors.Encode(FileCursor(call, job_id, ask.filter, page.rows.back().ordinal));
 }
 
-}  // namespace
-
-Response Service::GetJob(Call& call, const std::string& job_id) {
-  const unsigned v = call.req.version();
-  auto ask = ParseFilePage(call, cursors_, job_id, "files_limit", "files_cursor", "files_status");
-  if (!ask) return MakeProblem(ask.error(), v, call.request_id);
-  auto page = store_.ListFiles(call.principal.org, job_id, ask->query);
-  if (!page) return MakeProblem(page.error(), v, call.request_id);
-  const std::string etag = "\"" + std::to_string(page->job.version) + "\"";
+// The status body of GET /v2/jobs/{id}, with its ETag, or 304 when the client's
+// If-None-Match names this version.
+Response StatusResponse(const Service::Call& call, const CursorCodec& cursors,
+                        const std::string& job_id, const FilePageAsk& ask,
+                        const engine::FilePage& page, engine::Millis at,
+                        const engine::ViewOptions& view_options) {
+  const std::string etag = "\"" + std::to_string(page.job.version) + "\"";
   if (call.req[http::field::if_none_match] == etag) {
-    Response res{http::status::not_modified, v};
+    Response res{http::status::not_modified, call.req.version()};
     res.set(http::field::etag, etag);
     return res;
   }
-  const auto view = engine::BuildStatusView(page->job, clock_.NowMillis(), options_.view);
+  const auto view = engine::BuildStatusView(page.job, at, view_options);
   std::string body;
-  body.reserve(4096 + 700 * page->rows.size());
+  body.reserve(4096 + 700 * page.rows.size());
   JsonWriter w(body);
   w.BeginObject();
   WriteStatusMembers(w, view);
-  WriteFilesPageMembers(w, *page, ask->query.limit,
-                        NextFileCursor(call, cursors_, job_id, *ask, *page), ask->filter);
+  WriteFilesPageMembers(w, page, ask.query.limit,
+                        NextFileCursor(call, cursors, job_id, ask, page), ask.filter);
   w.EndObject();
   Response res = JsonText(call, http::status::ok, std::move(body));
   res.set(http::field::etag, etag);
   return res;
+}
+
+}  // namespace
+
+net::awaitable<Response> Service::GetJob(Call& call, const std::string& job_id) {
+  const unsigned v = call.req.version();
+  if (call.Param("as_of_version") || call.Param("as_of")) co_return GetJobAsOf(call, job_id);
+  auto ask = ParseFilePage(call, cursors_, job_id, "files_limit", "files_cursor", "files_status");
+  if (!ask) co_return MakeProblem(ask.error(), v, call.request_id);
+
+  // wait_for_version=N holds the request until the version exceeds N or the timeout.
+  std::optional<uint64_t> wait_for;
+  std::unique_ptr<ChangeHub::Subscription> sub;
+  ChangeHub::Clock::time_point deadline{};
+  if (call.Param("wait_for_version")) {
+    auto n = IntParam(call, "wait_for_version", 0, std::numeric_limits<int64_t>::min(),
+                      std::numeric_limits<int64_t>::max());
+    if (n && *n < 0) n = Err(InvalidParameter("wait_for_version", "must not be negative"));
+    if (!n) co_return MakeProblem(n.error(), v, call.request_id);
+    auto timeout = IntParam(call, "timeout_ms", options_.default_wait_timeout_ms, 0, 60'000);
+    if (!timeout) co_return MakeProblem(timeout.error(), v, call.request_id);
+    wait_for = static_cast<uint64_t>(*n);
+    deadline = ChangeHub::Clock::now() + std::chrono::milliseconds(*timeout);
+    sub = hub_.ForJob(call.principal.org, job_id, co_await net::this_coro::executor);
+  } else if (call.Param("timeout_ms")) {
+    co_return MakeProblem(InvalidParameter("timeout_ms", "applies only with wait_for_version"),
+                          v, call.request_id);
+  }
+  for (;;) {
+    if (sub) sub->Rearm();
+    auto page = store_.ListFiles(call.principal.org, job_id, ask->query);
+    if (!page) co_return MakeProblem(page.error(), v, call.request_id);
+    if (!sub || page->job.version > *wait_for || sub->closed() ||
+        !co_await sub->Wait(deadline)) {
+      co_return StatusResponse(call, cursors_, job_id, *ask, *page, clock_.NowMillis(),
+                               options_.view);
+    }
+  }
+}
+
+Response Service::GetJobAsOf(Call& call, const std::string& job_id) {
+  const unsigned v = call.req.version();
+  if (!call.principal.Has(kScopeHistoryRead)) {
+    return MakeProblem(http::status::forbidden, "forbidden",
+                       "time travel needs the scope " + std::string(kScopeHistoryRead), v,
+                       call.request_id);
+  }
+  const std::string* version = call.Param("as_of_version");
+  const std::string* instant = call.Param("as_of");
+  if (version && instant) {
+    return MakeProblem(InvalidParameter("as_of", "give as_of or as_of_version, not both"), v,
+                       call.request_id);
+  }
+  if (call.Param("wait_for_version")) {
+    return MakeProblem(
+        InvalidParameter("wait_for_version", "cannot be combined with time travel"), v,
+        call.request_id);
+  }
+  engine::AsOf as_of;
+  if (version) {
+    auto n = IntParam(call, "as_of_version", 0, std::numeric_limits<int64_t>::min(),
+                      std::numeric_limits<int64_t>::max());
+    if (n && *n < 0) n = Err(InvalidParameter("as_of_version", "must not be negative"));
+    if (!n) return MakeProblem(n.error(), v, call.request_id);
+    as_of.version = static_cast<uint64_t>(*n);
+  } else {
+    as_of.instant = ParseInstant(*instant);
+    if (!as_of.instant) {
+      return MakeProblem(InvalidParameter("as_of", "is not an RFC 3339 instant"), v,
+                         call.request_id);
+    }
+  }
+  auto ask = ParseFilePage(call, cursors_, job_id, "files_limit", "files_cursor", "files_status");
+  if (!ask) return MakeProblem(ask.error(), v, call.request_id);
+  auto read = store_.ReadAsOf(call.principal.org, job_id, as_of, ask->query);
+  if (!read) return MakeProblem(read.error(), v, call.request_id);
+  return StatusResponse(call, cursors_, job_id, *ask, read->page, read->at, options_.view);
 }
 
 Response Service::GetFiles(Call& call, const std::string& job_id) {

@@ -93,6 +93,25 @@ net::awaitable<void> Server::Accept() {
   }
 }
 
+net::awaitable<boost::system::error_code> Server::WriteStream(Connection& c, Response& head,
+                                                             BodyStream& body) {
+  head.chunked(true);
+  http::response_serializer<http::string_body> sr(head);
+  auto [ec, n] = co_await http::async_write_header(c.stream, sr, kTuple);
+  if (ec) co_return ec;
+  // Each piece is one chunk, written when the stream yields it: the connection's
+  // coroutine is idle in between, costing no thread.
+  while (auto piece = co_await body.Next()) {
+    c.stream.expires_after(options_.read_timeout);
+    std::tie(ec, n) = co_await net::async_write(
+        c.stream, http::make_chunk(net::buffer(*piece)), kTuple);
+    if (ec) co_return ec;
+  }
+  c.stream.expires_after(options_.read_timeout);
+  std::tie(ec, n) = co_await net::async_write(c.stream, http::make_chunk_last(), kTuple);
+  co_return ec;
+}
+
 net::awaitable<void> Server::Serve(std::shared_ptr<Connection> c) {
   beast::flat_buffer buffer;
   for (;;) {
@@ -128,11 +147,17 @@ net::awaitable<void> Server::Serve(std::shared_ptr<Connection> c) {
       break;
     }
     c->busy = true;
-    Response res = co_await service_.Handle(parser.release());
+    Reply reply = co_await service_.Handle(parser.release());
+    Response& res = reply.res;
     const bool keep = res.keep_alive() && !c->stopping;
     res.keep_alive(keep);
     c->stream.expires_after(options_.read_timeout);
-    auto [wec, wn] = co_await http::async_write(c->stream, res, kTuple);
+    boost::system::error_code wec;
+    if (reply.stream) {
+      wec = co_await WriteStream(*c, res, *reply.stream);
+    } else {
+      std::tie(wec, std::ignore) = co_await http::async_write(c->stream, res, kTuple);
+    }
     c->busy = false;
     if (wec || !keep) break;
   }

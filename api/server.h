@@ -48,6 +48,9 @@ class Server {
   struct Connection;
   boost::asio::awaitable<void> Accept();
   boost::asio::awaitable<void> Serve(std::shared_ptr<Connection> conn);
+  // Writes a streamed reply: the head, then each piece as a chunk, then the last chunk.
+  boost::asio::awaitable<boost::system::error_code> WriteStream(Connection& c, Response& head,
+                                                                BodyStream& body);
 
   boost::asio::io_context& ioc_;
   Service& service_;

@@ -24,11 +24,12 @@ using engine::JobStatus;
 using namespace internal;
 
 Service::Service(engine::JobStore& store, const KeyStore& keys, const engine::Clock& clock,
-                 const CursorCodec& cursors, ServiceOptions options)
+                 const CursorCodec& cursors, ChangeHub& hub, ServiceOptions options)
     : store_(store),
       keys_(keys),
       clock_(clock),
       cursors_(cursors),
+      hub_(hub),
       options_(std::move(options)),
       id_prefix_(Hex(RandomBytes(4))) {}
 
@@ -42,20 +43,20 @@ Response Service::Reject(http::status status, std::string code, std::string deta
                      NextRequestId());
 }
 
-net::awaitable<Response> Service::Handle(Request req) {
+net::awaitable<Reply> Service::Handle(Request req) {
   Call call{std::move(req), NextRequestId(), {}, {}, {}};
-  Response res;
+  std::optional<Reply> reply;
   try {
-    res = co_await Route(call);
+    reply.emplace(co_await Route(call));
   } catch (const std::exception& ex) {
-    res = MakeProblem(Status::Internal(ex.what()), call.req.version(), call.request_id);
+    reply.emplace(MakeProblem(Status::Internal(ex.what()), call.req.version(), call.request_id));
   }
-  res.set("X-Request-Id", call.request_id);
-  res.keep_alive(call.req.keep_alive());
-  co_return res;
+  reply->res.set("X-Request-Id", call.request_id);
+  reply->res.keep_alive(call.req.keep_alive());
+  co_return std::move(*reply);
 }
 
-net::awaitable<Response> Service::Route(Call& call) {
+net::awaitable<Reply> Service::Route(Call& call) {
   const Request& req = call.req;
   const unsigned v = req.version();
   auto target = boost::urls::parse_origin_form(req.target());
@@ -68,7 +69,7 @@ net::awaitable<Response> Service::Route(Call& call) {
   const auto& s = call.segments;
 
   // (route, methods allowed, scope); the job id is s[2] where there is one.
-  enum class R { kHealth, kReady, kEvents, kJobs, kJob, kFiles, kCancel, kHistory, kNone };
+  enum class R { kHealth, kReady, kEvents, kJobs, kJob, kFiles, kCancel, kHistory, kWatch, kNone };
   R route = R::kNone;
   if (s.size() == 1 && s[0] == "healthz") route = R::kHealth;
   if (s.size() == 1 && s[0] == "readyz") route = R::kReady;
@@ -79,6 +80,7 @@ net::awaitable<Response> Service::Route(Call& call) {
     if (s.size() == 4 && s[1] == "jobs" && s[3] == "files") route = R::kFiles;
     if (s.size() == 4 && s[1] == "jobs" && s[3] == "cancel") route = R::kCancel;
     if (s.size() == 4 && s[1] == "jobs" && s[3] == "events") route = R::kHistory;
+    if (s.size() == 4 && s[1] == "jobs" && s[3] == "watch") route = R::kWatch;
   }
   const http::verb m = req.method();
   struct Rule {
@@ -90,7 +92,10 @@ net::awaitable<Response> Service::Route(Call& call) {
   switch (route) {
     case R::kHealth: rule = {"GET", m == http::verb::get, nullptr}; break;
     case R::kReady: rule = {"GET", m == http::verb::get, nullptr}; break;
-    case R::kEvents: rule = {"POST", m == http::verb::post, kScopeEventsWrite}; break;
+    case R::kEvents:
+      rule = {"GET, POST", m == http::verb::get || m == http::verb::post,
+              m == http::verb::get ? kScopeHistoryRead : kScopeEventsWrite};
+      break;
     case R::kJobs: rule = {"GET", m == http::verb::get, kScopeJobsRead}; break;
     case R::kJob:
       rule = {"GET, DELETE", m == http::verb::get || m == http::verb::delete_,
@@ -99,6 +104,7 @@ net::awaitable<Response> Service::Route(Call& call) {
     case R::kFiles: rule = {"GET", m == http::verb::get, kScopeJobsRead}; break;
     case R::kCancel: rule = {"POST", m == http::verb::post, kScopeJobsCancel}; break;
     case R::kHistory: rule = {"GET", m == http::verb::get, kScopeHistoryRead}; break;
+    case R::kWatch: rule = {"GET", m == http::verb::get, kScopeJobsRead}; break;
     case R::kNone:
       co_return MakeProblem(http::status::not_found, "route_not_found",
                             "no route " + std::string(req.target()), v, call.request_id);
@@ -134,14 +140,17 @@ net::awaitable<Response> Service::Route(Call& call) {
   }
   call.principal = std::move(*who);
   switch (route) {
-    case R::kEvents: co_return co_await PostEvents(call);
+    case R::kEvents:
+      if (m == http::verb::get) co_return co_await GetFeed(call);
+      co_return co_await PostEvents(call);
     case R::kJobs: co_return ListJobs(call);
     case R::kJob:
       if (m == http::verb::delete_) co_return co_await Cancel(call, s[2]);
-      co_return GetJob(call, s[2]);
+      co_return co_await GetJob(call, s[2]);
     case R::kFiles: co_return GetFiles(call, s[2]);
     case R::kCancel: co_return co_await Cancel(call, s[2]);
     case R::kHistory: co_return GetJobEvents(call, s[2]);
+    case R::kWatch: co_return co_await Watch(call, s[2]);
     default: break;
   }
   co_return MakeProblem(Status::Internal("unrouted request"), v, call.request_id);

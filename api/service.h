@@ -7,11 +7,13 @@
 // Thread safety: safe for concurrent use; Handle() may run on many threads at once.
 
 #include <atomic>
+#include <chrono>
 #include <string>
 
 #include <boost/asio/awaitable.hpp>
 
 #include "api/auth.h"
+#include "api/change_hub.h"
 #include "api/cursor.h"
 #include "api/http_types.h"
 #include "api/json_events.h"
@@ -24,16 +26,23 @@ namespace jobstate::api {
 struct ServiceOptions {
   engine::ViewOptions view;
   BatchLimits batch;
+  // Watch streams: at most one status per interval, and a comment line when nothing
+  // was sent for keep_alive.
+  std::chrono::milliseconds watch_coalesce{250};  // Default: 250 ms
+  std::chrono::milliseconds watch_keep_alive{15'000};  // Default: 15 s
+  // wait_for_version without timeout_ms waits this long.
+  int64_t default_wait_timeout_ms = 30'000;  // Default: 30 s
 };
 
 class Service {
  public:
   // All references must outlive the service.
   Service(engine::JobStore& store, const KeyStore& keys, const engine::Clock& clock,
-          const CursorCodec& cursors, ServiceOptions options);
+          const CursorCodec& cursors, ChangeHub& hub, ServiceOptions options);
 
-  // Answers one request. Never throws; every error is a problem+json response.
-  boost::asio::awaitable<Response> Handle(Request req);
+  // Answers one request. Never throws; every error is a problem+json response. Waiting
+  // reads hold the coroutine (not a thread) until their change, timeout or shutdown.
+  boost::asio::awaitable<Reply> Handle(Request req);
 
   // Answers requests that failed before routing (limits, malformed HTTP).
   Response Reject(http::status status, std::string code, std::string detail,
@@ -43,9 +52,14 @@ class Service {
   struct Call;
 
  private:
-  boost::asio::awaitable<Response> Route(Call& call);
+  class WatchStream;
+
+  boost::asio::awaitable<Reply> Route(Call& call);
   boost::asio::awaitable<Response> PostEvents(Call& call);
-  Response GetJob(Call& call, const std::string& job_id);
+  boost::asio::awaitable<Response> GetJob(Call& call, const std::string& job_id);
+  Response GetJobAsOf(Call& call, const std::string& job_id);
+  boost::asio::awaitable<Response> GetFeed(Call& call);
+  boost::asio::awaitable<Reply> Watch(Call& call, const std::string& job_id);
   Response GetFiles(Call& call, const std::string& job_id);
   Response GetJobEvents(Call& call, const std::string& job_id);
   boost::asio::awaitable<Response> Cancel(Call& call, const std::string& job_id);
@@ -58,6 +72,7 @@ class Service {
   const KeyStore& keys_;
   const engine::Clock& clock_;
   const CursorCodec& cursors_;
+  ChangeHub& hub_;
   const ServiceOptions options_;
   const std::string id_prefix_;
   mutable std::atomic<uint64_t> next_id_{1};  // request ids are not state

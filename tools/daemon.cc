@@ -74,7 +74,9 @@ int RunDaemon(const DaemonOptions& o) {
     return 2;
   }
   engine::SystemClock clock;
+  api::ChangeHub hub;  // outlives the store, whose commits it announces
   storage::StoreOptions so;
+  so.sequencer.on_commit = [&hub](const engine::CommitNotice& n) { hub.Publish(n); };
   so.path = o.data_dir;
   so.sequencer.durability =
       o.durability == "sync" ? storage::Durability::kSync : storage::Durability::kBuffered;
@@ -97,7 +99,7 @@ int RunDaemon(const DaemonOptions& o) {
     return 1;
   }
   api::CursorCodec cursors(*secret);
-  api::Service service(**store, **keys, clock, cursors, {});
+  api::Service service(**store, **keys, clock, cursors, hub, {});
   const unsigned threads = o.threads ? o.threads : std::max(1u, std::thread::hardware_concurrency());
   net::io_context ioc(static_cast<int>(threads));
   api::Server server(ioc, service, {});
@@ -133,6 +135,7 @@ int RunDaemon(const DaemonOptions& o) {
         spdlog::info("event=stopping signal={}", sig);
         keys_timer.cancel();
         server.Shutdown();
+        hub.Close();  // waiting reads answer now; watch streams end
       };
   signals.async_wait(on_signal);
   std::vector<std::thread> pool;

@@ -144,6 +144,29 @@ std::vector<BadCase> Catalogue(const std::string& conflict_id) {
       {"cancel_body_not_json", "", 400, "invalid_json", "", Raw("POST /v2/jobs/job-1/cancel HTTP/1.1\r\n", "{")},
       {"cancel_unknown_field", "", 400, "unknown_field", "", Raw("POST /v2/jobs/job-1/cancel HTTP/1.1\r\n", R"({"why":1})")},
       {"bad_percent_encoding", "", 400, "invalid_target", "", Raw("GET /v2/jobs/%zz HTTP/1.1\r\n")},
+      {"feed_negative_position", "", 400, "invalid_parameter", "",
+       Raw("GET /v2/events?from_position=-1 HTTP/1.1\r\n")},
+      {"feed_wait_not_integer", "", 400, "invalid_parameter", "",
+       Raw("GET /v2/events?wait_ms=soon HTTP/1.1\r\n")},
+      {"as_of_version_negative", "", 400, "invalid_parameter", "",
+       Raw("GET /v2/jobs/job-1?as_of_version=-1 HTTP/1.1\r\n")},
+      {"as_of_version_beyond", "", 400, "version_out_of_range", "",
+       Raw("GET /v2/jobs/job-1?as_of_version=99999 HTTP/1.1\r\n")},
+      {"as_of_version_zero", "", 404, "job_not_found", "",
+       Raw("GET /v2/jobs/job-1?as_of_version=0 HTTP/1.1\r\n")},
+      {"as_of_not_an_instant", "", 400, "invalid_parameter", "",
+       Raw("GET /v2/jobs/job-1?as_of=yesterday HTTP/1.1\r\n")},
+      {"as_of_and_as_of_version", "", 400, "invalid_parameter", "",
+       Raw("GET /v2/jobs/job-1?as_of_version=1&as_of=2026-01-01T00:00:00Z HTTP/1.1\r\n")},
+      {"as_of_before_the_job", "", 404, "job_not_found", "",
+       Raw("GET /v2/jobs/job-1?as_of=2000-01-01T00:00:00Z HTTP/1.1\r\n")},
+      {"wait_for_version_negative", "", 400, "invalid_parameter", "",
+       Raw("GET /v2/jobs/job-1?wait_for_version=-3 HTTP/1.1\r\n")},
+      {"timeout_without_wait", "", 400, "invalid_parameter", "",
+       Raw("GET /v2/jobs/job-1?timeout_ms=10 HTTP/1.1\r\n")},
+      {"watch_bad_last_event_id", "", 400, "invalid_parameter", "",
+       Raw("GET /v2/jobs/job-1/watch HTTP/1.1\r\nLast-Event-ID: soon\r\n")},
+      {"watch_unknown_job", "", 404, "job_not_found", "", Raw("GET /v2/jobs/job-404/watch HTTP/1.1\r\n")},
   };
 }
 
@@ -175,7 +198,7 @@ TEST_F(BadInputTest, EveryBadInputIsAProblemAndChangesNothing) {
       EXPECT_EQ(body.at("pointer"), json::value(c.pointer)) << r.body;
     }
     if (c.status == 405) {
-      EXPECT_EQ(r.header("allow"), "POST");
+      EXPECT_EQ(r.header("allow"), "GET, POST");
     }
     EXPECT_EQ(Fingerprint(jobs), before) << "stored state changed";
   }

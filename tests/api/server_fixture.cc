@@ -32,6 +32,10 @@ void ServerTest::TearDown() { StopServer(); }
 
 void ServerTest::StartServer() {
   store_options_.path = dir_.Sub("data");
+  hub_ = std::make_unique<api::ChangeHub>();
+  store_options_.sequencer.on_commit = [hub = hub_.get()](const engine::CommitNotice& n) {
+    hub->Publish(n);
+  };
   auto store = storage::Store::Open(store_options_, clock_);
   ASSERT_THAT(store, IsOk());
   store_ = std::move(*store);
@@ -39,7 +43,8 @@ void ServerTest::StartServer() {
   ASSERT_THAT(keys, IsOk());
   keys_ = std::move(*keys);
   cursors_ = std::make_unique<api::CursorCodec>(std::string(32, 'k'));
-  service_ = std::make_unique<api::Service>(*store_, *keys_, clock_, *cursors_, api::ServiceOptions{});
+  service_ = std::make_unique<api::Service>(*store_, *keys_, clock_, *cursors_, *hub_,
+                                            service_options_);
   ioc_ = std::make_unique<boost::asio::io_context>(2);
   server_ = std::make_unique<api::Server>(*ioc_, *service_, server_options_);
   auto port = server_->Listen("127.0.0.1", 0);
@@ -54,12 +59,14 @@ void ServerTest::StopServer() {
   if (!server_) return;
   client_.reset();
   server_->Shutdown();
+  hub_->Close();  // waiting reads answer, watch streams end
   for (auto& t : threads_) t.join();
   threads_.clear();
   server_.reset();
   ioc_.reset();
   service_.reset();
   store_.reset();
+  hub_.reset();
 }
 
 boost::json::value ServerTest::Append(const std::string& body, const std::string& key) {

@@ -47,11 +47,13 @@ class ServerTest : public ::testing::Test {
 
   TempDir dir_;
   api::ServerOptions server_options_;
-  storage::StoreOptions store_options_;  // path is set by StartServer
+  storage::StoreOptions store_options_;  // path and on_commit are set by StartServer
+  api::ServiceOptions service_options_;
   std::unique_ptr<HttpClient> client_;
 
  private:
   engine::SystemClock clock_;
+  std::unique_ptr<api::ChangeHub> hub_;
   std::unique_ptr<storage::Store> store_;
   std::unique_ptr<api::KeyStore> keys_;
   std::unique_ptr<api::CursorCodec> cursors_;

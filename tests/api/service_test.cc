@@ -63,7 +63,8 @@ class ServiceTest : public ::testing::Test {
     keys_ = std::move(*keys);
     std::ifstream in(dir_.Sub("dev-key"));
     in >> key_;
-    service_ = std::make_unique<api::Service>(store_, *keys_, clock_, cursors_, api::ServiceOptions{});
+    service_ = std::make_unique<api::Service>(store_, *keys_, clock_, cursors_, hub_,
+                                              api::ServiceOptions{});
   }
 
   api::Response Call(api::http::verb verb, const std::string& target, const std::string& body = "") {
@@ -75,11 +76,12 @@ class ServiceTest : public ::testing::Test {
     net::io_context ioc;
     auto answer = net::co_spawn(ioc, service_->Handle(std::move(req)), net::use_future);
     ioc.run();
-    return answer.get();
+    return std::move(answer.get().res);
   }
 
   TempDir dir_;
   UnwritableStore store_;
+  api::ChangeHub hub_;
   engine::SystemClock clock_;
   api::CursorCodec cursors_{std::string(32, 's')};
   std::unique_ptr<api::KeyStore> keys_;
