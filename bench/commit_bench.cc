@@ -29,56 +29,13 @@
 #include "storage/codec.h"
 #include "storage/internal/db.h"
 #include "storage/store.h"
+#include "bench/bench_support.h"
 
 namespace {
 
 using namespace jobstate;
+using bench::JobEvents;
 using Clock = std::chrono::steady_clock;
-
-std::string Uuid(uint64_t n) {
-  char buf[40];
-  std::snprintf(buf, sizeof buf, "%08llx-0000-4000-8000-%012llx",
-                static_cast<unsigned long long>(n >> 48),
-                static_cast<unsigned long long>(n & 0xffffffffffffULL));
-  return buf;
-}
-
-// A realistic job: created, started, scanning, discovered in events of 100 files, then
-// every file started, two progress events, completed.
-std::vector<engine::Event> JobEvents(const std::string& job_id, int files, uint64_t& id,
-                                     engine::Millis t) {
-  std::vector<engine::Event> out;
-  auto add = [&](engine::Payload p) {
-    engine::Event e;
-    e.event_id = Uuid(++id);
-    e.job_id = job_id;
-    e.occurred_at = t++;
-    e.worker_id = "worker-1";
-    e.data = std::move(p);
-    out.push_back(std::move(e));
-  };
-  engine::JobCreated c;
-  c.collection_name = "bench";
-  add(c);
-  add(engine::JobStarted{});
-  add(engine::StageStarted{engine::Stage::kScanning});
-  for (int f = 0; f < files; f += 100) {
-    engine::FilesDiscovered d;
-    for (int k = f; k < std::min(files, f + 100); ++k) {
-      d.files.push_back({"s3://bench/" + job_id + "/doc-" + std::to_string(k) + ".pdf",
-                         "doc.pdf", 100'000 + k, "application/pdf"});
-    }
-    add(d);
-  }
-  for (int f = 0; f < files; ++f) {
-    const std::string uri = "s3://bench/" + job_id + "/doc-" + std::to_string(f) + ".pdf";
-    add(engine::FileStarted{uri, engine::Stage::kExtracting});
-    add(engine::FileProgress{uri, engine::Stage::kChunking, engine::FilePhase::kStarted, {}});
-    add(engine::FileProgress{uri, engine::Stage::kEmbedding, engine::FilePhase::kStarted, {}});
-    add(engine::FileCompleted{uri, 12, 3000, 4});
-  }
-  return out;
-}
 
 // Events of `jobs` jobs one after another, cut into batches of `size`.
 std::vector<std::vector<engine::Event>> Batches(const std::string& prefix, size_t total,

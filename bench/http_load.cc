@@ -30,6 +30,7 @@
 #include <boost/json.hpp>
 
 #include "api/time_format.h"
+#include "bench/bench_support.h"
 
 namespace {
 
@@ -38,18 +39,9 @@ namespace beast = boost::beast;
 namespace http = beast::http;
 using tcp = net::ip::tcp;
 using Clock = std::chrono::steady_clock;
-
-struct Target {
-  uint16_t port;
-  std::string key;
-};
-
-std::string Uuid(uint64_t n) {
-  char buf[40];
-  std::snprintf(buf, sizeof buf, "%08llx-0000-4000-8000-%012llx",
-                static_cast<unsigned long long>(n >> 40), static_cast<unsigned long long>(n & 0xffffffffffULL));
-  return buf;
-}
+using jobstate::bench::StartServer;
+using jobstate::bench::Target;
+using jobstate::bench::Uuid;
 
 // A job's events as JSON objects: created, started, discovered by 100, then each file
 // started, two progress events and completed.
@@ -150,28 +142,6 @@ Run Drive(const Target& t, size_t connections, Clock::duration deadline, const M
   return run;
 }
 
-pid_t StartServer(const std::string& binary, const std::string& dir, Target& t) {
-  std::filesystem::remove_all(dir);
-  std::filesystem::create_directories(dir);
-  const std::string port_file = dir + "/port";
-  const pid_t pid = fork();
-  if (pid == 0) {
-    const std::string data = dir + "/data", log = dir + "/server.log";
-    freopen(log.c_str(), "w", stderr);
-    execl(binary.c_str(), "jobstated", "--data-dir", data.c_str(), "--listen", "127.0.0.1:0",
-          "--port-file", port_file.c_str(), nullptr);
-    _exit(127);
-  }
-  for (int i = 0; i < 400 && t.port == 0; ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(25));
-    std::ifstream in(port_file);
-    in >> t.port;
-  }
-  std::ifstream key(dir + "/data/dev-api-key");
-  key >> t.key;
-  return pid;
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -220,8 +190,7 @@ int main(int argc, char** argv) {
   }
 
   if (!only.empty()) {  // the read workloads need the ingest above: run all or none
-    kill(server, SIGTERM);
-    waitpid(server, nullptr, 0);
+    jobstate::bench::StopServer(server);
     return 0;
   }
   // Status reads.
@@ -282,9 +251,7 @@ int main(int argc, char** argv) {
   std::printf("%-40s %9.0f/s %10.2f %10.2f %8zu\n", "file page (50) at 90% of a 1M-file job",
               static_cast<double>(pages.requests) / pages.seconds, pages.p(0.5), pages.p(0.99), pages.failures);
 
-  kill(server, SIGTERM);
-  int status = 0;
-  waitpid(server, &status, 0);
+  const int status = jobstate::bench::StopServer(server);
   std::filesystem::remove_all(dir);
   return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : 1;
 }

@@ -1,0 +1,104 @@
+#pragma once
+// What the benchmarks share: event ids, a realistic job as engine events, and a
+// jobstated started on a temporary data dir (loopback only).
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "engine/event.h"
+
+namespace jobstate::bench {
+
+inline std::string Uuid(uint64_t n) {
+  char buf[40];
+  std::snprintf(buf, sizeof buf, "%08llx-0000-4000-8000-%012llx",
+                static_cast<unsigned long long>(n >> 48),
+                static_cast<unsigned long long>(n & 0xffffffffffffULL));
+  return buf;
+}
+
+// A realistic job: created, started, scanning, discovered in events of 100 files, then
+// every file started, two progress events, completed.
+inline std::vector<engine::Event> JobEvents(const std::string& job_id, int files, uint64_t& id,
+                                     engine::Millis t) {
+  std::vector<engine::Event> out;
+  auto add = [&](engine::Payload p) {
+    engine::Event e;
+    e.event_id = Uuid(++id);
+    e.job_id = job_id;
+    e.occurred_at = t++;
+    e.worker_id = "worker-1";
+    e.data = std::move(p);
+    out.push_back(std::move(e));
+  };
+  engine::JobCreated c;
+  c.collection_name = "bench";
+  add(c);
+  add(engine::JobStarted{});
+  add(engine::StageStarted{engine::Stage::kScanning});
+  for (int f = 0; f < files; f += 100) {
+    engine::FilesDiscovered d;
+    for (int k = f; k < std::min(files, f + 100); ++k) {
+      d.files.push_back({"s3://bench/" + job_id + "/doc-" + std::to_string(k) + ".pdf",
+                         "doc.pdf", 100'000 + k, "application/pdf"});
+    }
+    add(d);
+  }
+  for (int f = 0; f < files; ++f) {
+    const std::string uri = "s3://bench/" + job_id + "/doc-" + std::to_string(f) + ".pdf";
+    add(engine::FileStarted{uri, engine::Stage::kExtracting});
+    add(engine::FileProgress{uri, engine::Stage::kChunking, engine::FilePhase::kStarted, {}});
+    add(engine::FileProgress{uri, engine::Stage::kEmbedding, engine::FilePhase::kStarted, {}});
+    add(engine::FileCompleted{uri, 12, 3000, 4});
+  }
+  return out;
+}
+
+// A running jobstated: its port and development key.
+struct Target {
+  uint16_t port = 0;
+  std::string key;
+};
+
+// Starts `binary` on a fresh data dir under `dir` (its log in dir/server.log) and waits
+// for its port file. On failure t.port stays 0.
+inline pid_t StartServer(const std::string& binary, const std::string& dir, Target& t) {
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  const std::string port_file = dir + "/port";
+  const pid_t pid = fork();
+  if (pid == 0) {
+    const std::string data = dir + "/data", log = dir + "/server.log";
+    freopen(log.c_str(), "w", stderr);
+    execl(binary.c_str(), "jobstated", "--data-dir", data.c_str(), "--listen", "127.0.0.1:0",
+          "--port-file", port_file.c_str(), nullptr);
+    _exit(127);
+  }
+  for (int i = 0; i < 400 && t.port == 0; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(25));
+    std::ifstream in(port_file);
+    in >> t.port;
+  }
+  std::ifstream key(dir + "/data/dev-api-key");
+  key >> t.key;
+  return pid;
+}
+
+
+// Stops a server started by StartServer with SIGTERM; its exit status.
+inline int StopServer(pid_t pid) {
+  kill(pid, SIGTERM);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  return status;
+}
+
+}  // namespace jobstate::bench
