@@ -128,4 +128,83 @@ std::optional<Principal> KeyStore::Authenticate(std::string_view key) const {
   return it->second;
 }
 
+namespace {
+
+Result<json::object> ReadKeysFile(const fs::path& path) {
+  std::ifstream in(path);
+  if (!in) return Err(Status::Unavailable("cannot read keys file " + path.string()));
+  std::stringstream text;
+  text << in.rdbuf();
+  // Parse validates the whole file before anything is changed.
+  auto parsed = KeyStore::Validate(text.str());
+  if (!parsed.ok()) return Err(parsed);
+  return json::parse(text.str()).as_object();
+}
+
+}  // namespace
+
+Status KeyStore::Validate(const std::string& text) {
+  auto keys = Parse(text);
+  return keys.has_value() ? Status::OK() : keys.error();
+}
+
+Result<std::string> AddKey(const fs::path& path, const std::string& name, const std::string& org,
+                           const std::vector<std::string>& scopes) {
+  static const std::set<std::string> known = {kScopeEventsWrite, kScopeJobsRead, kScopeJobsCancel,
+                                              kScopeHistoryRead, kScopeAdmin};
+  if (name.empty() || org.empty()) {
+    return Err(Status::InvalidArgument("invalid_key", "a key needs a name and an organisation"));
+  }
+  json::array scope_list;
+  for (const std::string& scope : scopes) {
+    if (!known.count(scope)) {
+      return Err(Status::InvalidArgument("unknown_scope", "unknown scope '" + scope + "'"));
+    }
+    scope_list.emplace_back(scope);
+  }
+  json::object doc{{"keys", json::array{}}};
+  std::error_code ec;
+  if (fs::exists(path, ec)) {
+    auto read = ReadKeysFile(path);
+    if (!read.has_value()) return Err(read.error());
+    doc = std::move(*read);
+  }
+  json::array& keys = doc["keys"].as_array();
+  for (const json::value& k : keys) {
+    if (k.at("name") == json::value(name)) {
+      return Err(Status::AlreadyExists("key_exists", "a key named '" + name + "' exists"));
+    }
+  }
+  const std::string secret = KeyStore::NewKey();
+  keys.push_back(json::object{
+      {"name", name}, {"org", org}, {"scopes", std::move(scope_list)}, {"sha256", Sha256Hex(secret)}});
+  Status s = WriteFile(path, json::serialize(doc) + "\n", true);
+  if (!s.ok()) return Err(s);
+  return secret;
+}
+
+Result<std::vector<Principal>> ListKeys(const fs::path& path) {
+  auto doc = ReadKeysFile(path);
+  if (!doc.has_value()) return Err(doc.error());
+  std::vector<Principal> out;
+  for (const json::value& k : doc->at("keys").as_array()) {
+    Principal p{std::string(k.at("name").as_string()), std::string(k.at("org").as_string()), {}};
+    for (const json::value& scope : k.at("scopes").as_array()) p.scopes.emplace(scope.as_string());
+    out.push_back(std::move(p));
+  }
+  return out;
+}
+
+Status RevokeKey(const fs::path& path, const std::string& name) {
+  auto doc = ReadKeysFile(path);
+  if (!doc.has_value()) return doc.error();
+  json::array& keys = (*doc)["keys"].as_array();
+  const size_t before = keys.size();
+  for (auto it = keys.begin(); it != keys.end();) {
+    it = it->at("name") == json::value(name) ? keys.erase(it) : it + 1;
+  }
+  if (keys.size() == before) return Status::NotFound("key_not_found", "no key named '" + name + "'");
+  return WriteFile(path, json::serialize(*doc) + "\n", true);
+}
+
 }  // namespace jobstate::api

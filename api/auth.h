@@ -14,6 +14,7 @@
 #include <set>
 #include <shared_mutex>
 #include <string>
+#include <vector>
 
 #include "engine/status.h"
 
@@ -52,6 +53,8 @@ class KeyStore {
 
   // A new random key ("jsk_" + 64 hex digits).
   static std::string NewKey();
+  // OK when `text` is a valid keys file; InvalidArgument naming what is wrong.
+  static Status Validate(const std::string& text);
 
  private:
   explicit KeyStore(std::filesystem::path path) : path_(std::move(path)) {}
@@ -62,5 +65,18 @@ class KeyStore {
   std::map<std::string, Principal> by_hash_;  // Guarded by mu_
   std::filesystem::file_time_type mtime_;     // Guarded by mu_
 };
+
+// Editing the keys file (jobctl keys). Each call reads the file, changes it and writes
+// it back atomically (a new file renamed over the old), so a running server picks the
+// change up on its next check. Keys are identified by name.
+
+// Adds a key with a fresh random secret and returns the secret (only its hash is
+// stored). AlreadyExists when the name is taken; InvalidArgument for an unknown scope.
+Result<std::string> AddKey(const std::filesystem::path& path, const std::string& name,
+                           const std::string& org, const std::vector<std::string>& scopes);
+// Every key's name, organisation and scopes (never a secret).
+Result<std::vector<Principal>> ListKeys(const std::filesystem::path& path);
+// Removes the key named `name`; NotFound when there is none.
+Status RevokeKey(const std::filesystem::path& path, const std::string& name);
 
 }  // namespace jobstate::api

@@ -310,7 +310,7 @@ net::awaitable<Response> Service::Cancel(Call& call, const std::string& job_id) 
   e.job_id = job_id;
   e.occurred_at = at;
   e.data = engine::JobCancelled{call.principal.name, reason};
-  engine::AppendRequest request{call.principal.org, call.principal.name, {std::move(e)}};
+  engine::AppendRequest request{call.principal.org, call.principal.name, {std::move(e)}, {}};
   auto r = co_await AsyncAppend(store_, std::move(request), net::use_awaitable);
   if (!r && r.error().details().reason == "job_final") {
     // It ended between our read and our append: answer with what it became.

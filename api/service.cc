@@ -172,7 +172,7 @@ net::awaitable<Response> Service::PostEvents(Call& call) {
   auto events = type == "application/json" ? ParseJsonBatch(call.req.body(), options_.batch)
                                            : ParseNdjsonBatch(call.req.body(), options_.batch);
   if (!events) co_return MakeProblem(events.error(), v, call.request_id);
-  engine::AppendRequest request{call.principal.org, call.principal.name, std::move(*events)};
+  engine::AppendRequest request{call.principal.org, call.principal.name, std::move(*events), {}};
   Result<engine::AppendResult> r =
       co_await AsyncAppend(store_, std::move(request), net::use_awaitable);
   if (!r) co_return MakeProblem(r.error(), v, call.request_id);

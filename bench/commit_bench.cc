@@ -119,7 +119,7 @@ Figures RunCommitPath(const std::string& dir, const std::vector<std::vector<engi
   // Producer p takes batches p, p + producers, ...: the workload gives each producer
   // its own jobs, so each keeps to its jobs' order.
   return RunThreads(producers, batches.size(), events, [&](size_t i) {
-    auto r = store->Append({"bench", "bench", batches[i]});
+    auto r = store->Append({"bench", "bench", batches[i], {}});
     if (!r) std::fprintf(stderr, "append: %s\n", r.error().ToString().c_str());
     return r.has_value();
   });
@@ -140,7 +140,7 @@ Figures RunCommitPathAsync(const std::string& dir,
   for (const auto& b : batches) events += b.size();
   std::function<void(size_t)> send = [&](size_t i) {
     sent[i] = Clock::now();
-    store->Submit({"bench", "bench", batches[i]}, [&, i](Result<engine::AppendResult> r) {
+    store->Submit({"bench", "bench", batches[i], {}}, [&, i](Result<engine::AppendResult> r) {
       if (!r) {
         std::fprintf(stderr, "append: %s\n", r.error().ToString().c_str());
         std::exit(1);

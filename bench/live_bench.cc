@@ -71,7 +71,7 @@ int TimeTravel(double scale) {
   for (size_t i = 0; i < events.size(); i += 1000) {
     std::vector<engine::Event> batch(events.begin() + static_cast<std::ptrdiff_t>(i),
                                      events.begin() + static_cast<std::ptrdiff_t>(std::min(events.size(), i + 1000)));
-    auto r = (*store)->Append(engine::AppendRequest{"bench", "bench", std::move(batch)});
+    auto r = (*store)->Append(engine::AppendRequest{"bench", "bench", std::move(batch), {}});
     if (!r) {
       std::fprintf(stderr, "append: %s\n", r.error().ToString().c_str());
       return 1;

@@ -4,6 +4,7 @@
 // Thread safety: plain values.
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -17,6 +18,14 @@ struct AppendRequest {
   std::string actor;  // the appending key's name; written into job.cancelled when the
                       // event names no `cancelled_by`
   std::vector<Event> events;
+  // Import (jobctl import): each event's coordinates as exported, parallel to `events`;
+  // empty for a live append. The event keeps `recorded_at` (which may not go back
+  // within its job) and, when `version` is given, must land at that version.
+  struct Imported {
+    Millis recorded_at = 0;
+    std::optional<uint64_t> version;
+  };
+  std::vector<Imported> imported;
 };
 
 // The acknowledgement of one event, in request order.

@@ -27,6 +27,14 @@ Status CheckFormat(Db& db) {
     return Status::Corruption("data dir has format '" + **format + "'; this build reads '" +
                               std::string(kFormat) + "'");
   }
+  auto replay = db.Get(Cf::kMeta, "replay");
+  if (!replay.has_value()) return replay.error();
+  if (*replay) {
+    return Status::FailedPrecondition(
+        "replay_unfinished",
+        "a replay of this data dir did not finish, so its derived records are incomplete; "
+        "run `jobctl replay` again");
+  }
   return Status::OK();
 }
 

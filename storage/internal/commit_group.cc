@@ -54,13 +54,18 @@ Result<AppendResult> CommitGroup::Add(AppendRequest& request) {
   new_names_.clear();
   new_dedupe_.clear();
   files_.BeginRequest();
-  // recorded_at never goes back, so the log reads in time order too.
-  counters_.last_recorded_at = std::max(counters_.last_recorded_at, now_);
+  // recorded_at never goes back, so the log reads in time order too (an import keeps
+  // the exported instants instead).
+  const bool importing = !request.imported.empty();
+  if (importing && request.imported.size() != request.events.size()) {
+    return Err(Status::InvalidArgument("invalid_import", "import coordinates do not match the events"));
+  }
+  if (!importing) counters_.last_recorded_at = std::max(counters_.last_recorded_at, now_);
 
   AppendResult result;
   result.results.reserve(request.events.size());
   for (size_t i = 0; i < request.events.size(); ++i) {
-    auto acked = AddEvent(request, request.events[i]);
+    auto acked = AddEvent(request, request.events[i], importing ? &request.imported[i] : nullptr);
     if (!acked.has_value()) {
       Status s = std::move(acked.error());
       s.AtEvent(static_cast<int64_t>(i), "/events/" + std::to_string(i));
@@ -90,10 +95,11 @@ void CommitGroup::Undo() {
   for (const std::string& name : new_names_) names_.erase(name);
 }
 
-Result<AppendedEvent> CommitGroup::AddEvent(const AppendRequest& request, Event& e) {
+Result<AppendedEvent> CommitGroup::AddEvent(const AppendRequest& request, Event& e,
+                                            const AppendRequest::Imported* imported) {
   Status s = engine::ValidateEvent(e);
   if (!s.ok()) return Err(std::move(s));
-  if (e.occurred_at > now_ + options_.max_clock_skew_ms) {
+  if (!imported && e.occurred_at > now_ + options_.max_clock_skew_ms) {
     return Err(Status::InvalidArgument("occurred_at_in_future",
                                        "occurred_at is more than the allowed clock skew "
                                        "ahead of the server's clock")
@@ -122,6 +128,23 @@ Result<AppendedEvent> CommitGroup::AddEvent(const AppendRequest& request, Event&
   if (e.expected_version && *e.expected_version != current) {
     return Err(VersionConflict(e, current));
   }
+  engine::Millis recorded_at = counters_.last_recorded_at;
+  if (imported) {
+    if (imported->version && *imported->version != current + 1) {
+      Status v = Status::InvalidArgument(
+          "version_mismatch", "the event was exported at version " +
+                                  std::to_string(*imported->version) + "; here it would be " +
+                                  std::to_string(current + 1));
+      v.mutable_details().current_version = current;
+      return Err(v.WithPointer("/version"));
+    }
+    if (job && imported->recorded_at < job->snap.last_recorded_at) {
+      return Err(Status::InvalidArgument("recorded_at_goes_back",
+                                         "recorded_at is before the job's last event")
+                     .WithPointer("/recorded_at"));
+    }
+    recorded_at = imported->recorded_at;
+  }
   if (!job) {
     if (e.type() != EventType::kJobCreated) {
       return Err(Status::NotFound("job_not_found", "no job " + e.job_id));
@@ -133,7 +156,7 @@ Result<AppendedEvent> CommitGroup::AddEvent(const AppendRequest& request, Event&
   Remember(job->jid);
   // The event moves into the record; the acknowledgement keeps what it needs first.
   AppendedEvent ack{e.event_id, e.job_id, job->snap.version + 1,
-                    counters_.last_position + 1, counters_.last_recorded_at, false};
+                    counters_.last_position + 1, recorded_at, false};
   engine::RecordedEvent re{std::move(e), ack.version, ack.position, ack.recorded_at};
   GroupFiles::JobFiles files = files_.ForJob(job->jid);
   s = engine::Apply(job->snap, files, re);

@@ -89,7 +89,8 @@ class CommitGroup {
   };
 
   Result<engine::AppendedEvent> AddEvent(const engine::AppendRequest& request,
-                                         engine::Event& e);
+                                         engine::Event& e,
+                                         const engine::AppendRequest::Imported* imported);
   Result<std::optional<uint64_t>> FindJid(const std::string& name);
   // The job named (org, job_id), copied into this group on first use; null if absent.
   Result<Job*> FindJob(const std::string& org, const std::string& job_id);

@@ -58,6 +58,7 @@ Result<std::unique_ptr<Db>> Db::Open(const DbOptions& o) {
   }
 
   std::unique_ptr<Db> db(new Db());
+  for (const auto& d : descriptors) db->cf_options_.push_back(d.options);
   rocksdb::DB* raw = nullptr;
   rocksdb::DBOptions db_options(options);
   rocksdb::Status s =
@@ -67,8 +68,19 @@ Result<std::unique_ptr<Db>> Db::Open(const DbOptions& o) {
   return db;
 }
 
+Status Db::Recreate(Cf c) {
+  const size_t i = static_cast<size_t>(c);
+  rocksdb::Status s = db_->DropColumnFamily(handles_[i]);
+  if (s.ok()) s = db_->DestroyColumnFamilyHandle(handles_[i]);
+  handles_[i] = nullptr;
+  if (s.ok()) s = db_->CreateColumnFamily(cf_options_[i], std::string(kNames[i]), &handles_[i]);
+  return FromRocks(s, "recreate " + std::string(kNames[i]));
+}
+
 Db::~Db() {
-  for (auto* h : handles_) db_->DestroyColumnFamilyHandle(h);
+  for (auto* h : handles_) {
+    if (h) db_->DestroyColumnFamilyHandle(h).PermitUncheckedError();
+  }
   if (db_) db_->Close().PermitUncheckedError();
 }
 

@@ -63,6 +63,9 @@ class Db {
   rocksdb::DB* get() const { return db_.get(); }
   rocksdb::ColumnFamilyHandle* cf(Cf c) const { return handles_[static_cast<size_t>(c)]; }
 
+  // Drops the family and creates it again, empty, with the same options (replay).
+  Status Recreate(Cf c);
+
   // Reads `key` of `c`: the value, nullopt when absent, or the error.
   Result<std::optional<std::string>> Get(Cf c, std::string_view key,
                                          const rocksdb::Snapshot* snap = nullptr) const;
@@ -71,6 +74,7 @@ class Db {
   Db() = default;
   std::unique_ptr<rocksdb::DB> db_;
   std::vector<rocksdb::ColumnFamilyHandle*> handles_;
+  std::vector<rocksdb::ColumnFamilyOptions> cf_options_;
 };
 
 // A consistent point-in-time view for one read, released when the read is done.

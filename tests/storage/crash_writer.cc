@@ -49,7 +49,7 @@ int main(int argc, char** argv) {
       }
       batch.push_back(std::move(*next));
     }
-    auto r = (*store)->Append(engine::AppendRequest{"acme", "crash", std::move(batch)});
+    auto r = (*store)->Append(engine::AppendRequest{"acme", "crash", std::move(batch), {}});
     if (!r) {
       std::fprintf(stderr, "append: %s\n", r.error().ToString().c_str());
       return 1;

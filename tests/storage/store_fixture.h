@@ -29,7 +29,7 @@ class StoreTest : public ::testing::Test {
 
   Result<engine::AppendResult> Append(std::vector<engine::Event> events,
                                       const std::string& org = "acme") {
-    return store_->Append(engine::AppendRequest{org, "key-1", std::move(events)});
+    return store_->Append(engine::AppendRequest{org, "key-1", std::move(events), {}});
   }
 
   TempDir dir_;

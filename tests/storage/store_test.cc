@@ -300,7 +300,7 @@ TEST_F(StoreTest, QueueFullIsResourceExhausted) {
     JobScenario job("q-" + std::to_string(i));
     std::vector<engine::Event> batch(10, job.Created());
     for (int k = 1; k < 10; ++k) batch[k] = job.Progress("p");
-    store_->Submit(engine::AppendRequest{"acme", "k", std::move(batch)},
+    store_->Submit(engine::AppendRequest{"acme", "k", std::move(batch), {}},
                    [&](Result<engine::AppendResult> r) {
                      if (!r && r.error().code() == StatusCode::kResourceExhausted) ++exhausted;
                      ++done;

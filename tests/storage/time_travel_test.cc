@@ -89,7 +89,7 @@ TEST_F(TimeTravelTest, EveryVersionOfRandomHistoriesEqualsAFreshFold) {
       if (batch.empty()) continue;
       auto promise = std::make_shared<std::promise<Result<engine::AppendResult>>>();
       answers.push_back(promise->get_future());
-      store_->Submit(engine::AppendRequest{"acme", "key-1", std::move(batch)},
+      store_->Submit(engine::AppendRequest{"acme", "key-1", std::move(batch), {}},
                      [promise](Result<engine::AppendResult> r) { promise->set_value(std::move(r)); });
     }
     for (auto& a : answers) ASSERT_THAT(a.get(), IsOk());

@@ -1,0 +1,38 @@
+#include "storage/internal/refold.h"
+
+#include <memory>
+
+#include "engine/projector.h"
+#include "storage/codec.h"
+#include "storage/internal/keys.h"
+#include "storage/rocks_status.h"
+
+namespace jobstate::storage {
+
+Status RefoldJob(const Db& db, const rocksdb::ReadOptions& ro, uint64_t jid,
+                 const std::string& org, const std::string& job_id, RefoldedJob& out,
+                 const std::function<Status(const engine::RecordedEvent&, RefoldedJob&)>& each) {
+  out.snap = engine::JobSnapshot{};
+  out.snap.org = org;
+  out.snap.job_id = job_id;
+  const std::string prefix = keys::Job(jid);
+  std::unique_ptr<rocksdb::Iterator> it(db.get()->NewIterator(ro, db.cf(Cf::kEvents)));
+  for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
+    const std::string where = keys::Describe("events", it->key().ToStringView());
+    auto e = DecodeEvent(it->value().ToStringView(), where);
+    if (!e.has_value()) return e.error();
+    if (e->version != out.snap.version + 1) {
+      return Status::Corruption(where + ": version " + std::to_string(e->version) +
+                                " follows " + std::to_string(out.snap.version));
+    }
+    Status s = engine::Apply(out.snap, out.files, *e);
+    if (!s.ok()) return Status::Corruption(where + ": does not fold: " + s.message());
+    if (each) {
+      s = each(*e, out);
+      if (!s.ok()) return s;
+    }
+  }
+  return FromRocks(it->status(), "scan events");
+}
+
+}  // namespace jobstate::storage

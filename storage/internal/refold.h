@@ -1,0 +1,56 @@
+#pragma once
+// Folds one job's stored stream from scratch, in memory: the shared core of replay and
+// verification. After each event `each` sees the event, the snapshot and the file
+// table as they stand, and the ordinals the event changed.
+//
+// Thread safety: a free function; the caller owns the iterator's snapshot.
+
+#include <cstdint>
+#include <functional>
+#include <set>
+#include <string>
+
+#include <rocksdb/options.h>
+
+#include "engine/file_table.h"
+#include "engine/state.h"
+#include "storage/internal/db.h"
+
+namespace jobstate::storage {
+
+// A MemoryFileTable that remembers which rows changed since the last Forget().
+class TrackingFileTable final : public engine::FileTable {
+ public:
+  Result<std::optional<engine::FileRow>> Find(std::string_view uri) override {
+    return rows_.Find(uri);
+  }
+  Status Put(const engine::FileRow& row, std::optional<engine::FileStatus> before) override {
+    changed_.insert(row.ordinal);
+    return rows_.Put(row, before);
+  }
+  Result<std::vector<engine::FileRow>> ListByStatus(engine::FileStatus status, uint64_t from,
+                                                    size_t limit) override {
+    return rows_.ListByStatus(status, from, limit);
+  }
+  const std::vector<engine::FileRow>& rows() const { return rows_.rows(); }
+  const std::set<uint64_t>& changed() const { return changed_; }
+  void Forget() { changed_.clear(); }
+
+ private:
+  engine::MemoryFileTable rows_;
+  std::set<uint64_t> changed_;
+};
+
+struct RefoldedJob {
+  engine::JobSnapshot snap;
+  TrackingFileTable files;
+};
+
+// Folds job `jid` (named org/job_id) from its events read with `ro`. `each` may be
+// empty; a non-OK Status from it stops the fold and is returned. Corruption when an
+// event does not decode or does not fold.
+Status RefoldJob(const Db& db, const rocksdb::ReadOptions& ro, uint64_t jid,
+                 const std::string& org, const std::string& job_id, RefoldedJob& out,
+                 const std::function<Status(const engine::RecordedEvent&, RefoldedJob&)>& each);
+
+}  // namespace jobstate::storage

@@ -1,0 +1,203 @@
+#include "storage/maintenance.h"
+
+#include <chrono>
+#include <filesystem>
+#include <memory>
+#include <vector>
+
+#include <rocksdb/utilities/backup_engine.h>
+
+#include "storage/codec.h"
+#include "storage/internal/db.h"
+#include "storage/internal/keys.h"
+#include "storage/internal/refold.h"
+#include "storage/rocks_status.h"
+
+namespace jobstate::storage {
+
+namespace {
+
+// Writes derived records in large batches without the WAL: a crash loses them, and
+// the replay marker makes sure nobody reads what is left.
+class BulkWriter {
+ public:
+  explicit BulkWriter(const Db& db) : db_(db) { wo_.disableWAL = true; }
+  void Put(Cf cf, const std::string& key, const std::string& value) {
+    batch_.Put(db_.cf(cf), key, value).PermitUncheckedError();
+  }
+  Status MaybeFlush() { return batch_.GetDataSize() >= (8 << 20) ? Flush() : Status::OK(); }
+  Status Flush() {
+    if (batch_.Count() == 0) return Status::OK();
+    Status s = FromRocks(db_.get()->Write(wo_, &batch_), "write derived records");
+    batch_.Clear();
+    return s;
+  }
+
+ private:
+  const Db& db_;
+  rocksdb::WriteOptions wo_;
+  rocksdb::WriteBatch batch_;
+};
+
+// jid -> (org, job_id), from the jobs family; jids are dense from 1.
+Result<std::vector<std::pair<std::string, std::string>>> JobNames(const Db& db) {
+  std::vector<std::pair<std::string, std::string>> names;
+  std::unique_ptr<rocksdb::Iterator> it(db.get()->NewIterator({}, db.cf(Cf::kJobs)));
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    const std::string_view key = it->key().ToStringView();
+    const size_t sep = key.find('\0');
+    if (sep == std::string_view::npos || it->value().size() != 8) {
+      return Err(Status::Corruption(keys::Describe("jobs", key) + ": malformed entry"));
+    }
+    const uint64_t jid = keys::DecodeFixed64(it->value().data());
+    if (jid >= names.size()) names.resize(jid + 1);
+    names[jid] = {std::string(key.substr(0, sep)), std::string(key.substr(sep + 1))};
+  }
+  if (!it->status().ok()) return Err(FromRocks(it->status(), "scan jobs"));
+  return names;
+}
+
+constexpr std::string_view kReplayMarker = "replay";
+
+}  // namespace
+
+Result<ReplayStats> Replay(const std::string& path, const ReplayOptions& options) {
+  const auto start = std::chrono::steady_clock::now();
+  DbOptions db_options;
+  db_options.path = path;
+  db_options.create_if_missing = false;
+  auto opened = Db::Open(db_options);
+  if (!opened.has_value()) return Err(opened.error());
+  Db& db = **opened;
+  auto format = db.Get(Cf::kMeta, "format");
+  if (!format.has_value()) return Err(format.error());
+  if (!*format) return Err(Status::InvalidArgument("not_a_data_dir", path + " holds no Jobstate data"));
+
+  rocksdb::WriteOptions synced;
+  synced.sync = true;
+  Status s = FromRocks(db.get()->Put(synced, db.cf(Cf::kMeta), std::string(kReplayMarker), "running"),
+                       "mark replay");
+  for (size_t i = 0; s.ok() && i < static_cast<size_t>(Cf::kCount); ++i) {
+    if (IsDerived(static_cast<Cf>(i))) s = db.Recreate(static_cast<Cf>(i));
+  }
+  if (!s.ok()) return Err(s);
+
+  ReplayProgress progress;
+  {
+    std::unique_ptr<rocksdb::Iterator> last(db.get()->NewIterator({}, db.cf(Cf::kLog)));
+    last->SeekToLast();
+    if (last->Valid()) progress.events_total = keys::DecodeFixed64(last->key().data());
+  }
+  BulkWriter out(db);
+  uint64_t next_report = 50'000;
+  auto report = [&] {
+    if (options.progress && progress.events_done >= next_report) {
+      options.progress(progress);
+      next_report = progress.events_done + 50'000;
+    }
+  };
+
+  // The organisation feed index, from the log in position order.
+  {
+    std::unique_ptr<rocksdb::Iterator> it(db.get()->NewIterator({}, db.cf(Cf::kLog)));
+    for (it->SeekToFirst(); it->Valid(); it->Next()) {
+      const std::string_view value = it->value().ToStringView();
+      if (value.size() < 16) {
+        return Err(Status::Corruption(keys::Describe("log", it->key().ToStringView()) +
+                                      ": malformed entry"));
+      }
+      const uint64_t position = keys::DecodeFixed64(it->key().data());
+      out.Put(Cf::kLogByOrg, keys::OrgPosition(value.substr(16), position),
+              std::string(value.substr(0, 16)));
+      s = out.MaybeFlush();
+      if (!s.ok()) return Err(s);
+    }
+    if (!it->status().ok()) return Err(FromRocks(it->status(), "scan log"));
+  }
+
+  // Every job, folded from its own stream: a job's derived records depend on its
+  // stream alone.
+  auto names = JobNames(db);
+  if (!names.has_value()) return Err(names.error());
+  const uint64_t k = options.checkpoint_interval;
+  RefoldedJob job;
+  for (uint64_t jid = 1; jid < names->size(); ++jid) {
+    if (options.stop && options.stop->load()) {
+      return Err(Status::Aborted("interrupted", "replay stopped; run it again to finish"));
+    }
+    const auto& [org, job_id] = (*names)[jid];
+    if (job_id.empty() && org.empty()) continue;  // a jid never committed
+    job.files = TrackingFileTable();
+    s = RefoldJob(db, {}, jid, org, job_id, job,
+                  [&](const engine::RecordedEvent& e, RefoldedJob& j) -> Status {
+                    out.Put(Cf::kDedupe, keys::Dedupe(jid, e.event.event_id),
+                            EncodeDedupe({e.version, e.position, e.recorded_at,
+                                          ContentHash(e.event)}));
+                    if (k > 0 && e.version % k == 0) {
+                      // A checkpoint, and every row changed since the previous one as
+                      // of it: what time travel needs to start a fold here.
+                      out.Put(Cf::kCheckpoints, keys::JobVersion(jid, e.version),
+                              EncodeSnapshot(j.snap));
+                      for (uint64_t ordinal : j.files.changed()) {
+                        out.Put(Cf::kFileVersions, keys::FileVersion(jid, ordinal, e.version),
+                                EncodeFileRow(j.files.rows()[ordinal]));
+                      }
+                      j.files.Forget();
+                    }
+                    ++progress.events_done;
+                    report();
+                    return out.MaybeFlush();
+                  });
+    if (!s.ok()) return Err(s);
+    if (job.snap.version == 0) continue;
+    out.Put(Cf::kSnapshots, keys::Job(jid), EncodeSnapshot(job.snap));
+    out.Put(Cf::kJobsByOrg, keys::OrgJob(org, job.snap.created_at, jid), "");
+    for (const engine::FileRow& row : job.files.rows()) {
+      std::string record = EncodeFileRow(row);
+      if (job.files.changed().count(row.ordinal)) {
+        // The rows as of the stream's end, like a commit group's end.
+        out.Put(Cf::kFileVersions, keys::FileVersion(jid, row.ordinal, job.snap.version), record);
+      }
+      out.Put(Cf::kFiles, keys::File(jid, row.ordinal), record);
+      out.Put(Cf::kFileIds, keys::FileId(jid, row.uri), keys::Fixed64(row.ordinal));
+      out.Put(Cf::kFilesByStatus, keys::FileStatusKey(jid, row.status, row.ordinal), "");
+    }
+    ++progress.jobs_done;
+    s = out.MaybeFlush();
+    if (!s.ok()) return Err(s);
+  }
+  s = out.Flush();
+  if (!s.ok()) return Err(s);
+  // Make the derived records durable (they bypassed the WAL), then lift the mark.
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;
+  for (size_t i = 0; i < static_cast<size_t>(Cf::kCount); ++i) handles.push_back(db.cf(static_cast<Cf>(i)));
+  s = FromRocks(db.get()->Flush(rocksdb::FlushOptions(), handles), "flush derived records");
+  if (s.ok()) {
+    s = FromRocks(db.get()->Delete(synced, db.cf(Cf::kMeta), std::string(kReplayMarker)),
+                  "clear replay mark");
+  }
+  if (!s.ok()) return Err(s);
+  if (options.progress) options.progress(progress);
+  ReplayStats stats;
+  stats.events = progress.events_done;
+  stats.jobs = progress.jobs_done;
+  stats.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  return stats;
+}
+
+Status Restore(const std::string& backup_dir, const std::string& path) {
+  std::error_code ec;
+  if (std::filesystem::exists(path, ec) && !std::filesystem::is_empty(path, ec)) {
+    return Status::InvalidArgument("target_not_empty",
+                                   path + " is not empty; restore into a new data dir");
+  }
+  rocksdb::BackupEngineReadOnly* raw = nullptr;
+  rocksdb::IOStatus s = rocksdb::BackupEngineReadOnly::Open(
+      rocksdb::Env::Default(), rocksdb::BackupEngineOptions(backup_dir), &raw);
+  if (!s.ok()) return FromRocks(s, "open backup " + backup_dir);
+  std::unique_ptr<rocksdb::BackupEngineReadOnly> engine(raw);
+  s = engine->RestoreDBFromLatestBackup(path, path);
+  return FromRocks(s, "restore from " + backup_dir);
+}
+
+}  // namespace jobstate::storage

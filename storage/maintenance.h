@@ -1,0 +1,48 @@
+#pragma once
+// Operations on a data dir that need it to themselves (jobctl): replay and restore.
+// Each opens the data dir itself and fails with Unavailable when a server (or another
+// jobctl) holds it.
+//
+// Thread safety: one operation per data dir at a time (RocksDB's lock enforces it).
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <string>
+
+#include "engine/status.h"
+
+namespace jobstate::storage {
+
+struct ReplayProgress {
+  uint64_t events_done = 0;
+  uint64_t events_total = 0;  // the log's length
+  uint64_t jobs_done = 0;
+};
+
+struct ReplayOptions {
+  uint64_t checkpoint_interval = 1000;  // Default: a checkpoint every 1,000 versions
+  // Called now and then (about every 50,000 events) from the replaying thread.
+  std::function<void(const ReplayProgress&)> progress;
+  // When set and true, the replay stops at the next job boundary (Aborted).
+  const std::atomic<bool>* stop = nullptr;
+};
+
+struct ReplayStats {
+  uint64_t events = 0, jobs = 0;
+  double seconds = 0;
+};
+
+// Deletes every derived family (snapshots, file rows and their indexes, dedupe,
+// listings, checkpoints, the organisation feed index, file versions) and rebuilds it
+// from the truth (jobs, events, log). The data dir is marked while the replay runs:
+// if it is interrupted (stopped, killed, power lost) Store::Open refuses the data dir
+// until a replay completes, and running replay again starts over; nothing of the
+// truth is ever written.
+Result<ReplayStats> Replay(const std::string& path, const ReplayOptions& options);
+
+// Restores the newest backup in `backup_dir` (made by Store::Backup) into `path`,
+// which must not exist or be empty. Corruption when the backup fails its checksums.
+Status Restore(const std::string& backup_dir, const std::string& path);
+
+}  // namespace jobstate::storage
