@@ -7,7 +7,7 @@
 
 #include "tests/storage/refold.h"
 #include "tests/storage/store_fixture.h"
-#include "tests/support/random_job.h"
+#include "tests/storage/random_history.h"
 
 namespace jobstate::testing {
 namespace {
@@ -62,46 +62,12 @@ std::string Describe(const engine::FilePage& page, const Folded& want) {
 
 TEST_F(TimeTravelTest, EveryVersionOfRandomHistoriesEqualsAFreshFold) {
   constexpr int kJobs = 24;
-  constexpr uint64_t kSeed = 4242;
-  std::mt19937_64 rng(kSeed);
-  std::vector<RandomJob> jobs;
-  for (int i = 0; i < kJobs; ++i) jobs.emplace_back("job-" + std::to_string(i), kSeed + i, kT0);
-  std::vector<size_t> live(kJobs);
-  for (int i = 0; i < kJobs; ++i) live[i] = i;
-  engine::Millis now = kT0 + 60'000;
-  while (!live.empty()) {
-    // A round of concurrent batches, so that groups hold several requests and jobs.
-    const int batches = std::uniform_int_distribution<>(1, 4)(rng);
-    std::vector<std::future<Result<engine::AppendResult>>> answers;
-    for (int b = 0; b < batches && !live.empty(); ++b) {
-      std::vector<engine::Event> batch;
-      const size_t k = std::uniform_int_distribution<size_t>(0, live.size() - 1)(rng);
-      const int n = std::uniform_int_distribution<>(1, 45)(rng);
-      for (int e = 0; e < n; ++e) {
-        auto next = jobs[live[k]].Next();
-        if (!next) {
-          live[k] = live.back();
-          live.pop_back();
-          break;
-        }
-        batch.push_back(std::move(*next));
-      }
-      if (batch.empty()) continue;
-      auto promise = std::make_shared<std::promise<Result<engine::AppendResult>>>();
-      answers.push_back(promise->get_future());
-      store_->Submit(engine::AppendRequest{"acme", "key-1", std::move(batch), {}},
-                     [promise](Result<engine::AppendResult> r) { promise->set_value(std::move(r)); });
-    }
-    for (auto& a : answers) ASSERT_THAT(a.get(), IsOk());
-    now += 1000;
-    clock_.Set(now);
-  }
+  const std::vector<std::string> ids = AppendRandomHistories(*store_, clock_, kJobs, 4242);
 
   FileQuery all;
   all.limit = 100'000;
   size_t checked = 0;
-  for (int i = 0; i < kJobs; ++i) {
-    const std::string id = jobs[i].job_id();
+  for (const std::string& id : ids) {
     const std::vector<Folded> states = ReferenceStates(id);
     const std::vector<engine::Millis>& at = recorded_at_[id];
     for (uint64_t n = 1; n < states.size(); ++n) {
