@@ -416,7 +416,12 @@ int main(int argc, char** argv) {
   auto* revoke = keys->add_subcommand("revoke", "remove a key");
   revoke->add_option("--name", name, "the key's name")->required();
 
-  CLI11_PARSE(app, argc, argv);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    const int code = app.exit(e);  // prints help, or the error and a hint
+    return code == 0 ? 0 : 2;      // every usage error is 2
+  }
   signal(SIGINT, OnSignal);
   signal(SIGTERM, OnSignal);
 

@@ -1,0 +1,240 @@
+// jobctl as operators run it: the real binary against real data dirs.
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <fstream>
+#include <sstream>
+
+#include <boost/json.hpp>
+
+#include "storage/codec.h"
+#include "storage/store.h"
+#include "tests/storage/random_history.h"
+#include "tests/storage/refold.h"
+#include "tests/support/fake_clock.h"
+#include "tests/support/job_scenario.h"
+#include "tests/support/status_matchers.h"
+#include "tests/support/temp_dir.h"
+
+namespace jobstate::testing {
+namespace {
+
+struct Ran {
+  int code = -1;
+  std::string out;
+};
+
+// Runs jobctl with `args` (a shell-quoted string), capturing stdout.
+Ran Jobctl(const std::string& args) {
+  Ran r;
+  FILE* p = popen((std::string(JOBSTATE_JOBCTL) + " " + args + " 2>/dev/null").c_str(), "r");
+  char buf[4096];
+  for (size_t n; (n = fread(buf, 1, sizeof buf, p)) > 0;) r.out.append(buf, n);
+  const int status = pclose(p);
+  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return r;
+}
+
+class JobctlTest : public ::testing::Test {
+ protected:
+  void SetUp() override { options_.path = dir_.Sub("data"); }
+
+  std::unique_ptr<storage::Store> Open(const std::string& path) {
+    storage::StoreOptions o;
+    o.path = path;
+    auto s = storage::Store::Open(o, clock_);
+    EXPECT_THAT(s, IsOk());
+    return s ? std::move(*s) : nullptr;
+  }
+  // Every job's snapshot and file rows, byte for byte.
+  std::map<std::string, std::string> Statuses(const std::string& path,
+                                              const std::vector<std::string>& ids) {
+    auto store = Open(path);
+    std::map<std::string, std::string> out;
+    for (const auto& id : ids) {
+      auto snap = store->GetSnapshot("acme", id);
+      out[id] = snap ? storage::EncodeSnapshot(*snap) : snap.error().ToString();
+      auto rows = AllRows(*store, "acme", id);
+      if (rows) {
+        for (const auto& row : *rows) out[id] += storage::EncodeFileRow(row);
+      }
+    }
+    return out;
+  }
+  std::string Flags() const { return "--data-dir " + options_.path; }
+
+  TempDir dir_;
+  FakeClock clock_{kT0 + 60'000};
+  storage::StoreOptions options_;
+};
+
+TEST_F(JobctlTest, ExportThenImportIntoAnEmptyDirGivesIdenticalStatuses) {
+  std::vector<std::string> ids;
+  {
+    auto store = Open(options_.path);
+    ids = AppendRandomHistories(*store, clock_, 40, 11);
+  }
+  const std::string file = dir_.Sub("export.ndjson");
+  Ran exported = Jobctl(Flags() + " export");
+  ASSERT_EQ(exported.code, 0);
+  std::ofstream(file) << exported.out;
+  const std::string copy = dir_.Sub("copy");
+  Ran imported = Jobctl("--data-dir " + copy + " import " + file);
+  ASSERT_EQ(imported.code, 0) << imported.out;
+  EXPECT_EQ(Statuses(copy, ids), Statuses(options_.path, ids));
+  // Idempotent: again, everything is already stored.
+  Ran again = Jobctl("--data-dir " + copy + " import " + file);
+  ASSERT_EQ(again.code, 0);
+  EXPECT_NE(again.out.find("imported 0 events"), std::string::npos) << again.out;
+  EXPECT_EQ(Jobctl("--data-dir " + copy + " verify").code, 0);
+  // The same log: the exports are identical line for line.
+  EXPECT_EQ(Jobctl("--data-dir " + copy + " export").out, exported.out);
+}
+
+TEST_F(JobctlTest, ImportRejectsALineThatBreaksTheRulesAndNamesIt) {
+  {
+    auto store = Open(options_.path);
+    JobScenario a("job-a");
+    ASSERT_THAT(store->Append({"acme", "k", {a.Created(), a.Started()}, {}}), IsOk());
+  }
+  Ran exported = Jobctl(Flags() + " export");
+  std::string text = exported.out;
+  // Line 2 claims version 5 where the stream is at 1.
+  const size_t at = text.find("\"version\":2");
+  ASSERT_NE(at, std::string::npos);
+  text.replace(at, 11, "\"version\":5");
+  std::ofstream(dir_.Sub("bad.ndjson")) << text;
+  const std::string copy = dir_.Sub("copy");
+  FILE* p = popen((std::string(JOBSTATE_JOBCTL) + " --data-dir " + copy + " import " +
+                   dir_.Sub("bad.ndjson") + " 2>&1").c_str(), "r");
+  char buf[4096];
+  std::string out(buf, fread(buf, 1, sizeof buf, p));
+  EXPECT_EQ(WEXITSTATUS(pclose(p)), 1);
+  EXPECT_NE(out.find("line 2"), std::string::npos) << out;
+  EXPECT_NE(out.find("version"), std::string::npos) << out;
+}
+
+TEST_F(JobctlTest, BackupThenRestoreThenVerifyIsClean) {
+  std::vector<std::string> ids;
+  {
+    auto store = Open(options_.path);
+    ids = AppendRandomHistories(*store, clock_, 20, 5);
+  }
+  const std::string backups = dir_.Sub("backups");
+  ASSERT_EQ(Jobctl(Flags() + " backup " + backups).code, 0);
+  const std::string restored = dir_.Sub("restored");
+  ASSERT_EQ(Jobctl("--data-dir " + restored + " restore " + backups).code, 0);
+  Ran verified = Jobctl("--data-dir " + restored + " verify");
+  EXPECT_EQ(verified.code, 0) << verified.out;
+  EXPECT_NE(verified.out.find("verified 20 jobs"), std::string::npos) << verified.out;
+  EXPECT_EQ(Statuses(restored, ids), Statuses(options_.path, ids));
+  // Restoring over a data dir that holds data is refused.
+  EXPECT_EQ(Jobctl(Flags() + " restore " + backups).code, 1);
+}
+
+TEST_F(JobctlTest, ReplayKilledHalfWayThenRunAgainEndsIdentical) {
+  // One big job: about 120,000 events, so the replay reports progress before it ends.
+  JobScenario big("big");
+  {
+    auto store = Open(options_.path);
+    std::vector<engine::Event> batch = {big.Created(), big.Started()};
+    std::vector<std::string> uris;
+    for (int f = 0; f < 60'000; ++f) {
+      uris.push_back("s3://b/" + std::to_string(f));
+      if (uris.size() == 500) {
+        batch.push_back(big.Discovered(uris));
+        uris.clear();
+      }
+    }
+    for (int f = 0; f < 60'000; ++f) {
+      batch.push_back(big.FileStarted("s3://b/" + std::to_string(f)));
+      batch.push_back(big.FileCompleted("s3://b/" + std::to_string(f)));
+      if (batch.size() >= 1000) {
+        ASSERT_THAT(store->Append({"acme", "k", std::move(batch), {}}), IsOk());
+        batch.clear();
+      }
+    }
+    if (!batch.empty()) {
+      ASSERT_THAT(store->Append({"acme", "k", std::move(batch), {}}), IsOk());
+    }
+  }
+  const auto before = Statuses(options_.path, {"big"});
+
+  // Start a replay, wait for its first progress line, kill it.
+  int err[2];
+  ASSERT_EQ(pipe(err), 0);
+  const pid_t pid = fork();
+  if (pid == 0) {
+    dup2(err[1], STDERR_FILENO);
+    execl(JOBSTATE_JOBCTL, "jobctl", "--data-dir", options_.path.c_str(), "replay", nullptr);
+    _exit(127);
+  }
+  close(err[1]);
+  char c;
+  while (read(err[0], &c, 1) == 1 && c != '\n') {
+  }
+  kill(pid, SIGKILL);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  close(err[0]);
+  ASSERT_TRUE(WIFSIGNALED(status)) << "the replay ended before it was killed";
+
+  storage::StoreOptions o;
+  o.path = options_.path;
+  EXPECT_THAT(storage::Store::Open(o, clock_),
+              StatusIs(StatusCode::kFailedPrecondition, "replay_unfinished"));
+  Ran again = Jobctl(Flags() + " replay");
+  ASSERT_EQ(again.code, 0) << again.out;
+  EXPECT_EQ(Statuses(options_.path, {"big"}), before);
+  EXPECT_EQ(Jobctl(Flags() + " verify").code, 0);
+}
+
+TEST_F(JobctlTest, StatusEventsAndTimeTravelFromTheCommandLine) {
+  {
+    auto store = Open(options_.path);
+    JobScenario a("job-a");
+    ASSERT_THAT(store->Append({"acme", "k", {a.Created(), a.Started(), a.Progress("hello")}, {}}),
+                IsOk());
+  }
+  Ran now = Jobctl(Flags() + " status job-a --org acme");
+  ASSERT_EQ(now.code, 0);
+  auto status = boost::json::parse(now.out);
+  EXPECT_EQ(status.at("version").as_int64(), 3);
+  EXPECT_EQ(status.at("status"), "running");
+  Ran then = Jobctl(Flags() + " status job-a --org acme --as-of-version 1");
+  ASSERT_EQ(then.code, 0);
+  EXPECT_EQ(boost::json::parse(then.out).at("status"), "pending");
+  Ran events = Jobctl(Flags() + " events job-a --org acme");
+  ASSERT_EQ(events.code, 0);
+  EXPECT_EQ(std::count(events.out.begin(), events.out.end(), '\n'), 3);
+  EXPECT_EQ(Jobctl(Flags() + " status nope --org acme").code, 1);
+  EXPECT_EQ(Jobctl(Flags() + " status job-a --as-of-version 1 --as-of 2026-01-01T00:00:00Z").code, 2);
+}
+
+TEST_F(JobctlTest, CommandsThatNeedTheDataDirSayWhenTheServerHoldsIt) {
+  auto store = Open(options_.path);  // as a running server would
+  for (const char* cmd : {"verify", "replay", "export", "backup /tmp/never"}) {
+    EXPECT_EQ(Jobctl(Flags() + " " + cmd).code, 3) << cmd;
+  }
+}
+
+TEST_F(JobctlTest, KeysAddListRevoke) {
+  const std::string keys = "--keys-file " + dir_.Sub("keys.json");
+  Ran added = Jobctl(Flags() + " keys " + keys + " add --name w7 --org acme --scopes events:write,jobs:read");
+  ASSERT_EQ(added.code, 0);
+  EXPECT_EQ(added.out.substr(0, 4), "jsk_");
+  Ran listed = Jobctl(Flags() + " keys " + keys + " list");
+  EXPECT_NE(listed.out.find("w7\torg=acme\tscopes=events:write,jobs:read"), std::string::npos)
+      << listed.out;
+  EXPECT_EQ(listed.out.find("jsk_"), std::string::npos);  // secrets are never listed
+  EXPECT_EQ(Jobctl(Flags() + " keys " + keys + " add --name w7 --org acme --scopes jobs:read").code, 1);
+  EXPECT_EQ(Jobctl(Flags() + " keys " + keys + " add --name x --org acme --scopes root").code, 1);
+  EXPECT_EQ(Jobctl(Flags() + " keys " + keys + " revoke --name w7").code, 0);
+  EXPECT_EQ(Jobctl(Flags() + " keys " + keys + " revoke --name w7").code, 1);
+  EXPECT_EQ(Jobctl(Flags() + " keys " + keys + " list").out, "");
+}
+
+}  // namespace
+}  // namespace jobstate::testing
