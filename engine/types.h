@@ -31,6 +31,7 @@ enum class JobStatus : uint8_t {
   kFailed = 4,
   kCancelled = 5,
 };
+inline constexpr size_t kJobStatusCount = 6;
 
 enum class FileStatus : uint8_t {
   kQueued = 0,

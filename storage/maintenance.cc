@@ -8,6 +8,7 @@
 #include <rocksdb/utilities/backup_engine.h>
 
 #include "storage/codec.h"
+#include "storage/internal/commit_group.h"
 #include "storage/internal/db.h"
 #include "storage/internal/keys.h"
 #include "storage/internal/refold.h"
@@ -120,6 +121,7 @@ Result<ReplayStats> Replay(const std::string& path, const ReplayOptions& options
   auto names = JobNames(db);
   if (!names.has_value()) return Err(names.error());
   const uint64_t k = options.checkpoint_interval;
+  std::array<int64_t, engine::kJobStatusCount> jobs_by_status{};
   RefoldedJob job;
   for (uint64_t jid = 1; jid < names->size(); ++jid) {
     if (options.stop && options.stop->load()) {
@@ -151,6 +153,7 @@ Result<ReplayStats> Replay(const std::string& path, const ReplayOptions& options
     if (!s.ok()) return Err(s);
     if (job.snap.version == 0) continue;
     out.Put(Cf::kSnapshots, keys::Job(jid), EncodeSnapshot(job.snap));
+    ++jobs_by_status[static_cast<size_t>(job.snap.status)];
     out.Put(Cf::kJobsByOrg, keys::OrgJob(org, job.snap.created_at, jid), "");
     for (const engine::FileRow& row : job.files.rows()) {
       std::string record = EncodeFileRow(row);
@@ -166,6 +169,7 @@ Result<ReplayStats> Replay(const std::string& path, const ReplayOptions& options
     s = out.MaybeFlush();
     if (!s.ok()) return Err(s);
   }
+  out.Put(Cf::kMeta, "jobs_by_status", EncodeJobCounts(jobs_by_status));
   s = out.Flush();
   if (!s.ok()) return Err(s);
   // Make the derived records durable (they bypassed the WAL), then lift the mark.

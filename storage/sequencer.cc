@@ -17,6 +17,7 @@ Sequencer::Sequencer(const Db& db, const engine::Clock& clock,
       counters_(start),
       durable_counters_(start),
       committed_position_(start.last_position),
+      committed_jobs_(start.jobs_by_status),
       writer_([this] { RunWrite(); }),
       folder_([this] { RunFold(); }) {}
 
@@ -54,6 +55,16 @@ void Sequencer::Stop() {
   }
   write_cv_.notify_all();
   if (writer_.joinable()) writer_.join();
+}
+
+std::array<int64_t, engine::kJobStatusCount> Sequencer::jobs_by_status() const {
+  std::scoped_lock lock(mu_);
+  return committed_jobs_;
+}
+
+size_t Sequencer::queued_events() const {
+  std::scoped_lock lock(mu_);
+  return queued_events_;
 }
 
 uint64_t Sequencer::last_position() const {
@@ -197,7 +208,10 @@ void Sequencer::RunWrite() {
     const Status s = group->Write(wo);
     {
       std::scoped_lock lock(mu_);
-      if (s.ok()) committed_position_ = group->counters().last_position;
+      if (s.ok()) {
+        committed_position_ = group->counters().last_position;
+        committed_jobs_ = group->counters().jobs_by_status;
+      }
       write_status_ = s;
       write_group_ = nullptr;  // from here on `group` belongs to the fold thread again
     }

@@ -80,6 +80,10 @@ class Sequencer {
 
   // The position of the last committed event (0 when the log is empty).
   uint64_t last_position() const;
+  // Jobs by JobStatus as of the last committed group.
+  std::array<int64_t, engine::kJobStatusCount> jobs_by_status() const;
+  // Events waiting in the queue.
+  size_t queued_events() const;
 
  private:
   struct Pending {
@@ -129,6 +133,7 @@ class Sequencer {
   engine::CommitNotice write_notice_;
   Status write_status_;                 // of the last group written
   uint64_t committed_position_ = 0;
+  std::array<int64_t, engine::kJobStatusCount> committed_jobs_{};
 
   std::thread writer_;
   std::thread folder_;

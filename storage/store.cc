@@ -45,6 +45,11 @@ Result<LogCounters> LoadCounters(Db& db) {
   auto next_jid = db.Get(Cf::kMeta, "next_jid");
   if (!next_jid.has_value()) return Err(next_jid.error());
   if (*next_jid && (*next_jid)->size() == 8) c.next_jid = keys::DecodeFixed64((*next_jid)->data());
+  auto counts = db.Get(Cf::kMeta, "jobs_by_status");
+  if (!counts.has_value()) return Err(counts.error());
+  if (*counts && !DecodeJobCounts(**counts, c.jobs_by_status)) {
+    return Err(Status::Corruption("meta/jobs_by_status: malformed"));
+  }
 
   std::unique_ptr<rocksdb::Iterator> it(
       db.get()->NewIterator(rocksdb::ReadOptions(), db.cf(Cf::kLog)));

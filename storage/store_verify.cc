@@ -6,6 +6,7 @@
 
 #include "engine/state_diff.h"
 #include "storage/codec.h"
+#include "storage/internal/commit_group.h"
 #include "storage/internal/db.h"
 #include "storage/internal/keys.h"
 #include "storage/internal/refold.h"
@@ -24,7 +25,8 @@ std::string Join(const std::vector<std::string>& names) {
 
 // Compares one job's stored derived records with a fresh fold; appends what differs.
 Status VerifyJob(const Db& db, const ReadSnapshot& snap, uint64_t jid, const std::string& org,
-                 const std::string& job_id, VerifyReport& report) {
+                 const std::string& job_id, VerifyReport& report,
+                 std::array<int64_t, engine::kJobStatusCount>& counted) {
   auto differ = [&](std::string what) {
     report.differences.push_back({org, job_id, std::move(what)});
   };
@@ -88,6 +90,7 @@ Status VerifyJob(const Db& db, const ReadSnapshot& snap, uint64_t jid, const std
       differ("snapshot: " + Join(names));
     }
   }
+  ++counted[static_cast<size_t>(job.snap.status)];
   auto listed = db.Get(Cf::kJobsByOrg, keys::OrgJob(org, job.snap.created_at, jid), snap.get());
   if (!listed.has_value()) return listed.error();
   if (!*listed) differ("listing entry: missing");
@@ -170,14 +173,23 @@ Result<VerifyReport> Store::Verify(const VerifyOptions& options) const {
     }
     if (!it->status().ok()) return Err(FromRocks(it->status(), "scan jobs"));
   }
+  std::array<int64_t, engine::kJobStatusCount> counted{};
   for (const auto& [jid, org, job_id] : jobs) {
     if (options.stop && options.stop->load()) {
       return Err(Status::Aborted("interrupted", "verification stopped"));
     }
-    Status s = VerifyJob(*db_, snap, jid, org, job_id, report);
+    Status s = VerifyJob(*db_, snap, jid, org, job_id, report, counted);
     if (!s.ok()) return Err(s);
     ++report.jobs;
     if (options.progress) options.progress(report.jobs, jobs.size());
+  }
+  if (!options.job) {
+    auto stored = db_->Get(Cf::kMeta, "jobs_by_status", snap.get());
+    if (!stored.has_value()) return Err(stored.error());
+    std::array<int64_t, engine::kJobStatusCount> counts{};
+    if (!*stored || !DecodeJobCounts(**stored, counts) || counts != counted) {
+      report.differences.push_back({"", "", "meta jobs_by_status: differs from the jobs' statuses"});
+    }
   }
   return report;
 }
@@ -194,6 +206,37 @@ Status Store::Backup(const std::string& dir) const {
   s = engine->CreateNewBackup(create, db_->get(), &id);
   if (!s.ok()) return FromRocks(s, "back up into " + dir);
   return FromRocks(engine->VerifyBackup(id, /*verify_with_checksum=*/true), "verify backup");
+}
+
+}  // namespace jobstate::storage
+
+namespace jobstate::storage {
+
+Store::Stats Store::GetStats() const {
+  Stats s;
+  s.jobs_by_status = sequencer_->jobs_by_status();
+  s.queued_events = sequencer_->queued_events();
+  s.last_position = sequencer_->last_position();
+  rocksdb::DB* db = db_->get();
+  auto sum = [&](const std::string& property) {
+    uint64_t total = 0;
+    for (size_t i = 0; i < static_cast<size_t>(Cf::kCount); ++i) {
+      uint64_t v = 0;
+      if (db->GetIntProperty(db_->cf(static_cast<Cf>(i)), property, &v)) total += v;
+    }
+    return total;
+  };
+  s.memtable_bytes = sum(rocksdb::DB::Properties::kCurSizeAllMemTables);
+  s.pending_compaction_bytes = sum(rocksdb::DB::Properties::kEstimatePendingCompactionBytes);
+  s.live_sst_bytes = sum(rocksdb::DB::Properties::kLiveSstFilesSize);
+  db->GetIntProperty(rocksdb::DB::Properties::kBlockCacheUsage, &s.block_cache_bytes);
+  db->GetIntProperty(rocksdb::DB::Properties::kIsWriteStopped, &s.write_stopped);
+  db->GetIntProperty(rocksdb::DB::Properties::kActualDelayedWriteRate, &s.delayed_write_rate);
+  rocksdb::VectorLogPtr wal;
+  if (db->GetSortedWalFiles(wal).ok()) {
+    for (const auto& f : wal) s.wal_bytes += f->SizeFileBytes();
+  }
+  return s;
 }
 
 }  // namespace jobstate::storage

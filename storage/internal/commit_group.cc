@@ -37,6 +37,20 @@ Status EventIdConflict(const Event& e) {
 
 }  // namespace
 
+std::string EncodeJobCounts(const std::array<int64_t, engine::kJobStatusCount>& counts) {
+  std::string out;
+  for (int64_t n : counts) keys::PutFixed64(out, static_cast<uint64_t>(n));
+  return out;
+}
+
+bool DecodeJobCounts(std::string_view value, std::array<int64_t, engine::kJobStatusCount>& out) {
+  if (value.size() != 8 * out.size()) return false;
+  for (size_t i = 0; i < out.size(); ++i) {
+    out[i] = static_cast<int64_t>(keys::DecodeFixed64(value.data() + 8 * i));
+  }
+  return true;
+}
+
 CommitGroup::CommitGroup(const Db& db, JobCache& cache, const GroupOptions& options,
                          LogCounters counters, engine::Millis now, const CommitGroup* parent)
     : db_(db),
@@ -159,8 +173,14 @@ Result<AppendedEvent> CommitGroup::AddEvent(const AppendRequest& request, Event&
                     counters_.last_position + 1, recorded_at, false};
   engine::RecordedEvent re{std::move(e), ack.version, ack.position, ack.recorded_at};
   GroupFiles::JobFiles files = files_.ForJob(job->jid);
+  const bool is_new = job->snap.version == 0;
+  const engine::JobStatus before = job->snap.status;
   s = engine::Apply(job->snap, files, re);
   if (!s.ok()) return Err(std::move(s));
+  if (is_new || before != job->snap.status) {
+    if (!is_new) --counters_.jobs_by_status[static_cast<size_t>(before)];
+    ++counters_.jobs_by_status[static_cast<size_t>(job->snap.status)];
+  }
   counters_.last_position = re.position;
 
   const std::string dedupe_key = keys::Dedupe(job->jid, re.event.event_id);
@@ -278,6 +298,7 @@ void CommitGroup::Seal() {
   files_.StageWrites(writes_, [this](uint64_t jid) { return jobs_.at(jid).snap.version; });
   Stage(Cf::kMeta, "last_position", keys::Fixed64(counters_.last_position));
   Stage(Cf::kMeta, "next_jid", keys::Fixed64(counters_.next_jid));
+  Stage(Cf::kMeta, "jobs_by_status", EncodeJobCounts(counters_.jobs_by_status));
   // Every key is written once per group, so order does not change the result; sorted,
   // each memtable receives ascending keys and RocksDB's skip list reuses its last
   // insert position instead of searching from the top for every key.

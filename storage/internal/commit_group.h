@@ -15,6 +15,7 @@
 // Thread safety: not thread-safe. The sequencer folds and seals on its thread; the
 // writer thread only calls Write() on a sealed group.
 
+#include <array>
 #include <cstdint>
 #include <map>
 #include <optional>
@@ -41,7 +42,13 @@ struct LogCounters {
   uint64_t last_position = 0;
   uint64_t next_jid = 1;
   engine::Millis last_recorded_at = 0;
+  // Jobs by JobStatus (indexed by its value), kept in meta "jobs_by_status".
+  std::array<int64_t, engine::kJobStatusCount> jobs_by_status{};
 };
+
+// The meta encoding of LogCounters::jobs_by_status: one fixed64 per status.
+std::string EncodeJobCounts(const std::array<int64_t, engine::kJobStatusCount>& counts);
+bool DecodeJobCounts(std::string_view value, std::array<int64_t, engine::kJobStatusCount>& out);
 
 // Caches of committed state shared across groups. Bounded: entries, not the number of
 // jobs or files, set the memory.
