@@ -131,7 +131,10 @@ class Service::WatchStream final : public BodyStream {
         job_id_(std::move(job_id)),
         last_sent_(last_sent),
         sub_(std::move(sub)),
-        pause_(ex) {}
+        pause_(ex) {
+    ++service_.watchers_;
+  }
+  ~WatchStream() override { --service_.watchers_; }
 
   net::awaitable<std::optional<std::string>> Next() override {
     using Clock = ChangeHub::Clock;

@@ -1,6 +1,7 @@
 #include "api/service.h"
 
 #include <algorithm>
+#include <chrono>
 
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/json.hpp>
@@ -44,6 +45,7 @@ Response Service::Reject(http::status status, std::string code, std::string deta
 }
 
 net::awaitable<Reply> Service::Handle(Request req) {
+  const auto start = std::chrono::steady_clock::now();
   Call call{std::move(req), NextRequestId(), {}, {}, {}};
   std::optional<Reply> reply;
   try {
@@ -53,6 +55,11 @@ net::awaitable<Reply> Service::Handle(Request req) {
   }
   reply->res.set("X-Request-Id", call.request_id);
   reply->res.keep_alive(call.req.keep_alive());
+  if (options_.metrics) {
+    options_.metrics->ObserveRequest(
+        call.route, reply->res.result_int(),
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+  }
   co_return std::move(*reply);
 }
 
@@ -69,11 +76,14 @@ net::awaitable<Reply> Service::Route(Call& call) {
   const auto& s = call.segments;
 
   // (route, methods allowed, scope); the job id is s[2] where there is one.
-  enum class R { kHealth, kReady, kEvents, kJobs, kJob, kFiles, kCancel, kHistory, kWatch, kNone };
+  enum class R { kHealth, kReady, kMetrics, kEvents, kJobs, kJob, kFiles, kCancel, kHistory, kWatch, kNone };
   R route = R::kNone;
   if (s.size() == 1 && s[0] == "healthz") route = R::kHealth;
   if (s.size() == 1 && s[0] == "readyz") route = R::kReady;
-  if (s.size() >= 2 && s[0] == "v2") {
+  if (s.size() == 1 && s[0] == "metrics" && options_.metrics && options_.serve_metrics) {
+    route = R::kMetrics;
+  }
+  if (s.size() >= 2 && s[0] == "v2" && !options_.metrics_only) {
     if (s.size() == 2 && s[1] == "events") route = R::kEvents;
     if (s.size() == 2 && s[1] == "jobs") route = R::kJobs;
     if (s.size() == 3 && s[1] == "jobs") route = R::kJob;
@@ -82,6 +92,11 @@ net::awaitable<Reply> Service::Route(Call& call) {
     if (s.size() == 4 && s[1] == "jobs" && s[3] == "events") route = R::kHistory;
     if (s.size() == 4 && s[1] == "jobs" && s[3] == "watch") route = R::kWatch;
   }
+  static constexpr const char* kTemplates[] = {
+      "/healthz", "/readyz", "/metrics", "/v2/events", "/v2/jobs", "/v2/jobs/{job_id}",
+      "/v2/jobs/{job_id}/files", "/v2/jobs/{job_id}/cancel", "/v2/jobs/{job_id}/events",
+      "/v2/jobs/{job_id}/watch", "unrouted"};
+  call.route = kTemplates[static_cast<size_t>(route)];
   const http::verb m = req.method();
   struct Rule {
     const char* allow;
@@ -92,6 +107,7 @@ net::awaitable<Reply> Service::Route(Call& call) {
   switch (route) {
     case R::kHealth: rule = {"GET", m == http::verb::get, nullptr}; break;
     case R::kReady: rule = {"GET", m == http::verb::get, nullptr}; break;
+    case R::kMetrics: rule = {"GET", m == http::verb::get, nullptr}; break;
     case R::kEvents:
       rule = {"GET, POST", m == http::verb::get || m == http::verb::post,
               m == http::verb::get ? kScopeHistoryRead : kScopeEventsWrite};
@@ -118,6 +134,13 @@ net::awaitable<Reply> Service::Route(Call& call) {
   }
   if (route == R::kHealth) co_return Json(call, http::status::ok, json::object{{"status", "ok"}});
   if (route == R::kReady) co_return Ready(call);
+  if (route == R::kMetrics) {
+    Response res{http::status::ok, v};
+    res.set(http::field::content_type, "text/plain; version=0.0.4; charset=utf-8");
+    res.body() = options_.metrics->Render(store_.GetStats());
+    res.prepare_payload();
+    co_return res;
+  }
 
   // Authentication, then the route's scope.
   const std::string_view auth = req[http::field::authorization];
@@ -172,10 +195,18 @@ net::awaitable<Response> Service::PostEvents(Call& call) {
   auto events = type == "application/json" ? ParseJsonBatch(call.req.body(), options_.batch)
                                            : ParseNdjsonBatch(call.req.body(), options_.batch);
   if (!events) co_return MakeProblem(events.error(), v, call.request_id);
+  std::vector<engine::Event> sent;
+  if (options_.metrics) sent = *events;  // types and count, for the metrics
   engine::AppendRequest request{call.principal.org, call.principal.name, std::move(*events), {}};
   Result<engine::AppendResult> r =
       co_await AsyncAppend(store_, std::move(request), net::use_awaitable);
-  if (!r) co_return MakeProblem(r.error(), v, call.request_id);
+  if (!r) {
+    if (options_.metrics && r.error().code() == StatusCode::kResourceExhausted) {
+      options_.metrics->ObserveQueueFull();
+    }
+    co_return MakeProblem(r.error(), v, call.request_id);
+  }
+  if (options_.metrics) options_.metrics->ObserveBatch(sent, *r);
   json::array results;
   for (const engine::AppendedEvent& a : r->results) {
     results.push_back(json::object{{"event_id", a.event_id},

@@ -17,6 +17,7 @@
 #include "api/cursor.h"
 #include "api/http_types.h"
 #include "api/json_events.h"
+#include "api/metrics.h"
 #include "engine/clock.h"
 #include "engine/job_store.h"
 #include "engine/status_view.h"
@@ -32,6 +33,13 @@ struct ServiceOptions {
   std::chrono::milliseconds watch_keep_alive{15'000};  // Default: 15 s
   // wait_for_version without timeout_ms waits this long.
   int64_t default_wait_timeout_ms = 30'000;  // Default: 30 s
+  // Metrics to record into and serve on GET /metrics; none when null (not owned).
+  Metrics* metrics = nullptr;
+  // Where /metrics is served: with every other route (default), or on a listener of
+  // its own whose service has `metrics_only` (and then the main one has
+  // `serve_metrics` false).
+  bool serve_metrics = true;
+  bool metrics_only = false;
 };
 
 class Service {
@@ -50,6 +58,9 @@ class Service {
 
   // One request in flight: the request, its principal, its id (api/internal/call.h).
   struct Call;
+
+  // Open watch streams.
+  size_t watchers() const { return watchers_.load(); }
 
  private:
   class WatchStream;
@@ -76,6 +87,7 @@ class Service {
   const ServiceOptions options_;
   const std::string id_prefix_;
   mutable std::atomic<uint64_t> next_id_{1};  // request ids are not state
+  std::atomic<size_t> watchers_{0};
 };
 
 }  // namespace jobstate::api

@@ -65,6 +65,8 @@ class JobStore {
   // version beyond the job's current one.
   virtual Result<HistoricalPage> ReadAsOf(const std::string& org, const std::string& job_id,
                                           const AsOf& as_of, const FileQuery& query) const = 0;
+  // For metrics.
+  virtual StoreStats GetStats() const = 0;
   // OK when the store accepts writes (for /readyz); Unavailable otherwise.
   virtual Status CheckWritable() const = 0;
 };

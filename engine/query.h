@@ -3,6 +3,7 @@
 //
 // Thread safety: plain values.
 
+#include <array>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -51,6 +52,21 @@ struct CommitNotice {
   };
   std::vector<Job> jobs;
   uint64_t last_position = 0;
+  // The group: its events and requests, and how long its write (with the WAL sync in
+  // sync durability) took.
+  size_t events = 0, requests = 0;
+  double write_seconds = 0;
+};
+
+// What the store is doing and holding, for metrics; cheap to read at any time.
+struct StoreStats {
+  std::array<int64_t, kJobStatusCount> jobs_by_status{};
+  size_t queued_events = 0;
+  uint64_t last_position = 0;
+  // RocksDB's own figures (properties summed over the column families).
+  uint64_t memtable_bytes = 0, block_cache_bytes = 0, pending_compaction_bytes = 0;
+  uint64_t live_sst_bytes = 0, wal_bytes = 0;
+  uint64_t write_stopped = 0, delayed_write_rate = 0;
 };
 
 // One entry of the global log.

@@ -157,7 +157,7 @@ void Sequencer::HandOff() {
   }
   group->Seal();
   engine::CommitNotice notice;
-  if (options_.on_commit) notice = group->Notice();
+  if (options_.on_commit) notice = group->Notice();  // before the writer owns the group
   in_flight_ = std::move(group);
   {
     std::scoped_lock lock(mu_);
@@ -205,7 +205,10 @@ void Sequencer::RunWrite() {
       answers = std::move(write_answers_);
       notice = std::move(write_notice_);
     }
+    const auto write_start = std::chrono::steady_clock::now();
     const Status s = group->Write(wo);
+    notice.write_seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - write_start).count();
     {
       std::scoped_lock lock(mu_);
       if (s.ok()) {

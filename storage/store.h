@@ -118,17 +118,8 @@ class Store final : public engine::JobStore {
   // The position of the last committed event.
   uint64_t last_position() const { return sequencer_->last_position(); }
 
-  // For metrics: what the store is doing and holding, read cheaply at any time.
-  struct Stats {
-    std::array<int64_t, engine::kJobStatusCount> jobs_by_status{};
-    size_t queued_events = 0;
-    uint64_t last_position = 0;
-    // RocksDB's own figures (properties summed over the column families).
-    uint64_t memtable_bytes = 0, block_cache_bytes = 0, pending_compaction_bytes = 0;
-    uint64_t live_sst_bytes = 0, wal_bytes = 0;
-    uint64_t write_stopped = 0, delayed_write_rate = 0;
-  };
-  Stats GetStats() const;
+  // For metrics: the sequencer's counters and RocksDB's figures.
+  engine::StoreStats GetStats() const override;
 
  private:
   Store() = default;

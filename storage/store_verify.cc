@@ -212,8 +212,8 @@ Status Store::Backup(const std::string& dir) const {
 
 namespace jobstate::storage {
 
-Store::Stats Store::GetStats() const {
-  Stats s;
+engine::StoreStats Store::GetStats() const {
+  engine::StoreStats s;
   s.jobs_by_status = sequencer_->jobs_by_status();
   s.queued_events = sequencer_->queued_events();
   s.last_position = sequencer_->last_position();

@@ -1,6 +1,7 @@
 #include "tools/daemon.h"
 
 #include <fstream>
+#include <optional>
 #include <thread>
 
 #include <boost/asio/io_context.hpp>
@@ -75,8 +76,12 @@ int RunDaemon(const DaemonOptions& o) {
   }
   engine::SystemClock clock;
   api::ChangeHub hub;  // outlives the store, whose commits it announces
+  api::Metrics metrics;
   storage::StoreOptions so;
-  so.sequencer.on_commit = [&hub](const engine::CommitNotice& n) { hub.Publish(n); };
+  so.sequencer.on_commit = [&hub, &metrics](const engine::CommitNotice& n) {
+    hub.Publish(n);
+    metrics.ObserveCommit(n);
+  };
   so.path = o.data_dir;
   so.sequencer.durability =
       o.durability == "sync" ? storage::Durability::kSync : storage::Durability::kBuffered;
@@ -99,7 +104,10 @@ int RunDaemon(const DaemonOptions& o) {
     return 1;
   }
   api::CursorCodec cursors(*secret);
-  api::Service service(**store, **keys, clock, cursors, hub, {});
+  api::ServiceOptions service_options;
+  service_options.metrics = &metrics;
+  service_options.serve_metrics = o.metrics_listen.empty();
+  api::Service service(**store, **keys, clock, cursors, hub, service_options);
   const unsigned threads = o.threads ? o.threads : std::max(1u, std::thread::hardware_concurrency());
   net::io_context ioc(static_cast<int>(threads));
   api::Server server(ioc, service, {});
@@ -108,6 +116,31 @@ int RunDaemon(const DaemonOptions& o) {
     spdlog::error("event=listen_failed listen={} msg=\"{}\"", o.listen, bound.error().message());
     return 1;
   }
+  // /metrics on a listener of its own, when asked: a service that answers nothing else.
+  api::ServiceOptions metrics_only = service_options;
+  metrics_only.serve_metrics = true;
+  metrics_only.metrics_only = true;
+  api::Service metrics_service(**store, **keys, clock, cursors, hub, metrics_only);
+  std::optional<api::Server> metrics_server;
+  if (!o.metrics_listen.empty()) {
+    std::string mhost;
+    uint16_t mport = 0;
+    if (!SplitHostPort(o.metrics_listen, mhost, mport)) {
+      spdlog::error("event=bad_flag flag=--metrics-listen value={} msg=\"expected HOST:PORT\"",
+                    o.metrics_listen);
+      return 2;
+    }
+    metrics_server.emplace(ioc, metrics_service, api::ServerOptions{});
+    auto mbound = metrics_server->Listen(mhost, mport);
+    if (!mbound) {
+      spdlog::error("event=listen_failed listen={} msg=\"{}\"", o.metrics_listen,
+                    mbound.error().message());
+      return 1;
+    }
+    spdlog::info("event=metrics_listening listen={}:{}", mhost, *mbound);
+  }
+  metrics.SetSources({[&server] { return server.open_connections(); },
+                      [&service] { return service.watchers(); }});
   if (!o.port_file.empty()) std::ofstream(o.port_file, std::ios::trunc) << *bound << "\n";
   spdlog::info("event=started listen={}:{} data_dir={} durability={} threads={} keys_file={}",
                host, *bound, o.data_dir, o.durability, threads, keys_path.string());
@@ -120,6 +153,7 @@ int RunDaemon(const DaemonOptions& o) {
                  "scope)\"", (dir / "dev-api-key").string());
   }
   server.Start();
+  if (metrics_server) metrics_server->Start();
   net::steady_timer keys_timer(ioc);
   WatchKeys(keys_timer, **keys);
   net::signal_set signals(ioc, SIGINT, SIGTERM, SIGHUP);
@@ -135,6 +169,7 @@ int RunDaemon(const DaemonOptions& o) {
         spdlog::info("event=stopping signal={}", sig);
         keys_timer.cancel();
         server.Shutdown();
+        if (metrics_server) metrics_server->Shutdown();
         hub.Close();  // waiting reads answer now; watch streams end
       };
   signals.async_wait(on_signal);

@@ -22,6 +22,7 @@ struct Service::Call {
   Principal principal;
   std::vector<std::string> segments;         // decoded path segments
   std::map<std::string, std::string> query;  // decoded parameters (the last one wins)
+  const char* route = "unrouted";            // the route's template, for metrics
 
   const std::string* Param(const std::string& name) const {
     auto it = query.find(name);

@@ -91,6 +91,7 @@ Result<AppendResult> CommitGroup::Add(AppendRequest& request) {
   }
   for (const auto& entry : undo_) dirty_.insert(entry.first);
   ++requests_;
+  events_ += request.events.size();
   return result;
 }
 
@@ -316,6 +317,8 @@ void CommitGroup::Seal() {
 engine::CommitNotice CommitGroup::Notice() const {
   engine::CommitNotice notice;
   notice.last_position = counters_.last_position;
+  notice.events = events_;
+  notice.requests = requests_;
   notice.jobs.reserve(dirty_.size());
   for (uint64_t jid : dirty_) {
     const engine::JobSnapshot& snap = jobs_.at(jid).snap;

@@ -116,6 +116,7 @@ class CommitGroup {
   const CommitGroup* parent_;
   LogCounters counters_;
   size_t requests_ = 0;
+  size_t events_ = 0;
 
   std::vector<StagedWrite> writes_;  // sorted and turned into batch_ by Seal()
   rocksdb::WriteBatch batch_;

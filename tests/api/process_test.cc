@@ -29,13 +29,18 @@ class Daemon {
     }
   }
 
-  void Start() {
+  void Start(std::vector<std::string> extra = {}) {
     const std::string port_file = data_dir_ + ".port";
     std::remove(port_file.c_str());
+    std::vector<std::string> args = {"jobstated", "--data-dir", data_dir_, "--listen",
+                                     "127.0.0.1:0", "--port-file", port_file};
+    args.insert(args.end(), extra.begin(), extra.end());
     pid_ = fork();
     if (pid_ == 0) {
-      execl(JOBSTATE_DAEMON, "jobstated", "--data-dir", data_dir_.c_str(), "--listen",
-            "127.0.0.1:0", "--port-file", port_file.c_str(), nullptr);
+      std::vector<char*> argv;
+      for (auto& a : args) argv.push_back(a.data());
+      argv.push_back(nullptr);
+      execv(JOBSTATE_DAEMON, argv.data());
       _exit(127);
     }
     for (int i = 0; i < 200 && port_ == 0; ++i) {
@@ -137,6 +142,28 @@ TEST(ProcessTest, KillDashNineLosesNoAcknowledgedEvent) {
     EXPECT_LE(version, acked[c] + 10) << "more than the one unanswered batch";
     EXPECT_EQ((version - 1) % 10, 0) << "a batch was stored in part";
   }
+}
+
+TEST(ProcessTest, MetricsMoveToTheirOwnListenerWhenAsked) {
+  TempDir dir;
+  Daemon d(dir.Sub("data"));
+  // A free port for the metrics listener: bind one, release it, hand it over.
+  uint16_t metrics_port = 0;
+  {
+    boost::asio::io_context ioc;
+    boost::asio::ip::tcp::acceptor a(ioc, {boost::asio::ip::make_address("127.0.0.1"), 0});
+    metrics_port = a.local_endpoint().port();
+  }
+  d.Start({"--metrics-listen", "127.0.0.1:" + std::to_string(metrics_port)});
+  ASSERT_EQ(HttpClient(d.port()).Post("/v2/events", d.key(), ServerTest::Batch({CreatedJob("m")})).status,
+            200);
+  Reply moved = HttpClient(metrics_port).Get("/metrics", "");
+  ASSERT_EQ(moved.status, 200);
+  EXPECT_NE(moved.body.find("jobstate_events_appended_total{type=\"job.created\"} 1"),
+            std::string::npos) << moved.body.substr(0, 2000);
+  EXPECT_EQ(HttpClient(d.port()).Get("/metrics", "").status, 404);  // moved, not copied
+  EXPECT_EQ(HttpClient(metrics_port).Get("/v2/jobs/m", d.key()).status, 404);
+  EXPECT_EQ(d.Signal(SIGTERM) & 0xff00, 0);
 }
 
 }  // namespace

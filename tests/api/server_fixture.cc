@@ -33,8 +33,11 @@ void ServerTest::TearDown() { StopServer(); }
 void ServerTest::StartServer() {
   store_options_.path = dir_.Sub("data");
   hub_ = std::make_unique<api::ChangeHub>();
-  store_options_.sequencer.on_commit = [hub = hub_.get()](const engine::CommitNotice& n) {
+  metrics_ = std::make_unique<api::Metrics>();
+  store_options_.sequencer.on_commit = [hub = hub_.get(), metrics = metrics_.get()](
+                                           const engine::CommitNotice& n) {
     hub->Publish(n);
+    metrics->ObserveCommit(n);
   };
   auto store = storage::Store::Open(store_options_, clock_);
   ASSERT_THAT(store, IsOk());
@@ -43,10 +46,14 @@ void ServerTest::StartServer() {
   ASSERT_THAT(keys, IsOk());
   keys_ = std::move(*keys);
   cursors_ = std::make_unique<api::CursorCodec>(std::string(32, 'k'));
+  api::ServiceOptions service_options = service_options_;
+  service_options.metrics = metrics_.get();
   service_ = std::make_unique<api::Service>(*store_, *keys_, clock_, *cursors_, *hub_,
-                                            service_options_);
+                                            service_options);
   ioc_ = std::make_unique<boost::asio::io_context>(2);
   server_ = std::make_unique<api::Server>(*ioc_, *service_, server_options_);
+  metrics_->SetSources({[s = server_.get()] { return s->open_connections(); },
+                        [s = service_.get()] { return s->watchers(); }});
   auto port = server_->Listen("127.0.0.1", 0);
   ASSERT_THAT(port, IsOk());
   port_ = *port;
@@ -67,6 +74,7 @@ void ServerTest::StopServer() {
   service_.reset();
   store_.reset();
   hub_.reset();
+  metrics_.reset();
 }
 
 boost::json::value ServerTest::Append(const std::string& body, const std::string& key) {

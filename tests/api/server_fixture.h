@@ -54,6 +54,7 @@ class ServerTest : public ::testing::Test {
  private:
   engine::SystemClock clock_;
   std::unique_ptr<api::ChangeHub> hub_;
+  std::unique_ptr<api::Metrics> metrics_;
   std::unique_ptr<storage::Store> store_;
   std::unique_ptr<api::KeyStore> keys_;
   std::unique_ptr<api::CursorCodec> cursors_;

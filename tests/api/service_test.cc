@@ -52,6 +52,7 @@ class UnwritableStore final : public engine::JobStore {
                                           const engine::FileQuery&) const override {
     return Err(Status::NotFound("job_not_found", "no job " + id));
   }
+  engine::StoreStats GetStats() const override { return {}; }
   Status CheckWritable() const override { return Status::Unavailable("disk full"); }
 };
 

@@ -1,0 +1,171 @@
+#include "api/metrics.h"
+
+#include <mutex>
+
+#include <prometheus/counter.h>
+#include <prometheus/family.h>
+#include <prometheus/gauge.h>
+#include <prometheus/histogram.h>
+#include <prometheus/registry.h>
+#include <prometheus/text_serializer.h>
+
+namespace jobstate::api {
+
+namespace p = prometheus;
+
+namespace {
+
+p::Histogram::BucketBoundaries Exponential(double start, double factor, int count) {
+  p::Histogram::BucketBoundaries b;
+  for (double v = start; count-- > 0; v *= factor) b.push_back(v);
+  return b;
+}
+
+const p::Histogram::BucketBoundaries& LatencyBuckets() {  // 50 µs .. ~26 s
+  static const auto b = Exponential(0.00005, 2, 20);
+  return b;
+}
+
+const p::Histogram::BucketBoundaries& SizeBuckets() {  // 1 .. 32,768
+  static const auto b = Exponential(1, 2, 16);
+  return b;
+}
+
+}  // namespace
+
+Metrics::Metrics() : registry_(std::make_shared<p::Registry>()) {
+  auto& appended = p::BuildCounter()
+                       .Name("jobstate_events_appended_total")
+                       .Help("Events appended to the log, by type (duplicates not counted)")
+                       .Register(*registry_);
+  for (uint8_t t = 1; t < appended_by_type_.size(); ++t) {
+    appended_by_type_[t] =
+        &appended.Add({{"type", std::string(engine::Name(static_cast<engine::EventType>(t)))}});
+  }
+  duplicates_ = &p::BuildCounter()
+                     .Name("jobstate_events_duplicate_total")
+                     .Help("Events acknowledged as already stored (idempotent retries)")
+                     .Register(*registry_)
+                     .Add({});
+  batches_ = &p::BuildCounter()
+                  .Name("jobstate_batches_total")
+                  .Help("Batches accepted by POST /v2/events")
+                  .Register(*registry_)
+                  .Add({});
+  batch_events_ = &p::BuildHistogram()
+                       .Name("jobstate_batch_events")
+                       .Help("Events per accepted batch")
+                       .Register(*registry_)
+                       .Add({}, SizeBuckets());
+  queue_full_ = &p::BuildCounter()
+                     .Name("jobstate_batches_rejected_queue_full_total")
+                     .Help("Batches refused with 429 because the commit queue was full")
+                     .Register(*registry_)
+                     .Add({});
+  groups_ = &p::BuildCounter()
+                 .Name("jobstate_commit_groups_total")
+                 .Help("Commit groups written (one synced WriteBatch each)")
+                 .Register(*registry_)
+                 .Add({});
+  group_events_ = &p::BuildHistogram()
+                       .Name("jobstate_commit_group_events")
+                       .Help("Events per commit group")
+                       .Register(*registry_)
+                       .Add({}, SizeBuckets());
+  group_requests_ = &p::BuildHistogram()
+                         .Name("jobstate_commit_group_requests")
+                         .Help("Requests (batches) per commit group")
+                         .Register(*registry_)
+                         .Add({}, SizeBuckets());
+  commit_seconds_ = &p::BuildHistogram()
+                         .Name("jobstate_commit_write_seconds")
+                         .Help("Time to write a commit group, including the WAL fsync in sync durability")
+                         .Register(*registry_)
+                         .Add({}, LatencyBuckets());
+  requests_ = &p::BuildCounter()
+                   .Name("jobstate_http_requests_total")
+                   .Help("HTTP requests answered, by route and status code")
+                   .Register(*registry_);
+  request_seconds_ = &p::BuildHistogram()
+                          .Name("jobstate_http_request_duration_seconds")
+                          .Help("Time from a request's arrival to its answer (the head, for streams)")
+                          .Register(*registry_);
+  auto gauge = [&](const char* name, const char* help) {
+    return &p::BuildGauge().Name(name).Help(help).Register(*registry_).Add({});
+  };
+  open_connections_ = gauge("jobstate_http_connections_open", "Open client connections");
+  watchers_ = gauge("jobstate_watch_streams_open", "Open GET /v2/jobs/{id}/watch streams");
+  auto& jobs = p::BuildGauge().Name("jobstate_jobs").Help("Jobs by status").Register(*registry_);
+  for (size_t s = 0; s < jobs_.size(); ++s) {
+    jobs_[s] = &jobs.Add({{"status", std::string(engine::Name(static_cast<engine::JobStatus>(s)))}});
+  }
+  queue_events_ = gauge("jobstate_commit_queue_events", "Events waiting in the commit queue");
+  last_position_ = gauge("jobstate_log_last_position", "Position of the last committed event");
+  memtable_bytes_ = gauge("jobstate_rocksdb_memtable_bytes", "RocksDB memtables, all column families");
+  block_cache_bytes_ = gauge("jobstate_rocksdb_block_cache_usage_bytes", "RocksDB block cache usage");
+  pending_compaction_bytes_ = gauge("jobstate_rocksdb_pending_compaction_bytes",
+                                    "RocksDB's estimate of bytes compaction still has to rewrite");
+  sst_bytes_ = gauge("jobstate_rocksdb_live_sst_bytes", "Live SST files, all column families");
+  wal_bytes_ = gauge("jobstate_rocksdb_wal_bytes", "Write-ahead log files on disk");
+  write_stopped_ = gauge("jobstate_rocksdb_write_stopped",
+                         "1 while RocksDB stops writes (a stall: compaction cannot keep up)");
+  delayed_write_rate_ = gauge("jobstate_rocksdb_delayed_write_rate_bytes_per_second",
+                              "Write rate RocksDB throttles to while slowing writes down (0: not)");
+  verify_done_ = gauge("jobstate_verify_jobs_done", "Jobs checked by the running (or last) online verification");
+  verify_total_ = gauge("jobstate_verify_jobs", "Jobs the running (or last) online verification checks");
+}
+
+Metrics::~Metrics() = default;
+
+void Metrics::ObserveCommit(const engine::CommitNotice& n) {
+  groups_->Increment();
+  group_events_->Observe(static_cast<double>(n.events));
+  group_requests_->Observe(static_cast<double>(n.requests));
+  commit_seconds_->Observe(n.write_seconds);
+}
+
+void Metrics::ObserveBatch(const std::vector<engine::Event>& events,
+                           const engine::AppendResult& result) {
+  batches_->Increment();
+  batch_events_->Observe(static_cast<double>(events.size()));
+  for (size_t i = 0; i < events.size() && i < result.results.size(); ++i) {
+    if (result.results[i].duplicate) {
+      duplicates_->Increment();
+    } else {
+      appended_by_type_[static_cast<size_t>(events[i].type())]->Increment();
+    }
+  }
+}
+
+void Metrics::ObserveQueueFull() { queue_full_->Increment(); }
+
+void Metrics::ObserveRequest(std::string_view route, unsigned status, double seconds) {
+  const std::string r(route);
+  requests_->Add({{"route", r}, {"code", std::to_string(status)}}).Increment();
+  request_seconds_->Add({{"route", r}}, LatencyBuckets()).Observe(seconds);
+}
+
+void Metrics::SetVerifyProgress(uint64_t done, uint64_t total) {
+  verify_done_->Set(static_cast<double>(done));
+  verify_total_->Set(static_cast<double>(total));
+}
+
+void Metrics::SetSources(Sources sources) { sources_ = std::move(sources); }
+
+std::string Metrics::Render(const engine::StoreStats& s) {
+  if (sources_.open_connections) open_connections_->Set(static_cast<double>(sources_.open_connections()));
+  if (sources_.watchers) watchers_->Set(static_cast<double>(sources_.watchers()));
+  for (size_t i = 0; i < jobs_.size(); ++i) jobs_[i]->Set(static_cast<double>(s.jobs_by_status[i]));
+  queue_events_->Set(static_cast<double>(s.queued_events));
+  last_position_->Set(static_cast<double>(s.last_position));
+  memtable_bytes_->Set(static_cast<double>(s.memtable_bytes));
+  block_cache_bytes_->Set(static_cast<double>(s.block_cache_bytes));
+  pending_compaction_bytes_->Set(static_cast<double>(s.pending_compaction_bytes));
+  sst_bytes_->Set(static_cast<double>(s.live_sst_bytes));
+  wal_bytes_->Set(static_cast<double>(s.wal_bytes));
+  write_stopped_->Set(static_cast<double>(s.write_stopped));
+  delayed_write_rate_->Set(static_cast<double>(s.delayed_write_rate));
+  return p::TextSerializer().Serialize(registry_->Collect());
+}
+
+}  // namespace jobstate::api

@@ -1,0 +1,73 @@
+// GET /metrics after a known workload: the counters add up.
+#include <cstdlib>
+#include <fstream>
+#include <regex>
+
+#include "tests/api/server_fixture.h"
+
+namespace jobstate::testing {
+namespace {
+
+// The value of the sample `name_and_labels` (exactly as exposed), or -1.
+double Sample(const std::string& text, const std::string& name_and_labels) {
+  const std::string prefix = "\n" + name_and_labels + " ";
+  const size_t at = text.find(prefix);
+  if (at == std::string::npos) return -1;
+  return std::stod(text.substr(at + prefix.size()));
+}
+
+class MetricsTest : public ServerTest {};
+
+TEST_F(MetricsTest, CountersAddUpAfterAKnownWorkload) {
+  const std::string created = Batch(
+      {Event(NewId(), "job-m", "job.created", R"({"collection_name":"c","job_type":"index_s3"})"),
+       Event(NewId(), "job-m", "job.started"),
+       Event(NewId(), "job-m", "files.discovered", R"({"files":[{"uri":"s3://b/1"},{"uri":"s3://b/2"}]})")});
+  Append(created);
+  Append(Batch({Event(NewId(), "job-m", "job.progress", R"({"message":"a"})"),
+                Event(NewId(), "job-m", "file.started", R"({"uri":"s3://b/1"})")}));
+  Append(created);  // a retry: three duplicates
+  EXPECT_EQ(client_->Post("/v2/events", Keys::kAll, "{").status, 400);
+  EXPECT_EQ(client_->Get("/v2/jobs/job-m", Keys::kReader).status, 200);
+  EXPECT_EQ(client_->Get("/v2/jobs/nope", Keys::kReader).status, 404);
+
+  Reply r = client_->Get("/metrics", "");  // no key needed
+  ASSERT_EQ(r.status, 200);
+  EXPECT_EQ(r.header("content-type").rfind("text/plain; version=0.0.4", 0), 0u);
+  const std::string text = "\n" + r.body;
+  if (const char* out = std::getenv("JOBSTATE_METRICS_SAMPLE")) std::ofstream(out) << r.body;
+
+  EXPECT_EQ(Sample(text, R"(jobstate_events_appended_total{type="job.created"})"), 1);
+  EXPECT_EQ(Sample(text, R"(jobstate_events_appended_total{type="files.discovered"})"), 1);
+  EXPECT_EQ(Sample(text, R"(jobstate_events_appended_total{type="file.started"})"), 1);
+  double appended = 0;
+  std::regex line(R"(\njobstate_events_appended_total\{type="[a-z.]+"\} ([0-9.e+]+))");
+  for (std::sregex_iterator it(text.begin(), text.end(), line), end; it != end; ++it) {
+    appended += std::stod((*it)[1]);
+  }
+  EXPECT_EQ(appended, 5);
+  EXPECT_EQ(Sample(text, "jobstate_events_duplicate_total"), 3);
+  EXPECT_EQ(Sample(text, "jobstate_batches_total"), 3);
+  EXPECT_EQ(Sample(text, "jobstate_batch_events_count"), 3);
+  EXPECT_EQ(Sample(text, "jobstate_batch_events_sum"), 8);
+  EXPECT_EQ(Sample(text, R"(jobstate_http_requests_total{code="200",route="/v2/events"})"), 3);
+  EXPECT_EQ(Sample(text, R"(jobstate_http_requests_total{code="400",route="/v2/events"})"), 1);
+  EXPECT_EQ(Sample(text, R"(jobstate_http_requests_total{code="404",route="/v2/jobs/{job_id}"})"), 1);
+  EXPECT_EQ(Sample(text, R"(jobstate_http_request_duration_seconds_count{route="/v2/events"})"), 4);
+  EXPECT_EQ(Sample(text, R"(jobstate_jobs{status="running"})"), 1);
+  EXPECT_EQ(Sample(text, R"(jobstate_jobs{status="completed"})"), 0);
+  EXPECT_EQ(Sample(text, "jobstate_log_last_position"), 5);
+  // Two groups wrote the five new events (a duplicate-only batch writes nothing new,
+  // but is still a group of its own).
+  EXPECT_GE(Sample(text, "jobstate_commit_groups_total"), 2);
+  EXPECT_EQ(Sample(text, "jobstate_commit_group_events_sum"), 8);
+  EXPECT_EQ(Sample(text, "jobstate_commit_write_seconds_count"),
+            Sample(text, "jobstate_commit_groups_total"));
+  EXPECT_GE(Sample(text, "jobstate_http_connections_open"), 1);
+  EXPECT_EQ(Sample(text, "jobstate_watch_streams_open"), 0);
+  EXPECT_GT(Sample(text, "jobstate_rocksdb_wal_bytes"), 0);
+  EXPECT_EQ(Sample(text, "jobstate_rocksdb_write_stopped"), 0);
+}
+
+}  // namespace
+}  // namespace jobstate::testing
