@@ -267,30 +267,10 @@ Response Service::ListJobs(Call& call) {
 
 net::awaitable<Response> Service::Cancel(Call& call, const std::string& job_id) {
   const unsigned v = call.req.version();
+  auto body = StringMembersBody(call, {"reason"});
+  if (!body) co_return MakeProblem(body.error(), v, call.request_id);
   std::optional<std::string> reason;
-  if (!call.req.body().empty()) {
-    boost::system::error_code ec;
-    json::value body = json::parse(call.req.body(), ec);
-    if (ec || !body.is_object()) {
-      co_return MakeProblem(Status::InvalidArgument("invalid_json",
-                                                    "the body must be a JSON object {\"reason\": ...}"),
-                            v, call.request_id);
-    }
-    for (const auto& kv : body.get_object()) {
-      if (kv.key() != "reason") {
-        co_return MakeProblem(Status::InvalidArgument("unknown_field", "/" + std::string(kv.key()) +
-                                                                           " is not a field of this object")
-                                  .WithPointer("/" + std::string(kv.key())),
-                              v, call.request_id);
-      }
-      if (!kv.value().is_string() && !kv.value().is_null()) {
-        co_return MakeProblem(
-            Status::InvalidArgument("invalid_event", "/reason must be a string").WithPointer("/reason"),
-            v, call.request_id);
-      }
-      if (kv.value().is_string()) reason = std::string(kv.value().get_string());
-    }
-  }
+  if (auto it = body->find("reason"); it != body->end()) reason = it->second;
   auto answer_final = [&](const engine::JobSnapshot& job) {
     return Json(call, http::status::ok,
                 json::object{{"job_id", job_id},

@@ -76,7 +76,8 @@ net::awaitable<Reply> Service::Route(Call& call) {
   const auto& s = call.segments;
 
   // (route, methods allowed, scope); the job id is s[2] where there is one.
-  enum class R { kHealth, kReady, kMetrics, kEvents, kJobs, kJob, kFiles, kCancel, kHistory, kWatch, kNone };
+  enum class R { kHealth, kReady, kMetrics, kEvents, kJobs, kJob, kFiles, kCancel, kHistory, kWatch,
+                 kAdminStart, kAdminOperation, kNone };
   R route = R::kNone;
   if (s.size() == 1 && s[0] == "healthz") route = R::kHealth;
   if (s.size() == 1 && s[0] == "readyz") route = R::kReady;
@@ -91,11 +92,15 @@ net::awaitable<Reply> Service::Route(Call& call) {
     if (s.size() == 4 && s[1] == "jobs" && s[3] == "cancel") route = R::kCancel;
     if (s.size() == 4 && s[1] == "jobs" && s[3] == "events") route = R::kHistory;
     if (s.size() == 4 && s[1] == "jobs" && s[3] == "watch") route = R::kWatch;
+    if (s.size() == 3 && s[1] == "admin" && (s[2] == "backup" || s[2] == "verify")) {
+      route = R::kAdminStart;
+    }
+    if (s.size() == 4 && s[1] == "admin" && s[2] == "operations") route = R::kAdminOperation;
   }
   static constexpr const char* kTemplates[] = {
       "/healthz", "/readyz", "/metrics", "/v2/events", "/v2/jobs", "/v2/jobs/{job_id}",
       "/v2/jobs/{job_id}/files", "/v2/jobs/{job_id}/cancel", "/v2/jobs/{job_id}/events",
-      "/v2/jobs/{job_id}/watch", "unrouted"};
+      "/v2/jobs/{job_id}/watch", "/v2/admin/{operation}", "/v2/admin/operations/{id}", "unrouted"};
   call.route = kTemplates[static_cast<size_t>(route)];
   const http::verb m = req.method();
   struct Rule {
@@ -121,6 +126,8 @@ net::awaitable<Reply> Service::Route(Call& call) {
     case R::kCancel: rule = {"POST", m == http::verb::post, kScopeJobsCancel}; break;
     case R::kHistory: rule = {"GET", m == http::verb::get, kScopeHistoryRead}; break;
     case R::kWatch: rule = {"GET", m == http::verb::get, kScopeJobsRead}; break;
+    case R::kAdminStart: rule = {"POST", m == http::verb::post, kScopeAdmin}; break;
+    case R::kAdminOperation: rule = {"GET", m == http::verb::get, kScopeAdmin}; break;
     case R::kNone:
       co_return MakeProblem(http::status::not_found, "route_not_found",
                             "no route " + std::string(req.target()), v, call.request_id);
@@ -174,6 +181,8 @@ net::awaitable<Reply> Service::Route(Call& call) {
     case R::kCancel: co_return co_await Cancel(call, s[2]);
     case R::kHistory: co_return GetJobEvents(call, s[2]);
     case R::kWatch: co_return co_await Watch(call, s[2]);
+    case R::kAdminStart: co_return StartOperation(call, s[2]);
+    case R::kAdminOperation: co_return GetOperation(call, s[3]);
     default: break;
   }
   co_return MakeProblem(Status::Internal("unrouted request"), v, call.request_id);

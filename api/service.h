@@ -18,6 +18,7 @@
 #include "api/http_types.h"
 #include "api/json_events.h"
 #include "api/metrics.h"
+#include "api/operations.h"
 #include "engine/clock.h"
 #include "engine/job_store.h"
 #include "engine/status_view.h"
@@ -40,6 +41,8 @@ struct ServiceOptions {
   // `serve_metrics` false).
   bool serve_metrics = true;
   bool metrics_only = false;
+  // Admin operations (backup, verify); the admin routes answer 503 when null.
+  Operations* operations = nullptr;
 };
 
 class Service {
@@ -76,6 +79,8 @@ class Service {
   boost::asio::awaitable<Response> Cancel(Call& call, const std::string& job_id);
   Response ListJobs(Call& call);
   Response Ready(Call& call);
+  Response StartOperation(Call& call, const std::string& kind);
+  Response GetOperation(Call& call, const std::string& id);
 
   std::string NextRequestId() const;
 

@@ -65,6 +65,10 @@ class JobStore {
   // version beyond the job's current one.
   virtual Result<HistoricalPage> ReadAsOf(const std::string& org, const std::string& job_id,
                                           const AsOf& as_of, const FileQuery& query) const = 0;
+  // Refolds jobs and compares them with what is stored (online; see storage::Store).
+  virtual Result<VerifyReport> Verify(const VerifyOptions& options) const = 0;
+  // A consistent, checked backup into `dir` while appends go on.
+  virtual Status Backup(const std::string& dir) const = 0;
   // For metrics.
   virtual StoreStats GetStats() const = 0;
   // OK when the store accepts writes (for /readyz); Unavailable otherwise.

@@ -4,6 +4,8 @@
 // Thread safety: plain values.
 
 #include <array>
+#include <atomic>
+#include <functional>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -73,6 +75,24 @@ struct StoreStats {
 struct LogEntry {
   std::string org;
   RecordedEvent record;
+};
+
+// What JobStore::Verify found: every job refolded from its events and compared, record by
+// record, with what is stored.
+struct VerifyDifference {
+  std::string org, job_id;
+  std::string what;  // e.g. "snapshot: status, file_counts" or "file 3: status"
+};
+struct VerifyReport {
+  uint64_t jobs = 0, events = 0;
+  std::vector<VerifyDifference> differences;
+};
+struct VerifyOptions {
+  // Only this job (org, job_id); every job when unset.
+  std::optional<std::pair<std::string, std::string>> job;
+  // Called after each job with (jobs done, jobs in all).
+  std::function<void(uint64_t, uint64_t)> progress;
+  const std::atomic<bool>* stop = nullptr;  // Aborted when it becomes true
 };
 
 }  // namespace jobstate::engine

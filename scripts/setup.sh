@@ -17,6 +17,7 @@ PACKAGES=(
   libssl-dev                # SHA-256 of API keys, HMAC of cursors, random keys
   libcli11-dev libspdlog-dev libhowardhinnant-date-dev
   libgtest-dev libgmock-dev libbenchmark-dev
+  prometheus                # promtool: CI checks /metrics with it (the server is not run)
 )
 
 missing=()

@@ -8,8 +8,11 @@ JOBSTATE_CMAKE_ARGS="-DJOBSTATE_WERROR=ON ${JOBSTATE_CMAKE_ARGS:-}" bash scripts
 
 SAMPLES="$PWD/build/response-samples"
 rm -rf "$SAMPLES" && mkdir -p "$SAMPLES"
-JOBSTATE_RESPONSE_SAMPLES="$SAMPLES" \
+JOBSTATE_RESPONSE_SAMPLES="$SAMPLES" JOBSTATE_METRICS_SAMPLE="$PWD/build/metrics-sample.txt" \
   ctest --test-dir build --output-on-failure -j "$(nproc)" --timeout 900
+
+echo "metrics: promtool check metrics on a scrape taken after a known workload"
+promtool check metrics < build/metrics-sample.txt
 
 echo "openapi: lint and response validation"
 bash scripts/node-deps.sh

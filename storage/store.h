@@ -27,23 +27,9 @@ namespace jobstate::storage {
 
 class Db;
 
-// What Store::Verify found: every job refolded from its events and compared, record by
-// record, with what is stored.
-struct VerifyDifference {
-  std::string org, job_id;
-  std::string what;  // e.g. "snapshot: status, file_counts" or "file 3: status"
-};
-struct VerifyReport {
-  uint64_t jobs = 0, events = 0;
-  std::vector<VerifyDifference> differences;
-};
-struct VerifyOptions {
-  // Only this job (org, job_id); every job when unset.
-  std::optional<std::pair<std::string, std::string>> job;
-  // Called after each job with (jobs done, jobs in all).
-  std::function<void(uint64_t, uint64_t)> progress;
-  const std::atomic<bool>* stop = nullptr;  // Aborted when it becomes true
-};
+using engine::VerifyDifference;
+using engine::VerifyOptions;
+using engine::VerifyReport;
 
 struct StoreOptions {
   std::string path;                // the data dir (RocksDB lives in it directly)
@@ -105,12 +91,12 @@ class Store final : public engine::JobStore {
   // status indexes, dedupe entries, listings, feed entries and checkpoints with what is
   // stored, all from one consistent RocksDB snapshot (safe while appends go on).
   // NotFound for an unknown job.
-  Result<VerifyReport> Verify(const VerifyOptions& options) const;
+  Result<VerifyReport> Verify(const VerifyOptions& options) const override;
 
   // A consistent backup into `dir` with RocksDB's BackupEngine (incremental: files
   // already in `dir` are shared), while appends go on; then checks the new backup's
   // files against their checksums.
-  Status Backup(const std::string& dir) const;
+  Status Backup(const std::string& dir) const override;
 
   // Unavailable when RocksDB has stopped writes or recorded a background error.
   Status CheckWritable() const override;

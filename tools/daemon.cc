@@ -104,8 +104,10 @@ int RunDaemon(const DaemonOptions& o) {
     return 1;
   }
   api::CursorCodec cursors(*secret);
+  api::Operations operations(**store, clock, &metrics);
   api::ServiceOptions service_options;
   service_options.metrics = &metrics;
+  service_options.operations = &operations;
   service_options.serve_metrics = o.metrics_listen.empty();
   api::Service service(**store, **keys, clock, cursors, hub, service_options);
   const unsigned threads = o.threads ? o.threads : std::max(1u, std::thread::hardware_concurrency());

@@ -86,4 +86,28 @@ std::string MediaType(const Request& req) {
   return v;
 }
 
+Result<std::map<std::string, std::string>> StringMembersBody(
+    const Service::Call& call, std::initializer_list<std::string_view> allowed) {
+  std::map<std::string, std::string> out;
+  if (call.req.body().empty()) return out;
+  boost::system::error_code ec;
+  boost::json::value body = boost::json::parse(call.req.body(), ec);
+  if (ec || !body.is_object()) {
+    return Err(Status::InvalidArgument("invalid_json", "the body must be a JSON object"));
+  }
+  for (const auto& kv : body.get_object()) {
+    const std::string name(kv.key());
+    if (std::find(allowed.begin(), allowed.end(), kv.key()) == allowed.end()) {
+      return Err(Status::InvalidArgument("unknown_field", "/" + name + " is not a field of this object")
+                     .WithPointer("/" + name));
+    }
+    if (!kv.value().is_string() && !kv.value().is_null()) {
+      return Err(Status::InvalidArgument("invalid_parameter", "/" + name + " must be a string")
+                     .WithPointer("/" + name));
+    }
+    if (kv.value().is_string()) out[name] = std::string(kv.value().get_string());
+  }
+  return out;
+}
+
 }  // namespace jobstate::api::internal

@@ -1,6 +1,7 @@
 #pragma once
 // One request in flight inside Service, and the helpers its handlers share.
 
+#include <initializer_list>
 #include <map>
 #include <optional>
 #include <string>
@@ -51,6 +52,12 @@ template <class E>
 Result<std::vector<E>> ListParam(const Service::Call& call, const std::string& name,
                                  std::optional<E> (*parse)(std::string_view),
                                  std::string& canonical);
+
+// An optional JSON object body whose members, all named in `allowed`, are strings or
+// null: the strings given (nulls left out). 400 invalid_json when it is not an object,
+// unknown_field for a member not allowed, invalid_parameter for a member not a string.
+Result<std::map<std::string, std::string>> StringMembersBody(
+    const Service::Call& call, std::initializer_list<std::string_view> allowed);
 
 // The media type of the request's Content-Type, lower-case, without parameters.
 std::string MediaType(const Request& req);

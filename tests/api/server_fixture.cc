@@ -46,8 +46,10 @@ void ServerTest::StartServer() {
   ASSERT_THAT(keys, IsOk());
   keys_ = std::move(*keys);
   cursors_ = std::make_unique<api::CursorCodec>(std::string(32, 'k'));
+  operations_ = std::make_unique<api::Operations>(*store_, clock_, metrics_.get());
   api::ServiceOptions service_options = service_options_;
   service_options.metrics = metrics_.get();
+  service_options.operations = operations_.get();
   service_ = std::make_unique<api::Service>(*store_, *keys_, clock_, *cursors_, *hub_,
                                             service_options);
   ioc_ = std::make_unique<boost::asio::io_context>(2);
@@ -72,6 +74,7 @@ void ServerTest::StopServer() {
   server_.reset();
   ioc_.reset();
   service_.reset();
+  operations_.reset();
   store_.reset();
   hub_.reset();
   metrics_.reset();

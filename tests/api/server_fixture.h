@@ -56,6 +56,7 @@ class ServerTest : public ::testing::Test {
   std::unique_ptr<api::ChangeHub> hub_;
   std::unique_ptr<api::Metrics> metrics_;
   std::unique_ptr<storage::Store> store_;
+  std::unique_ptr<api::Operations> operations_;
   std::unique_ptr<api::KeyStore> keys_;
   std::unique_ptr<api::CursorCodec> cursors_;
   std::unique_ptr<api::Service> service_;

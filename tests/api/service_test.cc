@@ -53,6 +53,10 @@ class UnwritableStore final : public engine::JobStore {
     return Err(Status::NotFound("job_not_found", "no job " + id));
   }
   engine::StoreStats GetStats() const override { return {}; }
+  Result<engine::VerifyReport> Verify(const engine::VerifyOptions&) const override {
+    return engine::VerifyReport{};
+  }
+  Status Backup(const std::string&) const override { return Status::Unavailable("disk full"); }
   Status CheckWritable() const override { return Status::Unavailable("disk full"); }
 };
 
