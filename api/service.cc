@@ -55,10 +55,23 @@ net::awaitable<Reply> Service::Handle(Request req) {
   }
   reply->res.set("X-Request-Id", call.request_id);
   reply->res.keep_alive(call.req.keep_alive());
-  if (options_.metrics) {
-    options_.metrics->ObserveRequest(
-        call.route, reply->res.result_int(),
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  const unsigned status = reply->res.result_int();
+  if (options_.metrics) options_.metrics->ObserveRequest(call.route, status, seconds);
+  if (options_.on_request) {
+    std::string code;
+    if (status >= 400) {
+      boost::system::error_code ec;
+      json::value problem = json::parse(reply->res.body(), ec);
+      if (!ec && problem.is_object()) {
+        if (const json::value* c = problem.as_object().if_contains("code"); c && c->is_string()) {
+          code = std::string(c->as_string());
+        }
+      }
+    }
+    options_.on_request({call.request_id, call.req.method_string(), call.req.target(), call.route,
+                         call.principal.name, call.principal.org, status, code, seconds});
   }
   co_return std::move(*reply);
 }

@@ -8,6 +8,8 @@
 
 #include <atomic>
 #include <chrono>
+#include <functional>
+#include <string_view>
 #include <string>
 
 #include <boost/asio/awaitable.hpp>
@@ -24,6 +26,15 @@
 #include "engine/status_view.h"
 
 namespace jobstate::api {
+
+// One answered request, as the request log records it.
+struct RequestRecord {
+  std::string_view request_id, method, target, route;
+  std::string_view key_name, org;  // empty before authentication
+  unsigned status = 0;
+  std::string_view problem_code;  // the problem+json `code` of an error, else empty
+  double seconds = 0;
+};
 
 struct ServiceOptions {
   engine::ViewOptions view;
@@ -43,6 +54,8 @@ struct ServiceOptions {
   bool metrics_only = false;
   // Admin operations (backup, verify); the admin routes answer 503 when null.
   Operations* operations = nullptr;
+  // Called once per answered request (for the request log); may be empty.
+  std::function<void(const RequestRecord&)> on_request;
 };
 
 class Service {

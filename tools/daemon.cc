@@ -108,6 +108,18 @@ int RunDaemon(const DaemonOptions& o) {
   api::ServiceOptions service_options;
   service_options.metrics = &metrics;
   service_options.operations = &operations;
+  // One key=value line per request; the request id is the one in X-Request-Id and in
+  // every problem+json body, so a client's report leads straight to its line.
+  service_options.on_request = [access_log = o.access_log](const api::RequestRecord& r) {
+    if (r.status < 500 && !access_log) return;
+    const auto level = r.status >= 500 ? spdlog::level::err : spdlog::level::info;
+    spdlog::log(level,
+                "event=request request_id={} method={} target=\"{}\" route=\"{}\" status={} "
+                "code={} key={} org=\"{}\" ms={:.3f}",
+                r.request_id, r.method, r.target, r.route, r.status,
+                r.problem_code.empty() ? "-" : r.problem_code, r.key_name.empty() ? "-" : r.key_name,
+                r.org, r.seconds * 1000);
+  };
   service_options.serve_metrics = o.metrics_listen.empty();
   api::Service service(**store, **keys, clock, cursors, hub, service_options);
   const unsigned threads = o.threads ? o.threads : std::max(1u, std::thread::hardware_concurrency());
@@ -144,8 +156,13 @@ int RunDaemon(const DaemonOptions& o) {
   metrics.SetSources({[&server] { return server.open_connections(); },
                       [&service] { return service.watchers(); }});
   if (!o.port_file.empty()) std::ofstream(o.port_file, std::ios::trunc) << *bound << "\n";
-  spdlog::info("event=started listen={}:{} data_dir={} durability={} threads={} keys_file={}",
-               host, *bound, o.data_dir, o.durability, threads, keys_path.string());
+  const fs::path dev_key = dir / "dev-api-key";
+  std::error_code dev_ec;
+  spdlog::info("event=started listen={}:{} data_dir={} durability={} threads={} keys_file={} "
+               "dev_key={} metrics=\"{}\" access_log={}",
+               host, *bound, o.data_dir, o.durability, threads, keys_path.string(),
+               fs::exists(dev_key, dev_ec) ? dev_key.string() : "-",
+               o.metrics_listen.empty() ? "main listener" : o.metrics_listen, o.access_log);
   if (o.durability == "buffered") {
     spdlog::warn("event=durability_buffered msg=\"the WAL is synced about once a second: a "
                  "machine crash can lose the last second of acknowledged events\"");

@@ -15,6 +15,7 @@ struct DaemonOptions {
   std::string durability = "sync";
   unsigned threads = 0;        // 0: one per core
   std::string metrics_listen;  // empty: the main listener
+  bool access_log = false;     // log every request (otherwise only 5xx answers)
 };
 
 // Runs the server until SIGTERM or SIGINT; returns the process exit code.

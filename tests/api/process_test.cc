@@ -37,6 +37,7 @@ class Daemon {
     args.insert(args.end(), extra.begin(), extra.end());
     pid_ = fork();
     if (pid_ == 0) {
+      if (!log_file_.empty() && !std::freopen(log_file_.c_str(), "a", stderr)) _exit(126);
       std::vector<char*> argv;
       for (auto& a : args) argv.push_back(a.data());
       argv.push_back(nullptr);
@@ -62,8 +63,11 @@ class Daemon {
   }
   uint16_t port() const { return port_; }
   const std::string& key() const { return key_; }
+  // Where the server's stderr (its log) goes; the terminal when empty.
+  void LogTo(std::string file) { log_file_ = std::move(file); }
 
  private:
+  std::string log_file_;
   std::string data_dir_;
   pid_t pid_ = -1;
   uint16_t port_ = 0;
@@ -164,6 +168,31 @@ TEST(ProcessTest, MetricsMoveToTheirOwnListenerWhenAsked) {
   EXPECT_EQ(HttpClient(d.port()).Get("/metrics", "").status, 404);  // moved, not copied
   EXPECT_EQ(HttpClient(metrics_port).Get("/v2/jobs/m", d.key()).status, 404);
   EXPECT_EQ(d.Signal(SIGTERM) & 0xff00, 0);
+}
+
+TEST(ProcessTest, LogsAreKeyValueLinesAndNameTheRequestIdOfAProblem) {
+  TempDir dir;
+  Daemon d(dir.Sub("data"));
+  d.LogTo(dir.Sub("server.log"));
+  d.Start({"--access-log"});
+  Reply missing = HttpClient(d.port()).Get("/v2/jobs/nope", d.key());
+  ASSERT_EQ(missing.status, 404);
+  const std::string id(missing.json().at("request_id").as_string());
+  EXPECT_EQ(missing.header("x-request-id"), id);
+  d.Signal(SIGTERM);
+  std::ifstream in(dir.Sub("server.log"));
+  std::string line, started, request;
+  while (std::getline(in, line)) {
+    EXPECT_EQ(line.rfind("ts=", 0), 0u) << line;  // every line is key=value
+    if (line.find("event=started") != std::string::npos) started = line;
+    if (line.find("request_id=" + id + " ") != std::string::npos) request = line;
+  }
+  EXPECT_NE(started.find("durability=sync"), std::string::npos) << started;
+  EXPECT_NE(started.find("data_dir=" + dir.Sub("data")), std::string::npos) << started;
+  EXPECT_NE(started.find("dev_key=" + dir.Sub("data") + "/dev-api-key"), std::string::npos) << started;
+  EXPECT_NE(started.find("listen=127.0.0.1:"), std::string::npos) << started;
+  EXPECT_NE(request.find("status=404 code=job_not_found"), std::string::npos) << request;
+  EXPECT_NE(request.find("route=\"/v2/jobs/{job_id}\""), std::string::npos) << request;
 }
 
 }  // namespace
