@@ -2,6 +2,8 @@
 
 #include <chrono>
 #include <filesystem>
+#include <mutex>
+#include <thread>
 #include <memory>
 #include <vector>
 
@@ -83,77 +85,80 @@ Result<ReplayStats> Replay(const std::string& path, const ReplayOptions& options
   }
   if (!s.ok()) return Err(s);
 
-  ReplayProgress progress;
+  uint64_t events_total = 0;
   {
     std::unique_ptr<rocksdb::Iterator> last(db.get()->NewIterator({}, db.cf(Cf::kLog)));
     last->SeekToLast();
-    if (last->Valid()) progress.events_total = keys::DecodeFixed64(last->key().data());
+    if (last->Valid()) events_total = keys::DecodeFixed64(last->key().data());
   }
-  BulkWriter out(db);
+  auto names = JobNames(db);
+  if (!names.has_value()) return Err(names.error());
+
+  // Work items, taken in order by every worker thread: item 0 is the organisation feed
+  // index (one pass over the log), item j >= 1 is job j. A job's derived records depend
+  // on its stream alone, so jobs fold independently; each worker writes its own
+  // batches (RocksDB takes concurrent memtable writes).
+  std::atomic<uint64_t> next_item{0}, events_done{0}, jobs_done{0};
+  std::atomic<bool> failed{false};
+  std::mutex mu;  // guards first_error, jobs_by_status and progress reports
+  Status first_error;
+  std::array<int64_t, engine::kJobStatusCount> jobs_by_status{};
   uint64_t next_report = 50'000;
-  auto report = [&] {
-    if (options.progress && progress.events_done >= next_report) {
-      options.progress(progress);
-      next_report = progress.events_done + 50'000;
-    }
+  const uint64_t k = options.checkpoint_interval;
+
+  auto fail = [&](Status st) {
+    std::scoped_lock lock(mu);
+    if (first_error.ok()) first_error = std::move(st);
+    failed = true;
+  };
+  auto report = [&](uint64_t done) {
+    if (!options.progress || done < next_report) return;
+    std::scoped_lock lock(mu);
+    if (done < next_report) return;
+    next_report = done + 50'000;
+    options.progress({done, events_total, jobs_done.load()});
   };
 
-  // The organisation feed index, from the log in position order.
-  {
+  auto feed_index = [&](BulkWriter& out) -> Status {
     std::unique_ptr<rocksdb::Iterator> it(db.get()->NewIterator({}, db.cf(Cf::kLog)));
     for (it->SeekToFirst(); it->Valid(); it->Next()) {
       const std::string_view value = it->value().ToStringView();
       if (value.size() < 16) {
-        return Err(Status::Corruption(keys::Describe("log", it->key().ToStringView()) +
-                                      ": malformed entry"));
+        return Status::Corruption(keys::Describe("log", it->key().ToStringView()) +
+                                  ": malformed entry");
       }
       const uint64_t position = keys::DecodeFixed64(it->key().data());
       out.Put(Cf::kLogByOrg, keys::OrgPosition(value.substr(16), position),
               std::string(value.substr(0, 16)));
-      s = out.MaybeFlush();
-      if (!s.ok()) return Err(s);
+      Status st = out.MaybeFlush();
+      if (!st.ok()) return st;
     }
-    if (!it->status().ok()) return Err(FromRocks(it->status(), "scan log"));
-  }
+    return FromRocks(it->status(), "scan log");
+  };
 
-  // Every job, folded from its own stream: a job's derived records depend on its
-  // stream alone.
-  auto names = JobNames(db);
-  if (!names.has_value()) return Err(names.error());
-  const uint64_t k = options.checkpoint_interval;
-  std::array<int64_t, engine::kJobStatusCount> jobs_by_status{};
-  RefoldedJob job;
-  for (uint64_t jid = 1; jid < names->size(); ++jid) {
-    if (options.stop && options.stop->load()) {
-      return Err(Status::Aborted("interrupted", "replay stopped; run it again to finish"));
-    }
+  auto one_job = [&](uint64_t jid, BulkWriter& out, RefoldedJob& job) -> Status {
     const auto& [org, job_id] = (*names)[jid];
-    if (job_id.empty() && org.empty()) continue;  // a jid never committed
+    if (job_id.empty() && org.empty()) return Status::OK();  // a jid never committed
     job.files = TrackingFileTable();
-    s = RefoldJob(db, {}, jid, org, job_id, job,
-                  [&](const engine::RecordedEvent& e, RefoldedJob& j) -> Status {
-                    out.Put(Cf::kDedupe, keys::Dedupe(jid, e.event.event_id),
-                            EncodeDedupe({e.version, e.position, e.recorded_at,
-                                          ContentHash(e.event)}));
-                    if (k > 0 && e.version % k == 0) {
-                      // A checkpoint, and every row changed since the previous one as
-                      // of it: what time travel needs to start a fold here.
-                      out.Put(Cf::kCheckpoints, keys::JobVersion(jid, e.version),
-                              EncodeSnapshot(j.snap));
-                      for (uint64_t ordinal : j.files.changed()) {
-                        out.Put(Cf::kFileVersions, keys::FileVersion(jid, ordinal, e.version),
-                                EncodeFileRow(j.files.rows()[ordinal]));
-                      }
-                      j.files.Forget();
-                    }
-                    ++progress.events_done;
-                    report();
-                    return out.MaybeFlush();
-                  });
-    if (!s.ok()) return Err(s);
-    if (job.snap.version == 0) continue;
+    Status st = RefoldJob(db, {}, jid, org, job_id, job,
+                          [&](const engine::RecordedEvent& e, RefoldedJob& j) -> Status {
+      out.Put(Cf::kDedupe, keys::Dedupe(jid, e.event.event_id),
+              EncodeDedupe({e.version, e.position, e.recorded_at, ContentHash(e.event)}));
+      if (k > 0 && e.version % k == 0) {
+        // A checkpoint, and every row changed since the previous one as of it: what
+        // time travel needs to start a fold here.
+        out.Put(Cf::kCheckpoints, keys::JobVersion(jid, e.version), EncodeSnapshot(j.snap));
+        for (uint64_t ordinal : j.files.changed()) {
+          out.Put(Cf::kFileVersions, keys::FileVersion(jid, ordinal, e.version),
+                  EncodeFileRow(j.files.rows()[ordinal]));
+        }
+        j.files.Forget();
+      }
+      report(events_done.fetch_add(1) + 1);
+      return out.MaybeFlush();
+    });
+    if (!st.ok() || job.snap.version == 0) return st;
     out.Put(Cf::kSnapshots, keys::Job(jid), EncodeSnapshot(job.snap));
-    ++jobs_by_status[static_cast<size_t>(job.snap.status)];
     out.Put(Cf::kJobsByOrg, keys::OrgJob(org, job.snap.created_at, jid), "");
     for (const engine::FileRow& row : job.files.rows()) {
       std::string record = EncodeFileRow(row);
@@ -165,10 +170,37 @@ Result<ReplayStats> Replay(const std::string& path, const ReplayOptions& options
       out.Put(Cf::kFileIds, keys::FileId(jid, row.uri), keys::Fixed64(row.ordinal));
       out.Put(Cf::kFilesByStatus, keys::FileStatusKey(jid, row.status, row.ordinal), "");
     }
-    ++progress.jobs_done;
-    s = out.MaybeFlush();
-    if (!s.ok()) return Err(s);
-  }
+    {
+      std::scoped_lock lock(mu);
+      ++jobs_by_status[static_cast<size_t>(job.snap.status)];
+    }
+    ++jobs_done;
+    return out.MaybeFlush();
+  };
+
+  auto worker = [&] {
+    BulkWriter out(db);
+    RefoldedJob job;
+    for (uint64_t item; !failed && (item = next_item.fetch_add(1)) < names->size();) {
+      if (options.stop && options.stop->load()) {
+        fail(Status::Aborted("interrupted", "replay stopped; run it again to finish"));
+        return;
+      }
+      Status st = item == 0 ? feed_index(out) : one_job(item, out, job);
+      if (!st.ok()) return fail(std::move(st));
+    }
+    Status st = out.Flush();
+    if (!st.ok()) fail(std::move(st));
+  };
+  const unsigned threads = options.threads ? options.threads
+                                           : std::max(1u, std::thread::hardware_concurrency());
+  std::vector<std::thread> pool;
+  for (unsigned t = 1; t < threads; ++t) pool.emplace_back(worker);
+  worker();
+  for (auto& t : pool) t.join();
+  if (!first_error.ok()) return Err(first_error);
+  ReplayProgress progress{events_done.load(), events_total, jobs_done.load()};
+  BulkWriter out(db);
   out.Put(Cf::kMeta, "jobs_by_status", EncodeJobCounts(jobs_by_status));
   s = out.Flush();
   if (!s.ok()) return Err(s);

@@ -22,10 +22,13 @@ struct ReplayProgress {
 
 struct ReplayOptions {
   uint64_t checkpoint_interval = 1000;  // Default: a checkpoint every 1,000 versions
-  // Called now and then (about every 50,000 events) from the replaying thread.
+  // Called now and then (about every 50,000 events), from one of the replaying threads
+  // at a time.
   std::function<void(const ReplayProgress&)> progress;
   // When set and true, the replay stops at the next job boundary (Aborted).
   const std::atomic<bool>* stop = nullptr;
+  // Worker threads folding jobs in parallel; 0: one per core.
+  unsigned threads = 0;
 };
 
 struct ReplayStats {
