@@ -26,4 +26,6 @@ echo "bench smoke: http_load --scale 0.002 --seconds 1"
 ./build/bench/http_load --server build/jobstated --scale 0.002 --seconds 1 > /dev/null
 echo "bench smoke: live_bench --scale 0.004"
 ./build/bench/live_bench --server build/jobstated --scale 0.004 > /dev/null
+echo "bench smoke: replay_bench --scale 0.004"
+./build/bench/replay_bench --scale 0.004 > /dev/null
 echo "bench smoke: ok"

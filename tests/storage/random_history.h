@@ -1,7 +1,8 @@
 #pragma once
 // Random valid histories committed the way a busy server commits them: rounds of up
-// to four concurrent batches (so groups hold several requests), each batch taking a
-// few events of one job. Returns the job ids, all in organisation "acme".
+// to four concurrent batches (so groups hold several requests), each batch taking up
+// to `max_batch` events from each of one to `jobs_per_batch` jobs. Returns the job ids,
+// all in organisation "acme".
 
 #include <future>
 #include <memory>
@@ -18,7 +19,8 @@ namespace jobstate::testing {
 
 inline std::vector<std::string> AppendRandomHistories(storage::Store& store, FakeClock& clock,
                                                       int jobs, uint64_t seed,
-                                                      int max_batch = 45) {
+                                                      int max_batch = 45,
+                                                      int jobs_per_batch = 1) {
   std::mt19937_64 rng(seed);
   std::vector<RandomJob> gen;
   std::vector<std::string> ids;
@@ -36,16 +38,19 @@ inline std::vector<std::string> AppendRandomHistories(storage::Store& store, Fak
     std::vector<std::future<Result<engine::AppendResult>>> answers;
     for (int b = 0; b < batches && !live.empty(); ++b) {
       std::vector<engine::Event> batch;
-      const size_t k = std::uniform_int_distribution<size_t>(0, live.size() - 1)(rng);
-      const int n = std::uniform_int_distribution<>(1, max_batch)(rng);
-      for (int e = 0; e < n; ++e) {
-        auto next = gen[live[k]].Next();
-        if (!next) {
-          live[k] = live.back();
-          live.pop_back();
-          break;
+      const int in_batch = std::uniform_int_distribution<>(1, jobs_per_batch)(rng);
+      for (int j = 0; j < in_batch && !live.empty(); ++j) {
+        const size_t k = std::uniform_int_distribution<size_t>(0, live.size() - 1)(rng);
+        const int n = std::uniform_int_distribution<>(1, max_batch)(rng);
+        for (int e = 0; e < n; ++e) {
+          auto next = gen[live[k]].Next();
+          if (!next) {
+            live[k] = live.back();
+            live.pop_back();
+            break;
+          }
+          batch.push_back(std::move(*next));
         }
-        batch.push_back(std::move(*next));
       }
       if (batch.empty()) continue;
       auto promise = std::make_shared<std::promise<Result<engine::AppendResult>>>();
