@@ -84,12 +84,14 @@ net::awaitable<void> Server::Accept() {
       continue;
     }
     auto conn = std::make_shared<Connection>(std::move(socket));
+    bool over = false;
     {
       std::scoped_lock lock(mu_);
       if (stopping_) co_return;
-      connections_.insert(conn);
+      over = connections_.size() >= options_.max_connections;
+      if (!over) connections_.insert(conn);
     }
-    net::co_spawn(conn->stream.get_executor(), Serve(conn), net::detached);
+    net::co_spawn(conn->stream.get_executor(), over ? Refuse(conn) : Serve(conn), net::detached);
   }
 }
 
@@ -110,6 +112,19 @@ net::awaitable<boost::system::error_code> Server::WriteStream(Connection& c, Res
   c.stream.expires_after(options_.read_timeout);
   std::tie(ec, n) = co_await net::async_write(c.stream, http::make_chunk_last(), kTuple);
   co_return ec;
+}
+
+net::awaitable<void> Server::Refuse(std::shared_ptr<Connection> c) {
+  Response res = service_.Reject(
+      http::status::service_unavailable, "too_many_connections",
+      "the server holds " + std::to_string(options_.max_connections) +
+          " connections, its limit; retry later or reuse a kept-alive connection", 11);
+  res.keep_alive(false);
+  c->stream.expires_after(options_.read_timeout);
+  co_await http::async_write(c->stream, res, kTuple);
+  boost::system::error_code ignored;
+  c->stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
+  c->stream.close();
 }
 
 net::awaitable<void> Server::Serve(std::shared_ptr<Connection> c) {

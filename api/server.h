@@ -26,6 +26,9 @@ struct ServerOptions {
   size_t max_header_bytes = 16 << 10;                 // Default: 16 KiB
   std::chrono::seconds read_timeout{30};              // Default: a request must arrive in 30 s
   std::chrono::seconds idle_timeout{75};              // Default: keep-alive connections idle 75 s
+  // Open connections allowed; one more is answered 503 (with Retry-After) and closed,
+  // so a flood of clients cannot exhaust descriptors or memory.
+  size_t max_connections = 10'000;                    // Default: 10,000
 };
 
 class Server {
@@ -48,6 +51,8 @@ class Server {
   struct Connection;
   boost::asio::awaitable<void> Accept();
   boost::asio::awaitable<void> Serve(std::shared_ptr<Connection> conn);
+  // Answers 503 too_many_connections on a connection over the limit, then closes it.
+  boost::asio::awaitable<void> Refuse(std::shared_ptr<Connection> conn);
   // Writes a streamed reply: the head, then each piece as a chunk, then the last chunk.
   boost::asio::awaitable<boost::system::error_code> WriteStream(Connection& c, Response& head,
                                                                 BodyStream& body);

@@ -62,6 +62,11 @@ std::array<int64_t, engine::kJobStatusCount> Sequencer::jobs_by_status() const {
   return committed_jobs_;
 }
 
+Status Sequencer::last_write_status() const {
+  std::scoped_lock lock(mu_);
+  return write_status_;
+}
+
 size_t Sequencer::queued_events() const {
   std::scoped_lock lock(mu_);
   return queued_events_;

@@ -84,6 +84,8 @@ class Sequencer {
   std::array<int64_t, engine::kJobStatusCount> jobs_by_status() const;
   // Events waiting in the queue.
   size_t queued_events() const;
+  // The status of the last group written: not OK while the storage refuses writes.
+  Status last_write_status() const;
 
  private:
   struct Pending {

@@ -154,6 +154,11 @@ Status Store::CheckWritable() const {
   db_->get()->GetIntProperty("rocksdb.background-errors", &errors);
   if (stopped) return Status::Unavailable("storage has stopped writes (compaction backlog)");
   if (errors) return Status::Unavailable("storage reported a background error");
+  // A failed write of the WAL (a full disk) is not a background error; the last
+  // commit's outcome says it.
+  if (Status last = sequencer_->last_write_status(); !last.ok()) {
+    return Status::Unavailable("the last commit failed: " + last.message());
+  }
   return Status::OK();
 }
 

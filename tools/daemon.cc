@@ -124,7 +124,9 @@ int RunDaemon(const DaemonOptions& o) {
   api::Service service(**store, **keys, clock, cursors, hub, service_options);
   const unsigned threads = o.threads ? o.threads : std::max(1u, std::thread::hardware_concurrency());
   net::io_context ioc(static_cast<int>(threads));
-  api::Server server(ioc, service, {});
+  api::ServerOptions server_options;
+  server_options.max_connections = o.max_connections;
+  api::Server server(ioc, service, server_options);
   auto bound = server.Listen(host, port);
   if (!bound) {
     spdlog::error("event=listen_failed listen={} msg=\"{}\"", o.listen, bound.error().message());

@@ -16,6 +16,7 @@ struct DaemonOptions {
   unsigned threads = 0;        // 0: one per core
   std::string metrics_listen;  // empty: the main listener
   bool access_log = false;     // log every request (otherwise only 5xx answers)
+  size_t max_connections = 10'000;
 };
 
 // Runs the server until SIGTERM or SIGINT; returns the process exit code.

@@ -17,6 +17,10 @@ int main(int argc, char** argv) {
   app.add_option("--threads", o.threads, "HTTP worker threads (default: one per core)");
   app.add_option("--metrics-listen", o.metrics_listen,
                  "where /metrics is served (default: the main listener)");
+  app.add_option("--max-connections", o.max_connections,
+                 "open connections allowed; one more is answered 503 and closed")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
   app.add_flag("--access-log", o.access_log,
                "log every request (request id, route, status, time); 5xx answers are always logged");
   CLI11_PARSE(app, argc, argv);

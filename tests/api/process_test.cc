@@ -1,6 +1,7 @@
 // The real jobstated binary: SIGTERM with a request in flight finishes it and exits 0;
 // kill -9 during ingest from several clients loses no acknowledged event.
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -38,6 +39,13 @@ class Daemon {
     pid_ = fork();
     if (pid_ == 0) {
       if (!log_file_.empty() && !std::freopen(log_file_.c_str(), "a", stderr)) _exit(126);
+      if (file_size_limit_ > 0) {
+        // Files may grow only this far: a write beyond fails with EFBIG (the signal
+        // that would kill the process is ignored), like a full disk.
+        const rlimit limit{file_size_limit_, file_size_limit_};
+        if (setrlimit(RLIMIT_FSIZE, &limit) != 0) _exit(125);
+        signal(SIGXFSZ, SIG_IGN);
+      }
       std::vector<char*> argv;
       for (auto& a : args) argv.push_back(a.data());
       argv.push_back(nullptr);
@@ -65,9 +73,11 @@ class Daemon {
   const std::string& key() const { return key_; }
   // Where the server's stderr (its log) goes; the terminal when empty.
   void LogTo(std::string file) { log_file_ = std::move(file); }
+  void LimitFileSize(rlim_t bytes) { file_size_limit_ = bytes; }
 
  private:
   std::string log_file_;
+  rlim_t file_size_limit_ = 0;
   std::string data_dir_;
   pid_t pid_ = -1;
   uint16_t port_ = 0;
@@ -193,6 +203,49 @@ TEST(ProcessTest, LogsAreKeyValueLinesAndNameTheRequestIdOfAProblem) {
   EXPECT_NE(started.find("listen=127.0.0.1:"), std::string::npos) << started;
   EXPECT_NE(request.find("status=404 code=job_not_found"), std::string::npos) << request;
   EXPECT_NE(request.find("route=\"/v2/jobs/{job_id}\""), std::string::npos) << request;
+}
+
+TEST(ProcessTest, AStorageThatCannotWriteAnswers503AndLosesNothingAcknowledged) {
+  TempDir dir;
+  Daemon d(dir.Sub("data"));
+  d.LimitFileSize(1 << 20);  // the WAL cannot grow past 1 MiB
+  d.Start();
+  HttpClient c(d.port());
+  int64_t acked = 0;
+  Reply refused;
+  ASSERT_EQ(c.Post("/v2/events", d.key(), ServerTest::Batch({CreatedJob("full")})).status, 200);
+  ++acked;
+  for (int b = 0; b < 100; ++b) {
+    std::vector<std::string> events;
+    for (int i = 0; i < 500; ++i) {
+      events.push_back(ServerTest::Event(ServerTest::NewId(), "full", "job.progress",
+                                         R"({"message":"filling the disk, one event at a time"})"));
+    }
+    Reply r = c.Post("/v2/events", d.key(), ServerTest::Batch(events));
+    if (r.status != 200) {
+      refused = r;
+      break;
+    }
+    acked += 500;
+  }
+  ASSERT_EQ(refused.status, 503) << refused.body;  // never a 500
+  EXPECT_EQ(refused.header("retry-after"), "5");
+  EXPECT_EQ(refused.json().at("code"), "unavailable") << refused.body;
+  EXPECT_EQ(c.Get("/readyz", "").status, 503);
+  EXPECT_EQ(c.Post("/v2/events", d.key(), ServerTest::Batch({ServerTest::Event(
+                ServerTest::NewId(), "full", "job.progress", R"({"message":"still full"})")})).status,
+            503);
+  Reply status = c.Get("/v2/jobs/full", d.key());  // reads go on
+  ASSERT_EQ(status.status, 200);
+  EXPECT_GE(status.json().at("version").as_int64(), acked);
+  d.Signal(SIGKILL);
+
+  Daemon again(dir.Sub("data"));  // room again: everything acknowledged is there
+  again.Start();
+  Reply after = HttpClient(again.port()).Get("/v2/jobs/full", again.key());
+  ASSERT_EQ(after.status, 200);
+  EXPECT_EQ(after.json().at("version").as_int64(), acked);
+  again.Signal(SIGTERM);
 }
 
 }  // namespace

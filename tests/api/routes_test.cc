@@ -381,3 +381,40 @@ TEST_F(RoutesTest, PercentNeverDecreasesThroughRetriesAndDiscovery) {
 
 }  // namespace
 }  // namespace jobstate::testing
+
+namespace jobstate::testing {
+namespace {
+
+class ConnectionLimitTest : public ServerTest {
+ protected:
+  void SetUp() override {
+    server_options_.max_connections = 3;
+    ServerTest::SetUp();
+  }
+};
+
+TEST_F(ConnectionLimitTest, OneConnectionOverTheLimitIsAnswered503AndClosed) {
+  // Three kept-alive connections: the fixture's client and two more.
+  ASSERT_EQ(client_->Get("/healthz", "").status, 200);
+  auto a = std::make_unique<HttpClient>(port());
+  HttpClient b(port());
+  ASSERT_EQ(a->Get("/healthz", "").status, 200);
+  ASSERT_EQ(b.Get("/healthz", "").status, 200);
+  auto over = HttpClient::Raw(port(), "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n");
+  ASSERT_EQ(over.size(), 1u);
+  EXPECT_EQ(over[0].status, 503);
+  EXPECT_EQ(over[0].header("retry-after"), "5");
+  EXPECT_EQ(over[0].json().at("code"), "too_many_connections");
+  // A connection that closes makes room.
+  a.reset();
+  bool served = false;
+  for (int i = 0; i < 100 && !served; ++i) {
+    auto again = HttpClient::Raw(port(), "GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    served = again.size() == 1 && again[0].status == 200;
+    if (!served) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  EXPECT_TRUE(served);
+}
+
+}  // namespace
+}  // namespace jobstate::testing
