@@ -28,4 +28,6 @@ echo "bench smoke: live_bench --scale 0.004"
 ./build/bench/live_bench --server build/jobstated --scale 0.004 > /dev/null
 echo "bench smoke: replay_bench --scale 0.004"
 ./build/bench/replay_bench --scale 0.004 > /dev/null
+echo "bench smoke: eta_bench (scores the shared traces when they are there)"
+./build/bench/eta_bench > /dev/null
 echo "bench smoke: ok"
