@@ -42,46 +42,25 @@ Metrics::Metrics() : registry_(std::make_shared<p::Registry>()) {
     appended_by_type_[t] =
         &appended.Add({{"type", std::string(engine::Name(static_cast<engine::EventType>(t)))}});
   }
-  duplicates_ = &p::BuildCounter()
-                     .Name("jobstate_events_duplicate_total")
-                     .Help("Events acknowledged as already stored (idempotent retries)")
-                     .Register(*registry_)
-                     .Add({});
-  batches_ = &p::BuildCounter()
-                  .Name("jobstate_batches_total")
-                  .Help("Batches accepted by POST /v2/events")
-                  .Register(*registry_)
-                  .Add({});
-  batch_events_ = &p::BuildHistogram()
-                       .Name("jobstate_batch_events")
-                       .Help("Events per accepted batch")
-                       .Register(*registry_)
-                       .Add({}, SizeBuckets());
-  queue_full_ = &p::BuildCounter()
-                     .Name("jobstate_batches_rejected_queue_full_total")
-                     .Help("Batches refused with 429 because the commit queue was full")
-                     .Register(*registry_)
-                     .Add({});
-  groups_ = &p::BuildCounter()
-                 .Name("jobstate_commit_groups_total")
-                 .Help("Commit groups written (one synced WriteBatch each)")
-                 .Register(*registry_)
-                 .Add({});
-  group_events_ = &p::BuildHistogram()
-                       .Name("jobstate_commit_group_events")
-                       .Help("Events per commit group")
-                       .Register(*registry_)
-                       .Add({}, SizeBuckets());
-  group_requests_ = &p::BuildHistogram()
-                         .Name("jobstate_commit_group_requests")
-                         .Help("Requests (batches) per commit group")
-                         .Register(*registry_)
-                         .Add({}, SizeBuckets());
-  commit_seconds_ = &p::BuildHistogram()
-                         .Name("jobstate_commit_write_seconds")
-                         .Help("Time to write a commit group, including the WAL fsync in sync durability")
-                         .Register(*registry_)
-                         .Add({}, LatencyBuckets());
+  auto counter = [&](const char* name, const char* help) {
+    return &p::BuildCounter().Name(name).Help(help).Register(*registry_).Add({});
+  };
+  auto histogram = [&](const char* name, const char* help, const p::Histogram::BucketBoundaries& b) {
+    return &p::BuildHistogram().Name(name).Help(help).Register(*registry_).Add({}, b);
+  };
+  duplicates_ = counter("jobstate_events_duplicate_total",
+                        "Events acknowledged as already stored (idempotent retries)");
+  batches_ = counter("jobstate_batches_total", "Batches accepted by POST /v2/events");
+  batch_events_ = histogram("jobstate_batch_events", "Events per accepted batch", SizeBuckets());
+  queue_full_ = counter("jobstate_batches_rejected_queue_full_total",
+                        "Batches refused with 429 because the commit queue was full");
+  groups_ = counter("jobstate_commit_groups_total", "Commit groups written (one synced WriteBatch each)");
+  group_events_ = histogram("jobstate_commit_group_events", "Events per commit group", SizeBuckets());
+  group_requests_ = histogram("jobstate_commit_group_requests", "Requests (batches) per commit group",
+                              SizeBuckets());
+  commit_seconds_ = histogram(
+      "jobstate_commit_write_seconds",
+      "Time to write a commit group, including the WAL fsync in sync durability", LatencyBuckets());
   requests_ = &p::BuildCounter()
                    .Name("jobstate_http_requests_total")
                    .Help("HTTP requests answered, by route and status code")
@@ -124,15 +103,15 @@ void Metrics::ObserveCommit(const engine::CommitNotice& n) {
   commit_seconds_->Observe(n.write_seconds);
 }
 
-void Metrics::ObserveBatch(const std::vector<engine::Event>& events,
+void Metrics::ObserveBatch(const std::vector<engine::EventType>& types,
                            const engine::AppendResult& result) {
   batches_->Increment();
-  batch_events_->Observe(static_cast<double>(events.size()));
-  for (size_t i = 0; i < events.size() && i < result.results.size(); ++i) {
+  batch_events_->Observe(static_cast<double>(types.size()));
+  for (size_t i = 0; i < types.size() && i < result.results.size(); ++i) {
     if (result.results[i].duplicate) {
       duplicates_->Increment();
     } else {
-      appended_by_type_[static_cast<size_t>(events[i].type())]->Increment();
+      appended_by_type_[static_cast<size_t>(types[i])]->Increment();
     }
   }
 }

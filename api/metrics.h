@@ -34,8 +34,8 @@ class Metrics {
 
   // A durable commit group (the store's on_commit).
   void ObserveCommit(const engine::CommitNotice& notice);
-  // An accepted batch: its events, and which of them were already stored.
-  void ObserveBatch(const std::vector<engine::Event>& events,
+  // An accepted batch: its events' types, and which of them were already stored.
+  void ObserveBatch(const std::vector<engine::EventType>& types,
                     const engine::AppendResult& result);
   // A batch refused because the commit queue was full (429).
   void ObserveQueueFull();
