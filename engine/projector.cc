@@ -34,6 +34,7 @@ Status FileNotFound(std::string_view uri) {
 
 // Moves `row` to `to` at `at`, keeping the job's counters in step.
 void MoveFile(JobSnapshot& job, FileRow& row, FileStatus to, Millis at) {
+  EtaMoved(job, row, to, at);
   const FileStatus from = row.status;
   --job.file_counts[static_cast<size_t>(from)];
   ++job.file_counts[static_cast<size_t>(to)];
@@ -135,6 +136,7 @@ class Folder {
       row.size_bytes = f.size_bytes;
       row.content_type = f.content_type;
       row.updated_at = at_;
+      EtaDiscovered(job_, row);
       ++job_.file_counts[static_cast<size_t>(FileStatus::kQueued)];
       job_.bytes_total += f.size_bytes.value_or(0);
       Status s = files_.Put(row, std::nullopt);

@@ -21,6 +21,7 @@
 #include <cereal/types/string.hpp>
 #include <cereal/types/vector.hpp>
 
+#include "engine/eta.h"
 #include "engine/event.h"
 #include "engine/types.h"
 
@@ -78,12 +79,15 @@ struct JobSnapshot {
   std::optional<ResultData> result;
   std::optional<Billing> billing;
 
+  // The ETA's work model (engine/eta.h).
+  EtaState eta;
+
   int64_t files_total() const;
   int64_t files_processed() const;
   int64_t count(FileStatus s) const { return file_counts[static_cast<size_t>(s)]; }
 
   bool operator==(const JobSnapshot&) const = default;
-  template <class A> void serialize(A& ar, uint32_t) {
+  template <class A> void serialize(A& ar, uint32_t class_version) {
     ar(org, job_id, version, collection_name, job_type, processing_type, pipeline_mode,
        files_expected, metadata_json);
     ar(status, created_at, started_at, completed_at, cancelled_at, updated_at,
@@ -91,6 +95,7 @@ struct JobSnapshot {
        cancel_reason);
     ar(stages, current_stage, scan_complete, file_counts, bytes_total, bytes_done, chunks,
        tokens, pages, percent_tenths, workers_count, worker_ids, result, billing);
+    if (class_version >= 2) ar(eta);  // version 1 records predate the ETA model
   }
 };
 
@@ -125,5 +130,5 @@ struct FileRow {
 }  // namespace jobstate::engine
 
 CEREAL_CLASS_VERSION(jobstate::engine::StageState, 1)
-CEREAL_CLASS_VERSION(jobstate::engine::JobSnapshot, 1)
+CEREAL_CLASS_VERSION(jobstate::engine::JobSnapshot, 2)
 CEREAL_CLASS_VERSION(jobstate::engine::FileRow, 1)

@@ -18,7 +18,7 @@ std::vector<std::string> DiffSnapshots(const JobSnapshot& a, const JobSnapshot& 
   JS_DIFF(current_stage); JS_DIFF(scan_complete); JS_DIFF(file_counts); JS_DIFF(bytes_total);
   JS_DIFF(bytes_done); JS_DIFF(chunks); JS_DIFF(tokens); JS_DIFF(pages);
   JS_DIFF(percent_tenths); JS_DIFF(workers_count); JS_DIFF(worker_ids); JS_DIFF(result);
-  JS_DIFF(billing);
+  JS_DIFF(billing); JS_DIFF(eta);
   if (out.empty() && !(a == b)) out.push_back("another member");
   return out;
 }

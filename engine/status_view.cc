@@ -1,5 +1,7 @@
 #include "engine/status_view.h"
 
+#include <cmath>
+
 #include <algorithm>
 #include <cctype>
 
@@ -142,6 +144,18 @@ JobStatusView BuildStatusView(const JobSnapshot& s, Millis now, const ViewOption
   v.started_at = s.started_at;
   v.completed_at = s.completed_at;
   v.version = s.version;
+  if (auto eta = EtaSecondsRemaining(s, now)) {
+    v.estimated_time_remaining_seconds = static_cast<int64_t>(std::llround(*eta));
+    v.progress.estimated_completion_at =
+        IsFinal(s.status) ? s.completed_at : std::optional<Millis>(now + std::llround(*eta * 1000));
+  }
+  if (s.started_at && s.files_processed() > 0) {
+    const Millis end = s.completed_at ? std::min(*s.completed_at, now) : now;
+    if (end > *s.started_at) {
+      v.progress.files_per_second =
+          std::round(1000.0 * double(s.files_processed()) / double(end - *s.started_at) * 100) / 100;
+    }
+  }
   return v;
 }
 

@@ -41,7 +41,8 @@ struct ProgressView {
   int64_t bytes_total = 0, bytes_done = 0;
   double percent = 0;  // one decimal
   std::optional<int64_t> elapsed_seconds;
-  // ETA fields: null until the ETA model lands (issue #5).
+  // ETA fields: the completion instant and rate (eta_low/high stay null until the
+  // calibrated interval of issue #5).
   std::optional<double> files_per_second;
   std::optional<int64_t> eta_low_seconds, eta_high_seconds;
   std::optional<Millis> estimated_completion_at;
@@ -80,7 +81,8 @@ struct JobStatusView {
   std::optional<Millis> cancelled_at;
   Millis created_at = 0, updated_at = 0;
   std::optional<Millis> started_at, completed_at;
-  std::optional<int64_t> estimated_time_remaining_seconds;  // null until issue #5
+  // engine/eta.h's estimate; null until the job has evidence (a finished file).
+  std::optional<int64_t> estimated_time_remaining_seconds;
   uint64_t version = 0;
 };
 

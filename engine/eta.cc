@@ -1,0 +1,125 @@
+#include "engine/eta.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "engine/state.h"
+
+namespace jobstate::engine {
+
+namespace {
+
+constexpr double kFinalizeShare = 0.10;  // finalizing as a share of the file work
+
+EtaTypeStats& Of(JobSnapshot& job, const FileRow& row) {
+  return job.eta.types[row.content_type.value_or("")];
+}
+
+bool Settled(FileStatus s) { return s != FileStatus::kQueued && s != FileStatus::kProcessing; }
+
+// cost(size) in ms, fitted on `s`; nullopt without evidence.
+struct Fit {
+  double a = 0, b = 0;
+};
+std::optional<Fit> FitOf(int64_t n, int64_t sx, int64_t sy, double sxx, double sxy) {
+  if (n == 0) return std::nullopt;
+  const double dn = double(n), x = double(sx), y = double(sy);
+  const double den = dn * sxx - x * x;
+  Fit f;
+  if (n >= 3 && den > 0) {
+    f.b = std::max(0.0, (dn * sxy - x * y) / den);
+    f.a = std::max(0.0, (y - f.b * x) / dn);
+  } else {
+    f.a = y / dn;  // too few points for a slope: the mean duration
+  }
+  return f;
+}
+
+}  // namespace
+
+void EtaDiscovered(JobSnapshot& job, const FileRow& row) {
+  EtaTypeStats& s = Of(job, row);
+  ++s.queued;
+  s.queued_bytes += row.size_bytes.value_or(0);
+  job.eta.files_done_at.reset();
+}
+
+void EtaMoved(JobSnapshot& job, const FileRow& row, FileStatus to, Millis at) {
+  if (row.status == to) return;  // file.progress: still the same attempt
+  EtaTypeStats& s = Of(job, row);
+  const int64_t size = row.size_bytes.value_or(0);
+  const FileStatus from = row.status;
+  if (from == FileStatus::kQueued) {
+    --s.queued;
+    s.queued_bytes -= size;
+  } else if (from == FileStatus::kProcessing) {
+    --s.running;
+    s.running_bytes -= size;
+    const int64_t started = row.started_at.value_or(at) - job.created_at;
+    s.running_start_sum -= started;
+    if (Settled(to)) {
+      const double duration = double(std::max<Millis>(0, at - job.created_at - started));
+      ++s.n;
+      s.sum_x += size;
+      s.sum_y += static_cast<int64_t>(duration);
+      s.sum_xx += double(size) * double(size);
+      s.sum_xy += double(size) * duration;
+    }
+  }
+  if (to == FileStatus::kQueued) {
+    ++s.queued;
+    s.queued_bytes += size;
+  } else if (to == FileStatus::kProcessing) {
+    ++s.running;
+    s.running_bytes += size;
+    s.running_start_sum += at - job.created_at;
+  }
+  if (Settled(to) && job.count(FileStatus::kQueued) + job.count(FileStatus::kProcessing) <= 1) {
+    job.eta.files_done_at = at;  // this move settles the last file (counts are pre-move)
+  }
+}
+
+std::optional<double> EtaSecondsRemaining(const JobSnapshot& job, Millis now) {
+  if (IsFinal(job.status)) return 0.0;
+  if (job.status != JobStatus::kRunning || !job.started_at) return std::nullopt;
+  // The pooled fit, for types without enough evidence of their own.
+  int64_t pn = 0, psx = 0, psy = 0;
+  double psxx = 0, psxy = 0;
+  for (const auto& [type, s] : job.eta.types) {
+    pn += s.n;
+    psx += s.sum_x;
+    psy += s.sum_y;
+    psxx += s.sum_xx;
+    psxy += s.sum_xy;
+  }
+  const auto pooled = FitOf(pn, psx, psy, psxx, psxy);
+  if (!pooled) return std::nullopt;
+
+  double waiting = 0, running_left = 0, running_total = 0;
+  int64_t running = 0;
+  for (const auto& [type, s] : job.eta.types) {
+    const Fit f = s.n >= 3 ? *FitOf(s.n, s.sum_x, s.sum_y, s.sum_xx, s.sum_xy) : *pooled;
+    waiting += f.a * double(s.queued) + f.b * double(s.queued_bytes);
+    const double predicted = f.a * double(s.running) + f.b * double(s.running_bytes);
+    const double elapsed = double(s.running) * double(now - job.created_at) - double(s.running_start_sum);
+    // Work that overruns its prediction is not done: keep a share of it.
+    running_left += std::max(predicted - elapsed, 0.25 * predicted);
+    running_total += predicted;
+    running += s.running;
+  }
+  (void)running_total;
+  const int64_t lanes = std::max<int64_t>(
+      1, std::max<int64_t>(job.workers_count.value_or(0), running));
+  const double file_work_ms = (waiting + running_left) / double(lanes);
+
+  // Finalizing is work too: a share of the job's file phase, less what has run of it.
+  const Millis start = *job.started_at;
+  const double files_end = job.eta.files_done_at ? double(*job.eta.files_done_at - start)
+                                                 : double(now - start) + file_work_ms;
+  double finalize_ms = kFinalizeShare * files_end;
+  if (job.eta.files_done_at) finalize_ms -= double(now - *job.eta.files_done_at);
+  finalize_ms = std::max(finalize_ms, 0.02 * files_end);
+  return (file_work_ms + finalize_ms) / 1000;
+}
+
+}  // namespace jobstate::engine
