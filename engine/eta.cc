@@ -95,7 +95,7 @@ std::optional<double> EtaSecondsRemaining(const JobSnapshot& job, Millis now) {
   const auto pooled = FitOf(pn, psx, psy, psxx, psxy);
   if (!pooled) return std::nullopt;
 
-  double waiting = 0, running_left = 0, running_total = 0;
+  double waiting = 0, running_left = 0;
   int64_t running = 0;
   for (const auto& [type, s] : job.eta.types) {
     const Fit f = s.n >= 3 ? *FitOf(s.n, s.sum_x, s.sum_y, s.sum_xx, s.sum_xy) : *pooled;
@@ -104,10 +104,8 @@ std::optional<double> EtaSecondsRemaining(const JobSnapshot& job, Millis now) {
     const double elapsed = double(s.running) * double(now - job.created_at) - double(s.running_start_sum);
     // Work that overruns its prediction is not done: keep a share of it.
     running_left += std::max(predicted - elapsed, 0.25 * predicted);
-    running_total += predicted;
     running += s.running;
   }
-  (void)running_total;
   const int64_t lanes = std::max<int64_t>(
       1, std::max<int64_t>(job.workers_count.value_or(0), running));
   const double file_work_ms = (waiting + running_left) / double(lanes);
