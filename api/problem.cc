@@ -74,4 +74,12 @@ Response MakeProblem(const Status& s, unsigned version, const std::string& reque
   return Render(status, std::move(body), version);
 }
 
+std::string ProblemCode(std::string_view body) {
+  boost::system::error_code ec;
+  json::value problem = json::parse(body, ec);
+  if (ec || !problem.is_object()) return "";
+  const json::value* code = problem.as_object().if_contains("code");
+  return code && code->is_string() ? std::string(code->as_string()) : "";
+}
+
 }  // namespace jobstate::api

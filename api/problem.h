@@ -8,6 +8,7 @@
 // (Retry-After), 500 otherwise.
 
 #include <string>
+#include <string_view>
 
 #include "api/http_types.h"
 #include "engine/status.h"
@@ -21,5 +22,8 @@ Response MakeProblem(const Status& s, unsigned version, const std::string& reque
 // A problem with an explicit HTTP status and code (401, 403, 405, 413, 415, 431, ...).
 Response MakeProblem(http::status status, std::string code, std::string detail,
                      unsigned version, const std::string& request_id);
+
+// The `code` member of a problem+json body, or "" when the body is not one.
+std::string ProblemCode(std::string_view body);
 
 }  // namespace jobstate::api

@@ -60,18 +60,9 @@ net::awaitable<Reply> Service::Handle(Request req) {
   const unsigned status = reply->res.result_int();
   if (options_.metrics) options_.metrics->ObserveRequest(call.route, status, seconds);
   if (options_.on_request) {
-    std::string code;
-    if (status >= 400) {
-      boost::system::error_code ec;
-      json::value problem = json::parse(reply->res.body(), ec);
-      if (!ec && problem.is_object()) {
-        if (const json::value* c = problem.as_object().if_contains("code"); c && c->is_string()) {
-          code = std::string(c->as_string());
-        }
-      }
-    }
     options_.on_request({call.request_id, call.req.method_string(), call.req.target(), call.route,
-                         call.principal.name, call.principal.org, status, code, seconds});
+                         call.principal.name, call.principal.org, status, reply->res.body(),
+                         seconds});
   }
   co_return std::move(*reply);
 }

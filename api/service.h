@@ -32,7 +32,7 @@ struct RequestRecord {
   std::string_view request_id, method, target, route;
   std::string_view key_name, org;  // empty before authentication
   unsigned status = 0;
-  std::string_view problem_code;  // the problem+json `code` of an error, else empty
+  std::string_view body;  // the answer's body (a problem+json document for errors)
   double seconds = 0;
 };
 

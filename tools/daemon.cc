@@ -11,6 +11,7 @@
 #include <spdlog/spdlog.h>
 
 #include "api/crypto.h"
+#include "api/problem.h"
 #include "api/server.h"
 #include "storage/store.h"
 
@@ -112,12 +113,13 @@ int RunDaemon(const DaemonOptions& o) {
   // every problem+json body, so a client's report leads straight to its line.
   service_options.on_request = [access_log = o.access_log](const api::RequestRecord& r) {
     if (r.status < 500 && !access_log) return;
+    const std::string code = r.status >= 400 ? api::ProblemCode(r.body) : "";
     const auto level = r.status >= 500 ? spdlog::level::err : spdlog::level::info;
     spdlog::log(level,
                 "event=request request_id={} method={} target=\"{}\" route=\"{}\" status={} "
                 "code={} key={} org=\"{}\" ms={:.3f}",
                 r.request_id, r.method, r.target, r.route, r.status,
-                r.problem_code.empty() ? "-" : r.problem_code, r.key_name.empty() ? "-" : r.key_name,
+                code.empty() ? "-" : code, r.key_name.empty() ? "-" : r.key_name,
                 r.org, r.seconds * 1000);
   };
   service_options.serve_metrics = o.metrics_listen.empty();
