@@ -119,9 +119,22 @@ void Metrics::ObserveBatch(const std::vector<engine::EventType>& types,
 void Metrics::ObserveQueueFull() { queue_full_->Increment(); }
 
 void Metrics::ObserveRequest(std::string_view route, unsigned status, double seconds) {
-  const std::string r(route);
-  requests_->Add({{"route", r}, {"code", std::to_string(status)}}).Increment();
-  request_seconds_->Add({{"route", r}}, LatencyBuckets()).Observe(seconds);
+  p::Counter* counter = nullptr;
+  p::Histogram* histogram = nullptr;
+  {
+    std::scoped_lock lock(request_mu_);
+    auto r = by_route_.find(route);
+    if (r == by_route_.end()) {
+      r = by_route_.emplace(std::string(route), RouteMetrics{}).first;
+      r->second.seconds = &request_seconds_->Add({{"route", r->first}}, LatencyBuckets());
+    }
+    p::Counter*& c = r->second.by_code[status];
+    if (!c) c = &requests_->Add({{"route", r->first}, {"code", std::to_string(status)}});
+    counter = c;
+    histogram = r->second.seconds;
+  }
+  counter->Increment();
+  histogram->Observe(seconds);
 }
 
 void Metrics::SetVerifyProgress(uint64_t done, uint64_t total) {

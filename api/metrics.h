@@ -8,6 +8,8 @@
 
 #include <array>
 #include <functional>
+#include <map>
+#include <mutex>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -68,6 +70,14 @@ class Metrics {
   prometheus::Histogram* commit_seconds_;
   prometheus::Family<prometheus::Counter>* requests_;
   prometheus::Family<prometheus::Histogram>* request_seconds_;
+  // The request metrics of each (route, code) and route, found once: a family's Add
+  // builds a label map on every call.
+  std::mutex request_mu_;
+  struct RouteMetrics {
+    prometheus::Histogram* seconds = nullptr;
+    std::map<unsigned, prometheus::Counter*> by_code;
+  };
+  std::map<std::string, RouteMetrics, std::less<>> by_route_;  // Guarded by request_mu_
   prometheus::Gauge* open_connections_;
   prometheus::Gauge* watchers_;
   std::array<prometheus::Gauge*, engine::kJobStatusCount> jobs_{};
