@@ -77,6 +77,10 @@ ProgressView BuildProgress(const JobSnapshot& s, Millis now, const ViewOptions& 
   if (s.started_at) {
     const Millis end = s.completed_at ? std::min(*s.completed_at, now) : now;
     p.elapsed_seconds = std::max<Millis>(0, end - *s.started_at) / 1000;
+    if (end > *s.started_at && s.files_processed() > 0) {
+      p.files_per_second =
+          std::round(1000.0 * double(s.files_processed()) / double(end - *s.started_at) * 100) / 100;
+    }
   }
   p.stalled = s.status == JobStatus::kRunning &&
               now - s.last_recorded_at >= options.stall_after_ms;
@@ -148,13 +152,6 @@ JobStatusView BuildStatusView(const JobSnapshot& s, Millis now, const ViewOption
     v.estimated_time_remaining_seconds = static_cast<int64_t>(std::llround(*eta));
     v.progress.estimated_completion_at =
         IsFinal(s.status) ? s.completed_at : std::optional<Millis>(now + std::llround(*eta * 1000));
-  }
-  if (s.started_at && s.files_processed() > 0) {
-    const Millis end = s.completed_at ? std::min(*s.completed_at, now) : now;
-    if (end > *s.started_at) {
-      v.progress.files_per_second =
-          std::round(1000.0 * double(s.files_processed()) / double(end - *s.started_at) * 100) / 100;
-    }
   }
   return v;
 }
