@@ -69,7 +69,7 @@ void WriteResult(JsonWriter& w, const std::optional<ResultView>& r) {
   }
   static const std::set<std::string, std::less<>> kOurs = {
       "files_indexed", "files_failed", "files_skipped", "duration_seconds",
-      "warnings",      "files_cancelled", "chunks",     "tokens"};
+      "warnings",      "files_cancelled", "chunks",     "tokens", "eta_accuracy"};
   w.BeginObject();
   if (!r->extra_json.empty()) {
     // Further fields the final event's result carried; ours take precedence.
@@ -91,6 +91,18 @@ void WriteResult(JsonWriter& w, const std::optional<ResultView>& r) {
   w.Key("files_cancelled").Int(r->files_cancelled);
   w.Key("chunks").Int(r->chunks);
   w.Key("tokens").Int(r->tokens);
+  // How far the ETA was from the truth when `percent` reached 10, 25, 50, 75 and 90.
+  w.Key("eta_accuracy");
+  if (!r->eta_accuracy) {
+    w.Null();
+  } else {
+    w.BeginObject();
+    for (size_t i = 0; i < engine::kEtaCheckpointTenths.size(); ++i) {
+      w.Key("at_" + std::to_string(engine::kEtaCheckpointTenths[i] / 10) + "_percent")
+          .Maybe(r->eta_accuracy->error[i]);
+    }
+    w.EndObject();
+  }
   w.EndObject();
 }
 

@@ -1,11 +1,13 @@
 #include "api/metrics.h"
 
+#include <limits>
 #include <mutex>
 
 #include <prometheus/counter.h>
 #include <prometheus/family.h>
 #include <prometheus/gauge.h>
 #include <prometheus/histogram.h>
+#include <prometheus/metric_family.h>
 #include <prometheus/registry.h>
 #include <prometheus/text_serializer.h>
 
@@ -29,6 +31,34 @@ const p::Histogram::BucketBoundaries& LatencyBuckets() {  // 50 µs .. ~26 s
 const p::Histogram::BucketBoundaries& SizeBuckets() {  // 1 .. 32,768
   static const auto b = Exponential(1, 2, 16);
   return b;
+}
+
+// The accuracy totals are stored (meta "eta_accuracy", rebuilt by replay), so they
+// survive restarts; they are rendered as a histogram rather than observed.
+p::MetricFamily EtaAccuracyFamily(const engine::EtaAccuracyTotals& totals) {
+  p::MetricFamily family;
+  family.name = "jobstate_eta_abs_error_ratio";
+  family.help =
+      "Completed jobs' ETA error when percent reached each mark: |predicted end - end| / "
+      "duration";
+  family.type = p::MetricType::Histogram;
+  for (size_t i = 0; i < totals.at.size(); ++i) {
+    const auto& point = totals.at[i];
+    p::ClientMetric metric;
+    metric.label.push_back(
+        {"progress_percent", std::to_string(engine::kEtaCheckpointTenths[i] / 10)});
+    metric.histogram.sample_count = static_cast<uint64_t>(point.count);
+    metric.histogram.sample_sum =
+        static_cast<double>(point.abs_error_micros) / engine::EtaAccuracyTotals::kMicro;
+    for (size_t b = 0; b < point.le.size(); ++b) {
+      metric.histogram.bucket.push_back(
+          {static_cast<uint64_t>(point.le[b]), engine::EtaAccuracyTotals::kBounds[b]});
+    }
+    metric.histogram.bucket.push_back(
+        {static_cast<uint64_t>(point.count), std::numeric_limits<double>::infinity()});
+    family.metric.push_back(std::move(metric));
+  }
+  return family;
 }
 
 }  // namespace
@@ -157,7 +187,9 @@ std::string Metrics::Render(const engine::StoreStats& s) {
   wal_bytes_->Set(static_cast<double>(s.wal_bytes));
   write_stopped_->Set(static_cast<double>(s.write_stopped));
   delayed_write_rate_->Set(static_cast<double>(s.delayed_write_rate));
-  return p::TextSerializer().Serialize(registry_->Collect());
+  auto families = registry_->Collect();
+  families.push_back(EtaAccuracyFamily(s.eta_accuracy));
+  return p::TextSerializer().Serialize(families);
 }
 
 }  // namespace jobstate::api

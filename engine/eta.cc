@@ -120,4 +120,54 @@ std::optional<double> EtaSecondsRemaining(const JobSnapshot& job, Millis now) {
   return (file_work_ms + finalize_ms) / 1000;
 }
 
+void EtaAfterEvent(JobSnapshot& job, bool became_final, Millis recorded_at) {
+  if (became_final) {
+    job.eta.ended_at = recorded_at;
+    return;
+  }
+  if (job.status != JobStatus::kRunning) return;
+  int32_t& passed = job.eta.checkpoints_passed;
+  if (passed >= int32_t(kEtaCheckpointTenths.size()) ||
+      job.percent_tenths < kEtaCheckpointTenths[size_t(passed)]) {
+    return;
+  }
+  const auto remaining = EtaSecondsRemaining(job, recorded_at);
+  std::optional<Millis> end;
+  if (remaining) end = recorded_at + static_cast<Millis>(std::llround(*remaining * 1000));
+  // One event can carry percent past several checkpoints: each gets this estimate.
+  for (; passed < int32_t(kEtaCheckpointTenths.size()) &&
+         job.percent_tenths >= kEtaCheckpointTenths[size_t(passed)];
+       ++passed) {
+    job.eta.predicted_end[size_t(passed)] = end;
+  }
+}
+
+std::optional<EtaAccuracy> EtaAccuracyOf(const JobSnapshot& job) {
+  if (job.status != JobStatus::kCompleted && job.status != JobStatus::kCompletedWithFailures) {
+    return std::nullopt;
+  }
+  if (!job.started_at || !job.eta.ended_at || *job.eta.ended_at <= *job.started_at) {
+    return std::nullopt;
+  }
+  const double duration = double(*job.eta.ended_at - *job.started_at);
+  EtaAccuracy out;
+  for (size_t i = 0; i < out.error.size(); ++i) {
+    if (const auto& predicted = job.eta.predicted_end[i]) {
+      out.error[i] = double(*predicted - *job.eta.ended_at) / duration;
+    }
+  }
+  return out;
+}
+
+void EtaAccuracyTotals::Add(const EtaAccuracy& accuracy) {
+  for (size_t i = 0; i < at.size(); ++i) {
+    if (!accuracy.error[i]) continue;
+    const double e = std::abs(*accuracy.error[i]);
+    Point& p = at[i];
+    ++p.count;
+    p.abs_error_micros += std::llround(std::min(e, 1e6) * kMicro);
+    for (size_t b = 0; b < kBounds.size(); ++b) p.le[b] += e <= kBounds[b];
+  }
+}
+
 }  // namespace jobstate::engine

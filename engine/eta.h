@@ -14,13 +14,16 @@
 //
 // Thread safety: plain values and free functions.
 
+#include <array>
 #include <cstdint>
 #include <map>
 #include <optional>
 #include <string>
 
 #include <cereal/cereal.hpp>
+#include <cereal/types/array.hpp>
 #include <cereal/types/map.hpp>
+#include <cereal/types/optional.hpp>
 #include <cereal/types/string.hpp>
 
 #include "engine/types.h"
@@ -45,11 +48,48 @@ struct EtaTypeStats {
   }
 };
 
+// The accuracy record: the estimate is sampled when `percent` first reaches each of
+// these (in tenths), and compared with the truth once the job completes.
+inline constexpr std::array<int32_t, 5> kEtaCheckpointTenths{100, 250, 500, 750, 900};
+using EtaCheckpoints = std::array<std::optional<Millis>, kEtaCheckpointTenths.size()>;
+
 struct EtaState {
   std::map<std::string, EtaTypeStats> types;  // by content_type ("" when unknown)
   std::optional<Millis> files_done_at;        // the last file to settle, once none is left
+  // The predicted completion instant (recorded_at clock) at each checkpoint passed,
+  // null where there was no estimate yet; `checkpoints_passed` counts them.
+  EtaCheckpoints predicted_end{};
+  int32_t checkpoints_passed = 0;
+  std::optional<Millis> ended_at;  // recorded_at of the event that made the job final
   bool operator==(const EtaState&) const = default;
-  template <class A> void serialize(A& ar, uint32_t) { ar(types, files_done_at); }
+  template <class A> void serialize(A& ar, uint32_t class_version) {
+    ar(types, files_done_at);
+    if (class_version >= 2) ar(predicted_end, checkpoints_passed, ended_at);
+  }
+};
+
+// How far each checkpoint's prediction was from the truth, as a share of the job's
+// duration (started_at to the final event): (predicted end − end) / duration, so
+// positive is pessimistic. Null where the checkpoint was not passed with an estimate.
+struct EtaAccuracy {
+  std::array<std::optional<double>, kEtaCheckpointTenths.size()> error{};
+};
+
+// Finished jobs' accuracy summed per checkpoint: integers only, so that the sum is the
+// same in whatever order jobs are added (replay folds jobs in parallel). Kept in the
+// meta family next to the job counts and served as a Prometheus histogram.
+struct EtaAccuracyTotals {
+  static constexpr std::array<double, 6> kBounds{0.02, 0.05, 0.1, 0.2, 0.5, 1.0};
+  static constexpr double kMicro = 1e6;
+  struct Point {
+    int64_t count = 0;
+    int64_t abs_error_micros = 0;            // Σ |error| in millionths
+    std::array<int64_t, kBounds.size()> le{};  // |error| ≤ bound, per bound (cumulative)
+    bool operator==(const Point&) const = default;
+  };
+  std::array<Point, kEtaCheckpointTenths.size()> at{};
+  void Add(const EtaAccuracy& accuracy);
+  bool operator==(const EtaAccuracyTotals&) const = default;
 };
 
 // Fold hooks (engine/projector.cc): a file discovered; a file moving from its current
@@ -57,10 +97,18 @@ struct EtaState {
 void EtaDiscovered(JobSnapshot& job, const FileRow& row);
 void EtaMoved(JobSnapshot& job, const FileRow& row, FileStatus to, Millis at);
 
+// After every event (engine::Apply, once counts and percent are updated): samples the
+// estimate at the checkpoints `percent` has reached and notes when the job ended.
+void EtaAfterEvent(JobSnapshot& job, bool became_final, Millis recorded_at);
+
 // The estimate at `now`: seconds remaining, or nullopt without evidence yet.
 std::optional<double> EtaSecondsRemaining(const JobSnapshot& job, Millis now);
+
+// The accuracy record of a completed job (completed or completed_with_failures that
+// started); nullopt for any other.
+std::optional<EtaAccuracy> EtaAccuracyOf(const JobSnapshot& job);
 
 }  // namespace jobstate::engine
 
 CEREAL_CLASS_VERSION(jobstate::engine::EtaTypeStats, 1)
-CEREAL_CLASS_VERSION(jobstate::engine::EtaState, 1)
+CEREAL_CLASS_VERSION(jobstate::engine::EtaState, 2)

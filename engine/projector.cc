@@ -363,6 +363,7 @@ Status Apply(JobSnapshot& job, FileTable& files, const RecordedEvent& re) {
   if (!was_final && !frozen) {
     job.percent_tenths = std::max(job.percent_tenths, ComputePercentTenths(job));
   }
+  EtaAfterEvent(job, !was_final && IsFinal(job.status), re.recorded_at);
   return Status::OK();
 }
 

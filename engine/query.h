@@ -63,6 +63,7 @@ struct CommitNotice {
 // What the store is doing and holding, for metrics; cheap to read at any time.
 struct StoreStats {
   std::array<int64_t, kJobStatusCount> jobs_by_status{};
+  EtaAccuracyTotals eta_accuracy;  // completed jobs
   size_t queued_events = 0;
   uint64_t last_position = 0;
   // RocksDB's own figures (properties summed over the column families).

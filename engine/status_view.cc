@@ -103,6 +103,12 @@ ResultView BuildResult(const JobSnapshot& s) {
   }
   r.chunks = s.chunks;
   r.tokens = s.tokens;
+  r.eta_accuracy = EtaAccuracyOf(s);
+  if (r.eta_accuracy) {
+    for (auto& e : r.eta_accuracy->error) {
+      if (e) e = std::round(*e * 1e4) / 1e4;  // four decimals: 0.01% of the duration
+    }
+  }
   return r;
 }
 

@@ -56,6 +56,7 @@ struct ResultView {
   std::vector<std::string> warnings;
   int64_t chunks = 0, tokens = 0;
   std::string extra_json;  // further members of the final event's `result`, or empty
+  std::optional<EtaAccuracy> eta_accuracy;  // completed jobs (engine/eta.h)
 };
 
 struct BillingView {

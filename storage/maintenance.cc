@@ -100,9 +100,10 @@ Result<ReplayStats> Replay(const std::string& path, const ReplayOptions& options
   // batches (RocksDB takes concurrent memtable writes).
   std::atomic<uint64_t> next_item{0}, events_done{0}, jobs_done{0};
   std::atomic<bool> failed{false};
-  std::mutex mu;  // guards first_error, jobs_by_status and progress reports
+  std::mutex mu;  // guards first_error, jobs_by_status, eta_accuracy and progress reports
   Status first_error;
   std::array<int64_t, engine::kJobStatusCount> jobs_by_status{};
+  engine::EtaAccuracyTotals eta_accuracy;
   uint64_t next_report = 50'000;
   const uint64_t k = options.checkpoint_interval;
 
@@ -173,6 +174,7 @@ Result<ReplayStats> Replay(const std::string& path, const ReplayOptions& options
     {
       std::scoped_lock lock(mu);
       ++jobs_by_status[static_cast<size_t>(job.snap.status)];
+      if (auto accuracy = engine::EtaAccuracyOf(job.snap)) eta_accuracy.Add(*accuracy);
     }
     ++jobs_done;
     return out.MaybeFlush();
@@ -202,6 +204,7 @@ Result<ReplayStats> Replay(const std::string& path, const ReplayOptions& options
   ReplayProgress progress{events_done.load(), events_total, jobs_done.load()};
   BulkWriter out(db);
   out.Put(Cf::kMeta, "jobs_by_status", EncodeJobCounts(jobs_by_status));
+  out.Put(Cf::kMeta, "eta_accuracy", EncodeEtaAccuracy(eta_accuracy));
   s = out.Flush();
   if (!s.ok()) return Err(s);
   // Make the derived records durable (they bypassed the WAL), then lift the mark.

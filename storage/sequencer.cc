@@ -18,6 +18,7 @@ Sequencer::Sequencer(const Db& db, const engine::Clock& clock,
       durable_counters_(start),
       committed_position_(start.last_position),
       committed_jobs_(start.jobs_by_status),
+      committed_accuracy_(start.eta_accuracy),
       writer_([this] { RunWrite(); }),
       folder_([this] { RunFold(); }) {}
 
@@ -60,6 +61,11 @@ void Sequencer::Stop() {
 std::array<int64_t, engine::kJobStatusCount> Sequencer::jobs_by_status() const {
   std::scoped_lock lock(mu_);
   return committed_jobs_;
+}
+
+engine::EtaAccuracyTotals Sequencer::eta_accuracy() const {
+  std::scoped_lock lock(mu_);
+  return committed_accuracy_;
 }
 
 Status Sequencer::last_write_status() const {
@@ -219,6 +225,7 @@ void Sequencer::RunWrite() {
       if (s.ok()) {
         committed_position_ = group->counters().last_position;
         committed_jobs_ = group->counters().jobs_by_status;
+        committed_accuracy_ = group->counters().eta_accuracy;
       }
       write_status_ = s;
       write_group_ = nullptr;  // from here on `group` belongs to the fold thread again

@@ -82,6 +82,8 @@ class Sequencer {
   uint64_t last_position() const;
   // Jobs by JobStatus as of the last committed group.
   std::array<int64_t, engine::kJobStatusCount> jobs_by_status() const;
+  // Completed jobs' ETA accuracy, as committed.
+  engine::EtaAccuracyTotals eta_accuracy() const;
   // Events waiting in the queue.
   size_t queued_events() const;
   // The status of the last group written: not OK while the storage refuses writes.
@@ -136,6 +138,7 @@ class Sequencer {
   Status write_status_;                 // of the last group written
   uint64_t committed_position_ = 0;
   std::array<int64_t, engine::kJobStatusCount> committed_jobs_{};
+  engine::EtaAccuracyTotals committed_accuracy_;
 
   std::thread writer_;
   std::thread folder_;

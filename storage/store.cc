@@ -50,6 +50,11 @@ Result<LogCounters> LoadCounters(Db& db) {
   if (*counts && !DecodeJobCounts(**counts, c.jobs_by_status)) {
     return Err(Status::Corruption("meta/jobs_by_status: malformed"));
   }
+  auto accuracy = db.Get(Cf::kMeta, "eta_accuracy");
+  if (!accuracy.has_value()) return Err(accuracy.error());
+  if (*accuracy && !DecodeEtaAccuracy(**accuracy, c.eta_accuracy)) {
+    return Err(Status::Corruption("meta/eta_accuracy: malformed"));
+  }
 
   std::unique_ptr<rocksdb::Iterator> it(
       db.get()->NewIterator(rocksdb::ReadOptions(), db.cf(Cf::kLog)));

@@ -26,7 +26,7 @@ std::string Join(const std::vector<std::string>& names) {
 // Compares one job's stored derived records with a fresh fold; appends what differs.
 Status VerifyJob(const Db& db, const ReadSnapshot& snap, uint64_t jid, const std::string& org,
                  const std::string& job_id, VerifyReport& report,
-                 std::array<int64_t, engine::kJobStatusCount>& counted) {
+                 LogCounters& counted) {
   auto differ = [&](std::string what) {
     report.differences.push_back({org, job_id, std::move(what)});
   };
@@ -90,7 +90,8 @@ Status VerifyJob(const Db& db, const ReadSnapshot& snap, uint64_t jid, const std
       differ("snapshot: " + Join(names));
     }
   }
-  ++counted[static_cast<size_t>(job.snap.status)];
+  ++counted.jobs_by_status[static_cast<size_t>(job.snap.status)];
+  if (auto accuracy = engine::EtaAccuracyOf(job.snap)) counted.eta_accuracy.Add(*accuracy);
   auto listed = db.Get(Cf::kJobsByOrg, keys::OrgJob(org, job.snap.created_at, jid), snap.get());
   if (!listed.has_value()) return listed.error();
   if (!*listed) differ("listing entry: missing");
@@ -173,7 +174,7 @@ Result<VerifyReport> Store::Verify(const VerifyOptions& options) const {
     }
     if (!it->status().ok()) return Err(FromRocks(it->status(), "scan jobs"));
   }
-  std::array<int64_t, engine::kJobStatusCount> counted{};
+  LogCounters counted;  // the job counts and accuracy totals the jobs add up to
   for (const auto& [jid, org, job_id] : jobs) {
     if (options.stop && options.stop->load()) {
       return Err(Status::Aborted("interrupted", "verification stopped"));
@@ -187,8 +188,17 @@ Result<VerifyReport> Store::Verify(const VerifyOptions& options) const {
     auto stored = db_->Get(Cf::kMeta, "jobs_by_status", snap.get());
     if (!stored.has_value()) return Err(stored.error());
     std::array<int64_t, engine::kJobStatusCount> counts{};
-    if (!*stored || !DecodeJobCounts(**stored, counts) || counts != counted) {
+    if (!*stored || !DecodeJobCounts(**stored, counts) || counts != counted.jobs_by_status) {
       report.differences.push_back({"", "", "meta jobs_by_status: differs from the jobs' statuses"});
+    }
+    auto accuracy = db_->Get(Cf::kMeta, "eta_accuracy", snap.get());
+    if (!accuracy.has_value()) return Err(accuracy.error());
+    engine::EtaAccuracyTotals totals;
+    // A store that has never had a job complete may not have written the record.
+    const bool none = !*accuracy && counted.eta_accuracy == engine::EtaAccuracyTotals{};
+    if (!none && (!*accuracy || !DecodeEtaAccuracy(**accuracy, totals) ||
+                  totals != counted.eta_accuracy)) {
+      report.differences.push_back({"", "", "meta eta_accuracy: differs from the jobs' records"});
     }
   }
   return report;
@@ -215,6 +225,7 @@ namespace jobstate::storage {
 engine::StoreStats Store::GetStats() const {
   engine::StoreStats s;
   s.jobs_by_status = sequencer_->jobs_by_status();
+  s.eta_accuracy = sequencer_->eta_accuracy();
   s.queued_events = sequencer_->queued_events();
   s.last_position = sequencer_->last_position();
   rocksdb::DB* db = db_->get();

@@ -51,6 +51,38 @@ bool DecodeJobCounts(std::string_view value, std::array<int64_t, engine::kJobSta
   return true;
 }
 
+namespace {
+
+// Every integer of the totals in a fixed order; T is const for reading.
+template <class T, class F>
+void ForEachAccuracyField(T& totals, F&& f) {
+  for (auto& point : totals.at) {
+    f(point.count);
+    f(point.abs_error_micros);
+    for (auto& n : point.le) f(n);
+  }
+}
+
+}  // namespace
+
+std::string EncodeEtaAccuracy(const engine::EtaAccuracyTotals& totals) {
+  std::string out;
+  ForEachAccuracyField(totals, [&](int64_t n) { keys::PutFixed64(out, static_cast<uint64_t>(n)); });
+  return out;
+}
+
+bool DecodeEtaAccuracy(std::string_view value, engine::EtaAccuracyTotals& out) {
+  size_t fields = 0;
+  ForEachAccuracyField(out, [&](int64_t) { ++fields; });
+  if (value.size() != 8 * fields) return false;
+  const char* p = value.data();
+  ForEachAccuracyField(out, [&](int64_t& n) {
+    n = static_cast<int64_t>(keys::DecodeFixed64(p));
+    p += 8;
+  });
+  return true;
+}
+
 CommitGroup::CommitGroup(const Db& db, JobCache& cache, const GroupOptions& options,
                          LogCounters counters, engine::Millis now, const CommitGroup* parent)
     : db_(db),
@@ -181,6 +213,10 @@ Result<AppendedEvent> CommitGroup::AddEvent(const AppendRequest& request, Event&
   if (is_new || before != job->snap.status) {
     if (!is_new) --counters_.jobs_by_status[static_cast<size_t>(before)];
     ++counters_.jobs_by_status[static_cast<size_t>(job->snap.status)];
+    if (auto accuracy = engine::EtaAccuracyOf(job->snap)) {
+      counters_.eta_accuracy.Add(*accuracy);
+      accuracy_changed_ = true;
+    }
   }
   counters_.last_position = re.position;
 
@@ -300,6 +336,7 @@ void CommitGroup::Seal() {
   Stage(Cf::kMeta, "last_position", keys::Fixed64(counters_.last_position));
   Stage(Cf::kMeta, "next_jid", keys::Fixed64(counters_.next_jid));
   Stage(Cf::kMeta, "jobs_by_status", EncodeJobCounts(counters_.jobs_by_status));
+  if (accuracy_changed_) Stage(Cf::kMeta, "eta_accuracy", EncodeEtaAccuracy(counters_.eta_accuracy));
   // Every key is written once per group, so order does not change the result; sorted,
   // each memtable receives ascending keys and RocksDB's skip list reuses its last
   // insert position instead of searching from the top for every key.

@@ -44,11 +44,18 @@ struct LogCounters {
   engine::Millis last_recorded_at = 0;
   // Jobs by JobStatus (indexed by its value), kept in meta "jobs_by_status".
   std::array<int64_t, engine::kJobStatusCount> jobs_by_status{};
+  // Completed jobs' ETA accuracy, kept in meta "eta_accuracy".
+  engine::EtaAccuracyTotals eta_accuracy;
 };
 
 // The meta encoding of LogCounters::jobs_by_status: one fixed64 per status.
 std::string EncodeJobCounts(const std::array<int64_t, engine::kJobStatusCount>& counts);
 bool DecodeJobCounts(std::string_view value, std::array<int64_t, engine::kJobStatusCount>& out);
+
+// The meta encoding of LogCounters::eta_accuracy: per checkpoint, count, Σ|error| and
+// the bucket counts, one fixed64 each.
+std::string EncodeEtaAccuracy(const engine::EtaAccuracyTotals& totals);
+bool DecodeEtaAccuracy(std::string_view value, engine::EtaAccuracyTotals& out);
 
 // Caches of committed state shared across groups. Bounded: entries, not the number of
 // jobs or files, set the memory.
@@ -115,6 +122,7 @@ class CommitGroup {
   const engine::Millis now_;
   const CommitGroup* parent_;
   LogCounters counters_;
+  bool accuracy_changed_ = false;  // a job completed: Seal() stages meta "eta_accuracy"
   size_t requests_ = 0;
   size_t events_ = 0;
 

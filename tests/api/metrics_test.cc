@@ -16,6 +16,8 @@ double Sample(const std::string& text, const std::string& name_and_labels) {
   return std::stod(text.substr(at + prefix.size()));
 }
 
+namespace json = boost::json;
+
 class MetricsTest : public ServerTest {};
 
 TEST_F(MetricsTest, CountersAddUpAfterAKnownWorkload) {
@@ -35,7 +37,6 @@ TEST_F(MetricsTest, CountersAddUpAfterAKnownWorkload) {
   ASSERT_EQ(r.status, 200);
   EXPECT_EQ(r.header("content-type").rfind("text/plain; version=0.0.4", 0), 0u);
   const std::string text = "\n" + r.body;
-  if (const char* out = std::getenv("JOBSTATE_METRICS_SAMPLE")) std::ofstream(out) << r.body;
 
   EXPECT_EQ(Sample(text, R"(jobstate_events_appended_total{type="job.created"})"), 1);
   EXPECT_EQ(Sample(text, R"(jobstate_events_appended_total{type="files.discovered"})"), 1);
@@ -67,6 +68,50 @@ TEST_F(MetricsTest, CountersAddUpAfterAKnownWorkload) {
   EXPECT_EQ(Sample(text, "jobstate_watch_streams_open"), 0);
   EXPECT_GT(Sample(text, "jobstate_rocksdb_wal_bytes"), 0);
   EXPECT_EQ(Sample(text, "jobstate_rocksdb_write_stopped"), 0);
+}
+
+// A completed job's ETA accuracy: in its result, and in the histogram, which is kept
+// in the store and so survives a restart.
+TEST_F(MetricsTest, EtaAccuracyOfCompletedJobsInTheResultAndTheHistogram) {
+  Append(Batch(
+      {Event(NewId(), "job-a", "job.created", R"({"collection_name":"c","job_type":"index_s3"})"),
+       Event(NewId(), "job-a", "job.started"),
+       Event(NewId(), "job-a", "files.discovered",
+             R"({"files":[{"uri":"s3://b/1"},{"uri":"s3://b/2"}]})"),
+       Event(NewId(), "job-a", "file.started", R"({"uri":"s3://b/1"})")}));
+  // The first file's end passes 10, 25 and 50%, the second's 75 and 90%; each has an
+  // estimate by then (a file has finished).
+  Append(Batch({Event(NewId(), "job-a", "file.completed", R"({"uri":"s3://b/1"})"),
+                Event(NewId(), "job-a", "file.started", R"({"uri":"s3://b/2"})")}));
+  Append(Batch({Event(NewId(), "job-a", "file.completed", R"({"uri":"s3://b/2"})")}));
+  Append(Batch({Event(NewId(), "job-a", "job.completed")}));
+  // A cancelled job has no record.
+  Append(Batch({Event(NewId(), "job-c", "job.created", R"({"collection_name":"c","job_type":"index_s3"})"),
+                Event(NewId(), "job-c", "job.cancelled")}));
+
+  Reply status = client_->Get("/v2/jobs/job-a", Keys::kReader);
+  ASSERT_EQ(status.status, 200);
+  const json::value accuracy = json::parse(status.body).at("result").at("eta_accuracy");
+  for (const char* mark : {"at_10_percent", "at_25_percent", "at_50_percent", "at_75_percent",
+                           "at_90_percent"}) {
+    EXPECT_TRUE(accuracy.at(mark).is_number()) << mark << " in " << accuracy;
+  }
+  EXPECT_TRUE(json::parse(client_->Get("/v2/jobs/job-c", Keys::kReader).body)
+                  .at("result").at("eta_accuracy").is_null());
+
+  StopServer();
+  StartServer();
+  const std::string body = client_->Get("/metrics", "").body;
+  // CI runs promtool on this sample: every family, the histogram with data.
+  if (const char* out = std::getenv("JOBSTATE_METRICS_SAMPLE")) std::ofstream(out) << body;
+  const std::string text = "\n" + body;
+  for (const char* mark : {"10", "25", "50", "75", "90"}) {
+    SCOPED_TRACE(mark);
+    const std::string labels = std::string(R"({progress_percent=")") + mark + "\"";
+    EXPECT_EQ(Sample(text, "jobstate_eta_abs_error_ratio_count" + labels + "}"), 1);
+    EXPECT_EQ(Sample(text, "jobstate_eta_abs_error_ratio_bucket" + labels + R"(,le="+Inf"})"), 1);
+    EXPECT_GE(Sample(text, "jobstate_eta_abs_error_ratio_sum" + labels + "}"), 0);
+  }
 }
 
 }  // namespace

@@ -78,5 +78,81 @@ TEST_F(EtaTest, ProgressEventsDoNotRestartAFile) {
   EXPECT_EQ(s.running_start_sum, *h_.Row("s3://b/b").started_at - h_.snap().created_at);
 }
 
+// The accuracy record: each checkpoint keeps the completion the estimate predicted
+// when `percent` reached it, and a completed job compares them with its end.
+TEST_F(EtaTest, AccuracyRecordSamplesCheckpointsAndScoresTheEnd) {
+  // a is skipped before any file finished: 25% is reached with no estimate (10% too).
+  ASSERT_THAT(h_.Fold(job_.FileSkipped("s3://b/a")), IsOk());
+  EXPECT_EQ(h_.snap().eta.checkpoints_passed, 2);
+  EXPECT_FALSE(h_.snap().eta.predicted_end[0].has_value());
+  EXPECT_FALSE(h_.snap().eta.predicted_end[1].has_value());
+
+  ASSERT_THAT(h_.FoldAll({job_.FileStarted("s3://b/b"), job_.FileStarted("s3://b/c")}), IsOk());
+  job_.Advance(1000);
+  ASSERT_THAT(h_.Fold(job_.FileCompleted("s3://b/b")), IsOk());  // 50%
+  const engine::Millis at_half = h_.snap().last_recorded_at;
+  const double eta_half = *EtaSecondsRemaining(h_.snap(), at_half);
+  EXPECT_EQ(h_.snap().eta.checkpoints_passed, 3);
+  EXPECT_EQ(h_.snap().eta.predicted_end[2], at_half + std::llround(eta_half * 1000));
+
+  job_.Advance(500);
+  ASSERT_THAT(h_.Fold(job_.FileCompleted("s3://b/c")), IsOk());  // 75%
+  const engine::Millis at_75 = h_.snap().last_recorded_at;
+  const double eta_75 = *EtaSecondsRemaining(h_.snap(), at_75);
+  ASSERT_THAT(h_.FoldAll({job_.FileStarted("s3://b/d")}), IsOk());
+  job_.Advance(1000);
+  ASSERT_THAT(h_.Fold(job_.FileCompleted("s3://b/d")), IsOk());  // 99.9%: the last mark
+  const engine::Millis at_90 = h_.snap().last_recorded_at;
+  const double eta_90 = *EtaSecondsRemaining(h_.snap(), at_90);
+  EXPECT_EQ(h_.snap().eta.checkpoints_passed, 5);
+  EXPECT_FALSE(engine::EtaAccuracyOf(h_.snap()).has_value());  // still running
+
+  job_.Advance(300);
+  ASSERT_THAT(h_.Fold(job_.Completed()), IsOk());
+  const engine::Millis end = h_.snap().last_recorded_at;
+  EXPECT_EQ(h_.snap().eta.ended_at, end);
+  EXPECT_EQ(h_.snap().eta.checkpoints_passed, 5);  // completing samples nothing more
+  const auto accuracy = engine::EtaAccuracyOf(h_.snap());
+  ASSERT_TRUE(accuracy.has_value());
+  const double duration = double(end - start_);
+  EXPECT_FALSE(accuracy->error[0].has_value());
+  EXPECT_FALSE(accuracy->error[1].has_value());
+  EXPECT_NEAR(*accuracy->error[2], (double(at_half) + eta_half * 1000 - double(end)) / duration, 1e-3);
+  EXPECT_NEAR(*accuracy->error[3], (double(at_75) + eta_75 * 1000 - double(end)) / duration, 1e-3);
+  EXPECT_NEAR(*accuracy->error[4], (double(at_90) + eta_90 * 1000 - double(end)) / duration, 1e-3);
+  // The last estimate was finalizing only (a tenth of the file phase, ~250 ms): it
+  // finished early, within 100 ms of the 300 ms that finalizing took.
+  EXPECT_LT(std::abs(*accuracy->error[4]) * duration, 100);
+}
+
+TEST_F(EtaTest, CancelledJobsHaveNoAccuracyRecord) {
+  ASSERT_THAT(h_.FoldAll({job_.FileStarted("s3://b/a")}), IsOk());
+  job_.Advance(1000);
+  ASSERT_THAT(h_.FoldAll({job_.FileCompleted("s3://b/a"), job_.Cancelled()}), IsOk());
+  EXPECT_TRUE(h_.snap().eta.predicted_end[1].has_value());
+  EXPECT_FALSE(engine::EtaAccuracyOf(h_.snap()).has_value());
+}
+
+TEST(EtaAccuracyTotals, SumsIntegersAndCumulativeBuckets) {
+  engine::EtaAccuracyTotals totals;
+  engine::EtaAccuracy a, b;
+  a.error[0] = 0.01;
+  a.error[4] = -0.3;
+  b.error[0] = -0.07;
+  totals.Add(a);
+  totals.Add(b);
+  EXPECT_EQ(totals.at[0].count, 2);
+  EXPECT_EQ(totals.at[0].abs_error_micros, 80'000);
+  // Bounds 0.02, 0.05, 0.1, 0.2, 0.5, 1: 0.01 is in all; 0.07 from 0.1 on.
+  EXPECT_EQ(totals.at[0].le, (std::array<int64_t, 6>{1, 1, 2, 2, 2, 2}));
+  EXPECT_EQ(totals.at[4].le, (std::array<int64_t, 6>{0, 0, 0, 0, 1, 1}));
+  EXPECT_EQ(totals.at[1].count, 0);
+  // Order does not matter: the sums are integers.
+  engine::EtaAccuracyTotals reversed;
+  reversed.Add(b);
+  reversed.Add(a);
+  EXPECT_EQ(reversed, totals);
+}
+
 }  // namespace
 }  // namespace jobstate::testing

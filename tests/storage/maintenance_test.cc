@@ -5,6 +5,7 @@
 
 #include "engine/projector.h"
 #include "storage/codec.h"
+#include "storage/internal/commit_group.h"
 #include "storage/internal/db.h"
 #include "storage/internal/keys.h"
 #include "storage/maintenance.h"
@@ -48,6 +49,11 @@ TEST_F(MaintenanceTest, ReplayRebuildsByteIdenticalDerivedRecordsAndTimeTravelSt
   store_.reset();
   const auto before = DumpReproducible();
   ASSERT_GT(before.at(Cf::kDedupe).size(), 5000u);
+  // Completed jobs left accuracy records, so the totals in meta are worth comparing.
+  engine::EtaAccuracyTotals accuracy;
+  ASSERT_TRUE(before.at(Cf::kMeta).count("eta_accuracy"));
+  ASSERT_TRUE(storage::DecodeEtaAccuracy(before.at(Cf::kMeta).at("eta_accuracy"), accuracy));
+  EXPECT_GT(accuracy.at[2].count, 5);
 
   storage::ReplayOptions options;
   options.checkpoint_interval = 25;
@@ -155,6 +161,32 @@ TEST_F(MaintenanceTest, VerifyNamesEachTamperedRecordAndItsJob) {
   EXPECT_TRUE(single->differences.empty());
   one.job->second = "job-404";
   EXPECT_THAT(store_->Verify(one), StatusIs(StatusCode::kNotFound, "job_not_found"));
+}
+
+TEST_F(MaintenanceTest, VerifyNamesTamperedEtaAccuracyTotals) {
+  AppendRandomHistories(*store_, clock_, 30, 11);
+  const auto stats = store_->GetStats();
+  ASSERT_GT(stats.eta_accuracy.at[0].count, 0);
+  store_.reset();
+  {
+    auto db = storage::Db::Open({options_.path});
+    ASSERT_THAT(db, IsOk());
+    engine::EtaAccuracyTotals tampered = stats.eta_accuracy;
+    ++tampered.at[3].le[0];
+    ASSERT_TRUE((*db)->get()->Put({}, (*db)->cf(Cf::kMeta), "eta_accuracy",
+                                  storage::EncodeEtaAccuracy(tampered)).ok());
+  }
+  Reopen();
+  EXPECT_EQ(store_->GetStats().eta_accuracy.at[3].le[0], stats.eta_accuracy.at[3].le[0] + 1);
+  auto report = store_->Verify({});
+  ASSERT_THAT(report, IsOk());
+  ASSERT_EQ(report->differences.size(), 1u);
+  EXPECT_EQ(report->differences[0].what, "meta eta_accuracy: differs from the jobs' records");
+  // Replay rebuilds it from the jobs.
+  store_.reset();
+  ASSERT_THAT(storage::Replay(options_.path, {}), IsOk());
+  Reopen();
+  EXPECT_EQ(store_->GetStats().eta_accuracy, stats.eta_accuracy);
 }
 
 TEST_F(MaintenanceTest, AnInterruptedReplayKeepsTheDataDirClosedUntilOneCompletes) {
