@@ -16,6 +16,9 @@
 
 #include <CLI/CLI.hpp>
 #include <boost/json.hpp>
+#include <prometheus/gauge.h>
+#include <prometheus/registry.h>
+#include <prometheus/text_serializer.h>
 
 #include "api/auth.h"
 #include "api/json_events.h"
@@ -101,17 +104,75 @@ class Progress {
   Clock::time_point start_;
 };
 
+// Progress for Prometheus while the server is down: a text-format file, as
+// node_exporter's textfile collector reads, rewritten whole (written beside, then
+// renamed) so that a reader never sees half of it. No path, no file.
+class ProgressMetrics {
+ public:
+  // Gauges jobstate_<operation>_<unit>_done, _<unit>, _running, _start_time_seconds.
+  ProgressMetrics(std::string path, const std::string& operation, const std::string& unit)
+      : path_(std::move(path)) {
+    namespace p = prometheus;
+    auto gauge = [&](const std::string& name, const std::string& help) {
+      return &p::BuildGauge().Name("jobstate_" + operation + "_" + name).Help(help)
+                  .Register(registry_).Add({});
+    };
+    done_ = gauge(unit + "_done", "The " + unit + " `jobctl " + operation + "` has finished");
+    total_ = gauge(unit, "The " + unit + " `jobctl " + operation + "` goes through");
+    running_ = gauge("running", "1 while `jobctl " + operation + "` runs, 0 once it has ended");
+    start_ = gauge("start_time_seconds", "When `jobctl " + operation + "` started (Unix time)");
+    start_->SetToCurrentTime();
+  }
+  prometheus::Registry& registry() { return registry_; }
+
+  // Rewrites the file; false (after saying why) if it cannot.
+  bool Update(uint64_t done, uint64_t total, bool running) {
+    if (path_.empty()) return true;
+    done_->Set(static_cast<double>(done));
+    total_->Set(static_cast<double>(total));
+    running_->Set(running ? 1 : 0);
+    const std::string tmp = path_ + ".tmp";
+    {
+      std::ofstream out(tmp, std::ios::trunc);
+      out << prometheus::TextSerializer().Serialize(registry_.Collect());
+      if (!out.flush()) return Warn(tmp);
+    }
+    std::error_code ec;
+    fs::rename(tmp, path_, ec);
+    return ec ? Warn(path_) : true;
+  }
+
+ private:
+  bool Warn(const std::string& what) {
+    if (!warned_) std::fprintf(stderr, "jobctl: cannot write the metrics file %s\n", what.c_str());
+    warned_ = true;
+    return false;
+  }
+
+  std::string path_;
+  prometheus::Registry registry_;
+  prometheus::Gauge *done_, *total_, *running_, *start_;
+  bool warned_ = false;
+};
+
 // --- commands -------------------------------------------------------------------------
 
-int Replay(const std::string& dir) {
+int Replay(const std::string& dir, const std::string& metrics_file) {
   Progress bar("replay");
+  ProgressMetrics metrics(metrics_file, "replay", "events");
   storage::ReplayOptions options;
   options.stop = &g_stop;
+  uint64_t done = 0, total = 0;
   options.progress = [&](const storage::ReplayProgress& p) {
+    metrics.Update(p.events_done, p.events_total, true);  // first: the line says it is there
     bar.Show(p.events_done, p.events_total, "events");
+    done = p.events_done;
+    total = p.events_total;
   };
+  metrics.Update(0, 0, true);
   auto stats = storage::Replay(dir, options);
   bar.Done();
+  metrics.Update(done, total, false);
   if (!stats) {
     if (stats.error().code() == StatusCode::kAborted) {
       std::fprintf(stderr, "jobctl: replay interrupted; the data dir stays marked until "
@@ -127,19 +188,34 @@ int Replay(const std::string& dir) {
   return 0;
 }
 
-int Verify(const std::string& dir, const std::string& org, const std::string& job) {
+int Verify(const std::string& dir, const std::string& org, const std::string& job,
+           const std::string& metrics_file) {
   engine::SystemClock clock;
   auto store = OpenStore(dir, false, clock);
   if (!store) return OpenFailure(store.error(), dir);
   Progress bar("verify");
+  ProgressMetrics metrics(metrics_file, "verify", "jobs");
+  prometheus::Gauge& differences = prometheus::BuildGauge()
+      .Name("jobstate_verify_differences")
+      .Help("Differences `jobctl verify` found (complete once running is 0)")
+      .Register(metrics.registry()).Add({});
   storage::VerifyOptions options;
   if (!job.empty()) options.job = std::make_pair(org, job);
   options.stop = &g_stop;
-  options.progress = [&](uint64_t done, uint64_t total) {
-    if (done % 1000 == 0 || done == total) bar.Show(done, total, "jobs");
+  uint64_t done = 0, total = 0;
+  options.progress = [&](uint64_t d, uint64_t t) {
+    done = d;
+    total = t;
+    if (d % 1000 == 0 || d == t) {
+      metrics.Update(d, t, true);
+      bar.Show(d, t, "jobs");
+    }
   };
+  metrics.Update(0, 0, true);
   auto report = (*store)->Verify(options);
   bar.Done();
+  if (report) differences.Set(static_cast<double>(report->differences.size()));
+  metrics.Update(done, total, false);
   if (!report) return report.error().code() == StatusCode::kAborted ? kInterrupted : Fail(report.error());
   for (const auto& d : report->differences) {
     std::printf("DIFFERS %s/%s: %s\n", d.org.c_str(), d.job_id.c_str(), d.what.c_str());
@@ -360,12 +436,17 @@ int main(int argc, char** argv) {
     cmd->add_option("--org", org, "the job's organisation")->capture_default_str();
   };
 
+  std::string metrics_file;
+  const std::string metrics_help =
+      "keep progress in this file in Prometheus text format (for a textfile collector)";
   auto* replay = app.add_subcommand(
       "replay", "delete and rebuild every derived record from the log (server stopped)");
+  replay->add_option("--metrics-file", metrics_file, metrics_help);
   std::string job;
   auto* verify = app.add_subcommand(
       "verify", "refold every job (or one) and compare with what is stored; exit 1 on a difference");
   verify->add_option("--job", job, "only this job");
+  verify->add_option("--metrics-file", metrics_file, metrics_help);
   org_option(verify);
 
   uint64_t from_position = 0;
@@ -425,8 +506,8 @@ int main(int argc, char** argv) {
   signal(SIGINT, OnSignal);
   signal(SIGTERM, OnSignal);
 
-  if (replay->parsed()) return Replay(dir);
-  if (verify->parsed()) return Verify(dir, org, job);
+  if (replay->parsed()) return Replay(dir, metrics_file);
+  if (verify->parsed()) return Verify(dir, org, job, metrics_file);
   if (exp->parsed()) return Export(dir, org, job, from_position);
   if (imp->parsed()) return Import(dir, file, import_org);
   if (status->parsed()) return ShowStatus(dir, org, job, as_of, as_of_version, files_limit);

@@ -27,6 +27,15 @@ struct Ran {
 };
 
 // Runs jobctl with `args` (a shell-quoted string), capturing stdout.
+// The value of an unlabelled gauge in a Prometheus text file, or -1.
+double Gauge(const std::string& path, const std::string& name) {
+  std::ifstream in(path);
+  for (std::string line; std::getline(in, line);) {
+    if (line.rfind(name + " ", 0) == 0) return std::stod(line.substr(name.size() + 1));
+  }
+  return -1;
+}
+
 Ran Jobctl(const std::string& args) {
   Ran r;
   FILE* p = popen((std::string(JOBSTATE_JOBCTL) + " " + args + " 2>/dev/null").c_str(), "r");
@@ -163,12 +172,14 @@ TEST_F(JobctlTest, ReplayKilledHalfWayThenRunAgainEndsIdentical) {
   const auto before = Statuses(options_.path, {"big"});
 
   // Start a replay, wait for its first progress line, kill it.
+  const std::string metrics = dir_.Sub("replay.prom");
   int err[2];
   ASSERT_EQ(pipe(err), 0);
   const pid_t pid = fork();
   if (pid == 0) {
     dup2(err[1], STDERR_FILENO);
-    execl(JOBSTATE_JOBCTL, "jobctl", "--data-dir", options_.path.c_str(), "replay", nullptr);
+    execl(JOBSTATE_JOBCTL, "jobctl", "--data-dir", options_.path.c_str(), "replay",
+          "--metrics-file", metrics.c_str(), nullptr);
     _exit(127);
   }
   close(err[1]);
@@ -180,15 +191,27 @@ TEST_F(JobctlTest, ReplayKilledHalfWayThenRunAgainEndsIdentical) {
   waitpid(pid, &status, 0);
   close(err[0]);
   ASSERT_TRUE(WIFSIGNALED(status)) << "the replay ended before it was killed";
+  // The metrics file shows a replay still running, part of the way.
+  const double total = Gauge(metrics, "jobstate_replay_events");
+  EXPECT_EQ(Gauge(metrics, "jobstate_replay_running"), 1);
+  EXPECT_GT(Gauge(metrics, "jobstate_replay_events_done"), 0);
+  EXPECT_LT(Gauge(metrics, "jobstate_replay_events_done"), total);
+  EXPECT_GT(total, 120'000);
 
   storage::StoreOptions o;
   o.path = options_.path;
   EXPECT_THAT(storage::Store::Open(o, clock_),
               StatusIs(StatusCode::kFailedPrecondition, "replay_unfinished"));
-  Ran again = Jobctl(Flags() + " replay");
+  Ran again = Jobctl(Flags() + " replay --metrics-file " + metrics);
   ASSERT_EQ(again.code, 0) << again.out;
   EXPECT_EQ(Statuses(options_.path, {"big"}), before);
-  EXPECT_EQ(Jobctl(Flags() + " verify").code, 0);
+  EXPECT_EQ(Gauge(metrics, "jobstate_replay_running"), 0);
+  EXPECT_EQ(Gauge(metrics, "jobstate_replay_events_done"), total);
+  EXPECT_EQ(Gauge(metrics, "jobstate_replay_events"), total);
+  EXPECT_EQ(Jobctl(Flags() + " verify --metrics-file " + metrics).code, 0);
+  EXPECT_EQ(Gauge(metrics, "jobstate_verify_jobs_done"), 1);
+  EXPECT_EQ(Gauge(metrics, "jobstate_verify_running"), 0);
+  EXPECT_EQ(Gauge(metrics, "jobstate_verify_differences"), 0);
 }
 
 TEST_F(JobctlTest, StatusEventsAndTimeTravelFromTheCommandLine) {
