@@ -2,7 +2,10 @@
 // raw RocksDB scan rate of the same log (every log entry and every event record read
 // in key order), measured in the same run:
 //
-//   replay_bench [--scale X] [--dir DIR]      (N = 5,000,000 x scale)
+//   replay_bench [--scale X] [--dir DIR] [--keep 1]     (N = 5,000,000 x scale)
+//
+// --keep 1 leaves the data dir in place and reuses one that is there, so that a
+// profiler can watch the replay alone on a second run.
 //
 // The log is built first through the normal commit path (jobs of 250 files, batches of
 // 1,000, buffered durability to save time; durability does not change what is stored).
@@ -33,15 +36,18 @@ double Seconds(Clock::time_point since) {
 
 int main(int argc, char** argv) {
   double scale = 1.0;
+  bool keep = false;
   std::string dir = (std::filesystem::temp_directory_path() / "jobstate-replay-bench").string();
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string flag = argv[i];
     if (flag == "--scale") scale = std::stod(argv[i + 1]);
     if (flag == "--dir") dir = argv[i + 1];
+    if (flag == "--keep") keep = std::string(argv[i + 1]) != "0";
   }
   const size_t target = static_cast<size_t>(5'000'000 * scale);
-  std::filesystem::remove_all(dir);
-  {
+  const bool reuse = keep && std::filesystem::exists(dir);
+  if (!reuse) std::filesystem::remove_all(dir);
+  if (!reuse) {
     engine::SystemClock clock;
     storage::StoreOptions options;
     options.path = dir;
@@ -101,6 +107,6 @@ int main(int argc, char** argv) {
               static_cast<unsigned long long>(stats->events),
               static_cast<unsigned long long>(stats->jobs), stats->seconds, rate);
   std::printf("replay / raw scan: %.3f\n", rate / raw_rate);
-  std::filesystem::remove_all(dir);
+  if (!keep) std::filesystem::remove_all(dir);
   return 0;
 }
