@@ -5,6 +5,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
@@ -13,6 +14,7 @@
 #include <thread>
 #include <vector>
 
+#include "api/time_format.h"
 #include "engine/event.h"
 
 namespace jobstate::bench {
@@ -58,6 +60,45 @@ inline std::vector<engine::Event> JobEvents(const std::string& job_id, int files
     add(engine::FileProgress{uri, engine::Stage::kChunking, engine::FilePhase::kStarted, {}});
     add(engine::FileProgress{uri, engine::Stage::kEmbedding, engine::FilePhase::kStarted, {}});
     add(engine::FileCompleted{uri, 12, 3000, 4});
+  }
+  return out;
+}
+
+// One event of a JSON workload: the whole object, and the parts other stores key on.
+struct JsonEvent {
+  std::string event_id, job_id, type, json;
+};
+
+// The same realistic job as JobEvents, as the JSON a worker posts: created, started,
+// discovered by 100, then each file started, two progress events and completed.
+inline std::vector<JsonEvent> JobEventsJson(const std::string& job, int files, uint64_t& id) {
+  static const std::string at = api::FormatInstant(
+      std::chrono::duration_cast<std::chrono::milliseconds>(
+          std::chrono::system_clock::now().time_since_epoch()).count() - 60'000);
+  std::vector<JsonEvent> out;
+  auto add = [&](const std::string& type, const std::string& data) {
+    JsonEvent e{Uuid(++id), job, type, ""};
+    e.json = "{\"event_id\":\"" + e.event_id + "\",\"job_id\":\"" + job + "\",\"type\":\"" +
+             type + "\",\"occurred_at\":\"" + at + "\",\"worker_id\":\"w1\"" +
+             (data.empty() ? "" : ",\"data\":" + data) + "}";
+    out.push_back(std::move(e));
+  };
+  add("job.created", R"({"collection_name":"bench","job_type":"index_s3"})");
+  add("job.started", "");
+  for (int f = 0; f < files; f += 100) {
+    std::string list;
+    for (int k = f; k < std::min(files, f + 100); ++k) {
+      list += std::string(k > f ? "," : "") + "{\"uri\":\"s3://bench/" + job + "/" +
+              std::to_string(k) + ".pdf\",\"size_bytes\":" + std::to_string(100000 + k) + "}";
+    }
+    add("files.discovered", "{\"files\":[" + list + "]}");
+  }
+  for (int f = 0; f < files; ++f) {
+    const std::string uri = "\"uri\":\"s3://bench/" + job + "/" + std::to_string(f) + ".pdf\"";
+    add("file.started", "{" + uri + ",\"stage\":\"extracting\"}");
+    add("file.progress", "{" + uri + ",\"stage\":\"chunking\"}");
+    add("file.progress", "{" + uri + ",\"stage\":\"embedding\"}");
+    add("file.completed", "{" + uri + ",\"pages\":4,\"chunks\":12,\"tokens\":3000}");
   }
   return out;
 }

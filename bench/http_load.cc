@@ -29,7 +29,6 @@
 #include <boost/beast/http.hpp>
 #include <boost/json.hpp>
 
-#include "api/time_format.h"
 #include "bench/bench_support.h"
 
 namespace {
@@ -39,48 +38,16 @@ namespace beast = boost::beast;
 namespace http = beast::http;
 using tcp = net::ip::tcp;
 using Clock = std::chrono::steady_clock;
+using jobstate::bench::JobEventsJson;
 using jobstate::bench::StartServer;
 using jobstate::bench::Target;
 using jobstate::bench::Uuid;
-
-// A job's events as JSON objects: created, started, discovered by 100, then each file
-// started, two progress events and completed.
-std::vector<std::string> JobEvents(const std::string& job, int files, uint64_t& id) {
-  static const std::string at = jobstate::api::FormatInstant(
-      std::chrono::duration_cast<std::chrono::milliseconds>(
-          std::chrono::system_clock::now().time_since_epoch()).count() - 60'000);
-  std::vector<std::string> out;
-  auto add = [&](const std::string& type, const std::string& data) {
-    out.push_back("{\"event_id\":\"" + Uuid(++id) + "\",\"job_id\":\"" + job + "\",\"type\":\"" + type +
-                  "\",\"occurred_at\":\"" + at + "\",\"worker_id\":\"w1\"" +
-                  (data.empty() ? "" : ",\"data\":" + data) + "}");
-  };
-  add("job.created", R"({"collection_name":"bench","job_type":"index_s3"})");
-  add("job.started", "");
-  for (int f = 0; f < files; f += 100) {
-    std::string list;
-    for (int k = f; k < std::min(files, f + 100); ++k) {
-      list += std::string(k > f ? "," : "") + "{\"uri\":\"s3://bench/" + job + "/" + std::to_string(k) +
-              ".pdf\",\"size_bytes\":" + std::to_string(100000 + k) + "}";
-    }
-    add("files.discovered", "{\"files\":[" + list + "]}");
-  }
-  for (int f = 0; f < files; ++f) {
-    const std::string uri = "\"uri\":\"s3://bench/" + job + "/" + std::to_string(f) + ".pdf\"";
-    add("file.started", "{" + uri + ",\"stage\":\"extracting\"}");
-    add("file.progress", "{" + uri + ",\"stage\":\"chunking\"}");
-    add("file.progress", "{" + uri + ",\"stage\":\"embedding\"}");
-    add("file.completed", "{" + uri + ",\"pages\":4,\"chunks\":12,\"tokens\":3000}");
-  }
-  return out;
-}
 
 // Bodies of `batch` events each, from jobs of 250 files, for one worker.
 std::vector<std::string> Bodies(const std::string& prefix, size_t events, size_t batch, uint64_t& id) {
   std::vector<std::string> all;
   for (int j = 0; all.size() < events; ++j) {
-    auto e = JobEvents(prefix + "-" + std::to_string(j), 250, id);
-    all.insert(all.end(), e.begin(), e.end());
+    for (auto& e : JobEventsJson(prefix + "-" + std::to_string(j), 250, id)) all.push_back(std::move(e.json));
   }
   all.resize(events);
   std::vector<std::string> bodies;
@@ -205,7 +172,7 @@ int main(int argc, char** argv) {
   // A page deep in a job of 1,000,000 files.
   const int files = std::max(1000, static_cast<int>(1'000'000 * scale));
   std::vector<std::string> discover = {
-      "{\"events\":[" + JobEvents("huge", 0, id)[0] + "]}"};
+      "{\"events\":[" + JobEventsJson("huge", 0, id)[0].json + "]}"};
   for (int f = 0; f < files; f += 1000) {
     std::string list;
     for (int k = f; k < std::min(files, f + 1000); ++k) {

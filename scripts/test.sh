@@ -30,4 +30,7 @@ echo "bench smoke: replay_bench --scale 0.004"
 ./build/bench/replay_bench --scale 0.004 > /dev/null
 echo "bench smoke: eta_bench (scores the shared traces when they are there)"
 ./build/bench/eta_bench > /dev/null
+echo "bench smoke: bench/compare --scale 0.0005 --seconds 0.3 --reps 1 (PostgreSQL, Redis, nginx, RocksDB)"
+./build/bench/compare_bench --jobstated build/jobstated --jobctl build/jobctl --scale 0.0005 \
+  --seconds 0.3 --reps 1 --json build/compare-smoke.json > build/compare-smoke.txt
 echo "bench smoke: ok"
