@@ -2,10 +2,12 @@
 
 #include <stdexcept>
 
+#include <memory>
+
+#include <openssl/core_names.h>
 #include <openssl/evp.h>
-#include <openssl/hmac.h>
+#include <openssl/params.h>
 #include <openssl/rand.h>
-#include <openssl/sha.h>
 
 namespace jobstate::api {
 
@@ -29,17 +31,47 @@ std::string NewUuid() {
          "-" + h.substr(20);
 }
 
+namespace {
+
+// OpenSSL 3's one-shot helpers look the algorithm up in its provider tables on every
+// call (a lock and a search); every request authenticates and most answers sign a
+// cursor, so the algorithms are fetched once and kept for the life of the process.
+const EVP_MD* Sha256() {
+  static EVP_MD* const md = EVP_MD_fetch(nullptr, "SHA256", nullptr);
+  return md;
+}
+
+EVP_MAC* Hmac() {
+  static EVP_MAC* const mac = EVP_MAC_fetch(nullptr, "HMAC", nullptr);
+  return mac;
+}
+
+}  // namespace
+
 std::string Sha256Hex(std::string_view data) {
-  unsigned char digest[SHA256_DIGEST_LENGTH];
-  SHA256(reinterpret_cast<const unsigned char*>(data.data()), data.size(), digest);
-  return Hex(std::string_view(reinterpret_cast<const char*>(digest), sizeof digest));
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  if (!Sha256() || EVP_Digest(data.data(), data.size(), digest, &len, Sha256(), nullptr) != 1) {
+    throw std::runtime_error("SHA-256 is not available");
+  }
+  return Hex(std::string_view(reinterpret_cast<const char*>(digest), len));
 }
 
 std::string HmacSha256(std::string_view key, std::string_view data) {
+  std::unique_ptr<EVP_MAC_CTX, decltype(&EVP_MAC_CTX_free)> ctx(
+      Hmac() ? EVP_MAC_CTX_new(Hmac()) : nullptr, &EVP_MAC_CTX_free);
+  char digest[] = "SHA256";
+  const OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string("digest", digest, 0),
+                               OSSL_PARAM_construct_end()};
   unsigned char out[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
-       reinterpret_cast<const unsigned char*>(data.data()), data.size(), out, &len);
+  size_t len = 0;
+  if (!ctx ||
+      EVP_MAC_init(ctx.get(), reinterpret_cast<const unsigned char*>(key.data()), key.size(),
+                   params) != 1 ||
+      EVP_MAC_update(ctx.get(), reinterpret_cast<const unsigned char*>(data.data()), data.size()) != 1 ||
+      EVP_MAC_final(ctx.get(), out, &len, sizeof out) != 1) {
+    throw std::runtime_error("HMAC-SHA-256 is not available");
+  }
   return std::string(reinterpret_cast<const char*>(out), len);
 }
 
