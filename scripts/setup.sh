@@ -14,6 +14,7 @@ PACKAGES=(
   prometheus-cpp-dev        # metrics registry and text serializer
   libexpected-dev           # tl::expected (Result<T>)
   libxxhash-dev             # stable 64-bit content hash for idempotency checks
+  libjemalloc-dev           # the allocator of jobstated and jobctl (cross-thread frees)
   libssl-dev                # SHA-256 of API keys, HMAC of cursors, random keys
   libcli11-dev libspdlog-dev libhowardhinnant-date-dev
   libgtest-dev libgmock-dev libbenchmark-dev
