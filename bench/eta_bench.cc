@@ -1,6 +1,7 @@
 // The ETA benchmark of issue #5, scored exactly as ../shared/eta/README.md defines it:
 //
 //   eta_bench [--traces DIR]     (default: $JOBSTATE_ETA_TRACES, else ../shared/eta/traces)
+//             [--interval BASE,EVIDENCE,Z_LOW,Z_HIGH]   (try other interval constants)
 //
 // Every trace is imported, in the README's fixed order, into one fresh data dir through
 // the commit path with recorded_at = occurred_at (so earlier jobs are the history of
@@ -236,7 +237,8 @@ double Mean(const std::vector<double>& v) {
 // --- the engine, by time travel ----------------------------------------------------------
 
 // Imports every trace in order, then reads each grid instant as of its time.
-std::optional<std::vector<Estimates>> Engine(const std::vector<Trace>& traces) {
+std::optional<std::vector<Estimates>> Engine(const std::vector<Trace>& traces,
+                                             const engine::ViewOptions& view_options) {
   const fs::path dir = fs::temp_directory_path() / "jobstate-eta-bench";
   fs::remove_all(dir);
   engine::SystemClock clock;
@@ -284,7 +286,7 @@ std::optional<std::vector<Estimates>> Engine(const std::vector<Trace>& traces) {
                      read ? "wrong version" : read.error().ToString().c_str());
         return std::nullopt;
       }
-      const auto view = engine::BuildStatusView(read->page.job, read->at, {});
+      const auto view = engine::BuildStatusView(read->page.job, read->at, view_options);
       if (view.estimated_time_remaining_seconds) est.e[k] = double(*view.estimated_time_remaining_seconds);
       if (view.progress.eta_low_seconds) est.lo[k] = double(*view.progress.eta_low_seconds);
       if (view.progress.eta_high_seconds) est.hi[k] = double(*view.progress.eta_high_seconds);
@@ -301,8 +303,16 @@ std::optional<std::vector<Estimates>> Engine(const std::vector<Trace>& traces) {
 int main(int argc, char** argv) {
   std::string dir = std::getenv("JOBSTATE_ETA_TRACES") ? std::getenv("JOBSTATE_ETA_TRACES")
                                                        : "../shared/eta/traces";
+  engine::ViewOptions view_options;
   for (int i = 1; i + 1 < argc; i += 2) {
     if (std::string(argv[i]) == "--traces") dir = argv[i + 1];
+    if (std::string(argv[i]) == "--interval") {
+      auto& m = view_options.eta_interval;
+      if (std::sscanf(argv[i + 1], "%lf,%lf,%lf,%lf", &m.base, &m.evidence, &m.z_low, &m.z_high) != 4) {
+        std::fprintf(stderr, "eta_bench: --interval wants BASE,EVIDENCE,Z_LOW,Z_HIGH\n");
+        return 2;
+      }
+    }
   }
   std::vector<fs::path> truths;
   std::error_code ec;
@@ -321,7 +331,7 @@ int main(int argc, char** argv) {
     if (!t) return 1;
     traces.push_back(std::move(*t));
   }
-  auto engine = Engine(traces);
+  auto engine = Engine(traces, view_options);
   if (!engine) return 1;
 
   struct Row {
@@ -364,6 +374,7 @@ int main(int argc, char** argv) {
   line("mean coverage", Mean, [](const Scores& s) { return s.coverage; });
   line("mean first estimate (t/D)", Mean, [](const Scores& s) { return s.first; });
   line("mean P10-P90 coverage", Mean, [](const Scores& s) { return s.interval_coverage; });
+  line("mean P10-P90 width (hi-lo)/D", Mean, [](const Scores& s) { return s.width; });
   double log_ratio_linear = 0, log_ratio_tqdm = 0;
   for (const Row& r : rows) {
     log_ratio_linear += std::log(r.engine.nae / r.linear.nae);

@@ -120,6 +120,18 @@ std::optional<double> EtaSecondsRemaining(const JobSnapshot& job, Millis now) {
   return (file_work_ms + finalize_ms) / 1000;
 }
 
+std::optional<EtaRange> EtaRangeAt(const JobSnapshot& job, Millis now,
+                                   const EtaIntervalModel& model) {
+  if (IsFinal(job.status)) return std::nullopt;
+  const auto point = EtaSecondsRemaining(job, now);
+  if (!point) return std::nullopt;
+  int64_t finished = 0;
+  for (const auto& [type, s] : job.eta.types) finished += s.n;
+  const double spread = model.base + model.evidence / std::sqrt(double(std::max<int64_t>(finished, 1)));
+  return EtaRange{*point, *point * std::exp(-model.z_low * spread),
+                  *point * std::exp(model.z_high * spread)};
+}
+
 void EtaAfterEvent(JobSnapshot& job, bool became_final, Millis recorded_at) {
   if (became_final) {
     job.eta.ended_at = recorded_at;

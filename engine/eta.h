@@ -104,6 +104,20 @@ void EtaAfterEvent(JobSnapshot& job, bool became_final, Millis recorded_at);
 // The estimate at `now`: seconds remaining, or nullopt without evidence yet.
 std::optional<double> EtaSecondsRemaining(const JobSnapshot& job, Millis now);
 
+// The estimate with an interval meant to hold the truth about 80% of the time.
+struct EtaRange {
+  double seconds = 0, low_seconds = 0, high_seconds = 0;
+};
+// The interval is multiplicative around the estimate, exp(∓z·spread), where the spread
+// shrinks as the job's own evidence (finished files) grows: spread = base + evidence /
+// sqrt(files finished). The constants are calibrated on the finished jobs of the shared
+// traces (bench/eta_bench reports the coverage); see docs/decisions.md.
+struct EtaIntervalModel {
+  double base = 0.35, evidence = 1.0, z_low = 1.3, z_high = 1.1;
+};
+std::optional<EtaRange> EtaRangeAt(const JobSnapshot& job, Millis now,
+                                   const EtaIntervalModel& model = {});
+
 // The accuracy record of a completed job (completed or completed_with_failures that
 // started); nullopt for any other.
 std::optional<EtaAccuracy> EtaAccuracyOf(const JobSnapshot& job);

@@ -154,10 +154,13 @@ JobStatusView BuildStatusView(const JobSnapshot& s, Millis now, const ViewOption
   v.started_at = s.started_at;
   v.completed_at = s.completed_at;
   v.version = s.version;
-  if (auto eta = EtaSecondsRemaining(s, now)) {
-    v.estimated_time_remaining_seconds = static_cast<int64_t>(std::llround(*eta));
-    v.progress.estimated_completion_at =
-        IsFinal(s.status) ? s.completed_at : std::optional<Millis>(now + std::llround(*eta * 1000));
+  // Every ETA field is null once the job is final (API.md), and until there is
+  // evidence for an estimate.
+  if (auto eta = EtaRangeAt(s, now, options.eta_interval)) {
+    v.estimated_time_remaining_seconds = static_cast<int64_t>(std::llround(eta->seconds));
+    v.progress.estimated_completion_at = now + std::llround(eta->seconds * 1000);
+    v.progress.eta_low_seconds = static_cast<int64_t>(std::floor(eta->low_seconds));
+    v.progress.eta_high_seconds = static_cast<int64_t>(std::ceil(eta->high_seconds));
   }
   return v;
 }

@@ -20,6 +20,7 @@ namespace jobstate::engine {
 
 struct ViewOptions {
   Millis stall_after_ms = 120'000;  // Default: 120 s without an event marks `stalled`
+  EtaIntervalModel eta_interval;    // Default: the calibrated constants (engine/eta.h)
 };
 
 struct StageView {

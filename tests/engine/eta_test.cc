@@ -2,7 +2,10 @@
 // overruns, and finalizing as work. No timing: every instant is given.
 #include <gtest/gtest.h>
 
+#include <cmath>
+
 #include "engine/eta.h"
+#include "engine/status_view.h"
 #include "tests/engine/fold_harness.h"
 #include "tests/support/job_scenario.h"
 #include "tests/support/status_matchers.h"
@@ -131,6 +134,54 @@ TEST_F(EtaTest, CancelledJobsHaveNoAccuracyRecord) {
   ASSERT_THAT(h_.FoldAll({job_.FileCompleted("s3://b/a"), job_.Cancelled()}), IsOk());
   EXPECT_TRUE(h_.snap().eta.predicted_end[1].has_value());
   EXPECT_FALSE(engine::EtaAccuracyOf(h_.snap()).has_value());
+}
+
+// The interval: multiplicative around the estimate, narrowing (relative to the
+// estimate) as finished files accumulate; nothing once the job is final.
+TEST_F(EtaTest, IntervalBracketsTheEstimateAndNarrowsWithEvidence) {
+  const engine::EtaIntervalModel model;  // the calibrated constants
+  ASSERT_THAT(h_.FoldAll({job_.FileStarted("s3://b/a"), job_.FileStarted("s3://b/b")}), IsOk());
+  job_.Advance(1000);
+  ASSERT_THAT(h_.Fold(job_.FileCompleted("s3://b/a")), IsOk());
+  const engine::Millis t1 = h_.snap().last_recorded_at;
+  const auto one = engine::EtaRangeAt(h_.snap(), t1, model);
+  ASSERT_TRUE(one.has_value());
+  EXPECT_DOUBLE_EQ(one->seconds, *EtaSecondsRemaining(h_.snap(), t1));
+  // One finished file: spread = base + evidence / sqrt(1).
+  const double spread1 = model.base + model.evidence;
+  EXPECT_NEAR(one->low_seconds, one->seconds * std::exp(-model.z_low * spread1), 1e-9);
+  EXPECT_NEAR(one->high_seconds, one->seconds * std::exp(model.z_high * spread1), 1e-9);
+
+  ASSERT_THAT(h_.FoldAll({job_.FileCompleted("s3://b/b"), job_.FileStarted("s3://b/c"),
+                          job_.FileStarted("s3://b/d")}),
+              IsOk());
+  job_.Advance(100);
+  ASSERT_THAT(h_.Fold(job_.FileCompleted("s3://b/c")), IsOk());
+  const engine::Millis t3 = h_.snap().last_recorded_at;
+  const auto three = engine::EtaRangeAt(h_.snap(), t3, model);
+  ASSERT_TRUE(three.has_value());
+  const double spread3 = model.base + model.evidence / std::sqrt(3.0);
+  EXPECT_NEAR(three->high_seconds / three->seconds, std::exp(model.z_high * spread3), 1e-9);
+  EXPECT_LT(three->high_seconds / three->seconds, one->high_seconds / one->seconds);
+  EXPECT_GT(three->low_seconds / three->seconds, one->low_seconds / one->seconds);
+
+  // Through the status view: whole seconds, outward; the point inside.
+  engine::ViewOptions options;
+  const auto view = engine::BuildStatusView(h_.snap(), t3, options);
+  ASSERT_TRUE(view.progress.eta_low_seconds && view.progress.eta_high_seconds);
+  EXPECT_EQ(*view.progress.eta_low_seconds, static_cast<int64_t>(std::floor(three->low_seconds)));
+  EXPECT_EQ(*view.progress.eta_high_seconds, static_cast<int64_t>(std::ceil(three->high_seconds)));
+  EXPECT_LE(*view.progress.eta_low_seconds, *view.estimated_time_remaining_seconds);
+  EXPECT_GE(*view.progress.eta_high_seconds, *view.estimated_time_remaining_seconds);
+
+  // Final: every ETA field is null (API.md), however recent the evidence.
+  ASSERT_THAT(h_.FoldAll({job_.FileCompleted("s3://b/d"), job_.Completed()}), IsOk());
+  EXPECT_FALSE(engine::EtaRangeAt(h_.snap(), t3 + 10, model).has_value());
+  const auto done = engine::BuildStatusView(h_.snap(), t3 + 10, options);
+  EXPECT_FALSE(done.estimated_time_remaining_seconds.has_value());
+  EXPECT_FALSE(done.progress.eta_low_seconds.has_value());
+  EXPECT_FALSE(done.progress.eta_high_seconds.has_value());
+  EXPECT_FALSE(done.progress.estimated_completion_at.has_value());
 }
 
 TEST(EtaAccuracyTotals, SumsIntegersAndCumulativeBuckets) {
