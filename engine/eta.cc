@@ -10,6 +10,14 @@ namespace jobstate::engine {
 namespace {
 
 constexpr double kFinalizeShare = 0.10;  // finalizing as a share of the file work
+// The display filter: time constant = max(kFilterMinTau ms, share × elapsed); a jump of
+// the model's completion by more than kFilterPassJump of the time remaining passes at
+// once (news, not noise); the shown estimate never falls below kFilterFloor of the
+// model's. Chosen on the shared traces (docs/performance.md).
+constexpr double kFilterTauShare = 0.10;
+constexpr double kFilterMinTau = 500;
+constexpr double kFilterFloor = 0.25;
+constexpr double kFilterPassJump = 0.75;
 
 EtaTypeStats& Of(JobSnapshot& job, const FileRow& row) {
   return job.eta.types[row.content_type.value_or("")];
@@ -79,7 +87,7 @@ void EtaMoved(JobSnapshot& job, const FileRow& row, FileStatus to, Millis at) {
   }
 }
 
-std::optional<double> EtaSecondsRemaining(const JobSnapshot& job, Millis now) {
+std::optional<double> EtaModelSecondsRemaining(const JobSnapshot& job, Millis now) {
   if (IsFinal(job.status)) return 0.0;
   if (job.status != JobStatus::kRunning || !job.started_at) return std::nullopt;
   // The pooled fit, for types without enough evidence of their own.
@@ -132,12 +140,53 @@ std::optional<EtaRange> EtaRangeAt(const JobSnapshot& job, Millis now,
                   *point * std::exp(model.z_high * spread)};
 }
 
+std::optional<double> EtaSecondsRemaining(const JobSnapshot& job, Millis now) {
+  const auto model = EtaModelSecondsRemaining(job, now);
+  if (!model || IsFinal(job.status) || !job.eta.filter) return model;
+  const EtaFilter& f = *job.eta.filter;
+  // The shown instant moves with the model's drift since the last event.
+  const double model_end = double(now) + *model * 1000;
+  const double shown_end = double(f.shown_end) + (model_end - double(f.model_end));
+  return std::max((shown_end - double(now)) / 1000, kFilterFloor * *model);
+}
+
+namespace {
+
+// Folds the model's completion instant at an event into the display filter: an
+// exponential average with a time constant of a tenth of the job's elapsed time, so
+// the shown value settles within seconds early on and resists noise later.
+void UpdateFilter(JobSnapshot& job, Millis at) {
+  const auto model = EtaModelSecondsRemaining(job, at);
+  if (!model) return;
+  const Millis model_end = at + static_cast<Millis>(std::llround(*model * 1000));
+  const int64_t scope = job.files_total();
+  auto& f = job.eta.filter;
+  if (!f || f->scope != scope) {
+    f = EtaFilter{at, model_end, model_end, scope};
+    return;
+  }
+  const double elapsed = double(at - job.started_at.value_or(at));
+  const double tau = std::max(kFilterMinTau, kFilterTauShare * elapsed);
+  const double alpha = 1 - std::exp(-double(at - f->at) / tau);
+  const double before = double(f->shown_end);  // the drift between events is not kept
+  // A jump larger than a share of what remains is news, not noise: let it through.
+  const double remaining = std::max(1.0, double(model_end - at));
+  const double jump = std::abs(double(model_end) - before) / remaining;
+  const double a = jump > kFilterPassJump ? 1.0 : alpha;
+  f->shown_end = static_cast<Millis>(std::llround(before + a * (double(model_end) - before)));
+  f->model_end = model_end;
+  f->at = at;
+}
+
+}  // namespace
+
 void EtaAfterEvent(JobSnapshot& job, bool became_final, Millis recorded_at) {
   if (became_final) {
     job.eta.ended_at = recorded_at;
     return;
   }
   if (job.status != JobStatus::kRunning) return;
+  UpdateFilter(job, recorded_at);
   int32_t& passed = job.eta.checkpoints_passed;
   if (passed >= int32_t(kEtaCheckpointTenths.size()) ||
       job.percent_tenths < kEtaCheckpointTenths[size_t(passed)]) {

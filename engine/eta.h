@@ -53,6 +53,18 @@ struct EtaTypeStats {
 inline constexpr std::array<int32_t, 5> kEtaCheckpointTenths{100, 250, 500, 750, 900};
 using EtaCheckpoints = std::array<std::optional<Millis>, kEtaCheckpointTenths.size()>;
 
+// The display filter, folded at event instants (a read stays a function of the stored
+// state and its instant): the model's completion instant at the last event, and the
+// smoothed one shown for it.
+struct EtaFilter {
+  Millis at = 0;          // recorded_at of the last event that updated it
+  Millis model_end = 0;   // the model's completion instant then
+  Millis shown_end = 0;   // the filtered completion instant then
+  int64_t scope = 0;      // files_total then: a change of scope is let through at once
+  bool operator==(const EtaFilter&) const = default;
+  template <class A> void serialize(A& ar, uint32_t) { ar(at, model_end, shown_end, scope); }
+};
+
 struct EtaState {
   std::map<std::string, EtaTypeStats> types;  // by content_type ("" when unknown)
   std::optional<Millis> files_done_at;        // the last file to settle, once none is left
@@ -61,10 +73,12 @@ struct EtaState {
   EtaCheckpoints predicted_end{};
   int32_t checkpoints_passed = 0;
   std::optional<Millis> ended_at;  // recorded_at of the event that made the job final
+  std::optional<EtaFilter> filter;
   bool operator==(const EtaState&) const = default;
   template <class A> void serialize(A& ar, uint32_t class_version) {
     ar(types, files_done_at);
     if (class_version >= 2) ar(predicted_end, checkpoints_passed, ended_at);
+    if (class_version >= 3) ar(filter);
   }
 };
 
@@ -101,8 +115,13 @@ void EtaMoved(JobSnapshot& job, const FileRow& row, FileStatus to, Millis at);
 // estimate at the checkpoints `percent` has reached and notes when the job ended.
 void EtaAfterEvent(JobSnapshot& job, bool became_final, Millis recorded_at);
 
-// The estimate at `now`: seconds remaining, or nullopt without evidence yet.
+// The estimate at `now`: seconds remaining, or nullopt without evidence yet. It is the
+// model's estimate passed through the display filter: between events the model's own
+// drift (a stall, an overrunning file) goes through unchanged; at events its jumps are
+// smoothed, except when the job's scope (files_total) changes.
 std::optional<double> EtaSecondsRemaining(const JobSnapshot& job, Millis now);
+// The model alone, unfiltered.
+std::optional<double> EtaModelSecondsRemaining(const JobSnapshot& job, Millis now);
 
 // The estimate with an interval meant to hold the truth about 80% of the time.
 struct EtaRange {
@@ -113,7 +132,7 @@ struct EtaRange {
 // sqrt(files finished). The constants are calibrated on the finished jobs of the shared
 // traces (bench/eta_bench reports the coverage); see docs/decisions.md.
 struct EtaIntervalModel {
-  double base = 0.35, evidence = 1.0, z_low = 1.3, z_high = 1.1;
+  double base = 0.35, evidence = 1.0, z_low = 1.4, z_high = 1.2;
 };
 std::optional<EtaRange> EtaRangeAt(const JobSnapshot& job, Millis now,
                                    const EtaIntervalModel& model = {});
@@ -125,4 +144,5 @@ std::optional<EtaAccuracy> EtaAccuracyOf(const JobSnapshot& job);
 }  // namespace jobstate::engine
 
 CEREAL_CLASS_VERSION(jobstate::engine::EtaTypeStats, 1)
-CEREAL_CLASS_VERSION(jobstate::engine::EtaState, 2)
+CEREAL_CLASS_VERSION(jobstate::engine::EtaState, 3)
+CEREAL_CLASS_VERSION(jobstate::engine::EtaFilter, 1)

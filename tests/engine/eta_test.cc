@@ -24,7 +24,8 @@ class EtaTest : public ::testing::Test {
                 IsOk());
     start_ = *h_.snap().started_at;
   }
-  double Eta(engine::Millis t) { return *EtaSecondsRemaining(h_.snap(), start_ + t); }
+  // The work model alone (the display filter has its own tests below).
+  double Eta(engine::Millis t) { return *engine::EtaModelSecondsRemaining(h_.snap(), start_ + t); }
 
   JobScenario job_{"job-eta"};
   FoldHarness h_{"job-eta"};
@@ -182,6 +183,72 @@ TEST_F(EtaTest, IntervalBracketsTheEstimateAndNarrowsWithEvidence) {
   EXPECT_FALSE(done.progress.eta_low_seconds.has_value());
   EXPECT_FALSE(done.progress.eta_high_seconds.has_value());
   EXPECT_FALSE(done.progress.estimated_completion_at.has_value());
+}
+
+// The display filter, folded at event instants: small jumps of the model are smoothed,
+// a change of scope or a large jump passes at once, and between events the model's
+// drift goes through (a stall moves the estimate, it does not freeze it).
+class EtaFilterTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::vector<std::string> uris;
+    for (int i = 0; i < 40; ++i) uris.push_back("s3://b/" + std::to_string(i));
+    ASSERT_THAT(h_.FoldAll({job_.Created(), job_.Started(), job_.Discovered(uris), job_.Workers(1)}),
+                IsOk());
+  }
+  // Runs file i for `ms` and finishes it.
+  void RunFile(int i, engine::Millis ms) {
+    ASSERT_THAT(h_.Fold(job_.FileStarted("s3://b/" + std::to_string(i))), IsOk());
+    job_.Advance(ms);
+    ASSERT_THAT(h_.Fold(job_.FileCompleted("s3://b/" + std::to_string(i))), IsOk());
+  }
+  double Shown(engine::Millis now) { return *EtaSecondsRemaining(h_.snap(), now); }
+  double Model(engine::Millis now) { return *engine::EtaModelSecondsRemaining(h_.snap(), now); }
+
+  JobScenario job_{"job-filter"};
+  FoldHarness h_{"job-filter"};
+};
+
+TEST_F(EtaFilterTest, SmoothsSmallJumpsAndPassesScopeChangesAndDrift) {
+  for (int i = 0; i < 10; ++i) RunFile(i, 1000);
+  engine::Millis now = h_.snap().last_recorded_at;
+  // Steady files: the filter has caught up with the model.
+  EXPECT_NEAR(Shown(now), Model(now), 0.05 * Model(now));
+
+  // One file twice as slow: the model jumps up a little (under the pass-through
+  // share); the shown value moves only part of the way.
+  const double before = Shown(now);
+  RunFile(10, 2000);
+  now = h_.snap().last_recorded_at;
+  const double model = Model(now), shown = Shown(now);
+  ASSERT_GT(model, before);
+  ASSERT_LT(model - before, 0.75 * before);  // a small jump
+  EXPECT_LT(shown, model);
+  EXPECT_GT(shown, before - 2.5);  // it did not drop either (2 s passed)
+
+  // Between events the model's drift goes through unchanged: no event for a while,
+  // and the shown estimate changes exactly as much as the model's.
+  const engine::Millis later = now + 30'000;
+  EXPECT_NEAR(Shown(later) - shown, Model(later) - model, 1e-6);
+
+  // A change of scope passes at once: 40 more files.
+  std::vector<std::string> more;
+  for (int i = 40; i < 80; ++i) more.push_back("s3://b/" + std::to_string(i));
+  ASSERT_THAT(h_.Fold(job_.Discovered(more)), IsOk());
+  now = h_.snap().last_recorded_at;
+  EXPECT_NEAR(Shown(now), Model(now), 1e-3);
+  EXPECT_EQ(h_.snap().eta.filter->scope, 80);
+}
+
+TEST_F(EtaFilterTest, LargeJumpsPassAtOnce) {
+  for (int i = 0; i < 5; ++i) RunFile(i, 100);
+  const double before = Model(h_.snap().last_recorded_at);
+  // A file takes 100 times as long: the fit jumps by far more than the time that was
+  // left, which is news rather than noise.
+  RunFile(5, 10'000);
+  const engine::Millis now = h_.snap().last_recorded_at;
+  ASSERT_GT(Model(now), 1.75 * before);
+  EXPECT_NEAR(Shown(now), Model(now), 1e-3);
 }
 
 TEST(EtaAccuracyTotals, SumsIntegersAndCumulativeBuckets) {
