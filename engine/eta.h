@@ -5,12 +5,14 @@
 // by least squares on this job's finished files (from `file.started` to the file's end)
 // with a pooled fit over every type as the fallback. Read time divides the work still
 // waiting (and what is left of the work in flight) by the worker lanes and adds a
-// finalizing share. EtaState holds only sums, so it stays small and folds in O(1) per
+// finalizing share. What is shown passes through a display filter folded at events,
+// with an interval around it, and the fold keeps an accuracy record of what it showed.
+// EtaState holds only sums and a few instants, so it stays small and folds in O(1) per
 // event; it is part of the snapshot and rebuilt by replay like everything else.
 //
-// Not yet (issue #5): a history prior across jobs, per-stage costs for stage-at-a-time
-// pipelines, a display filter, and the calibrated interval; until there is evidence
-// (a finished file) the estimate is null.
+// Not yet (issue #5): a history prior across jobs and per-stage costs for
+// stage-at-a-time pipelines; until there is evidence (a finished file) the estimate is
+// null.
 //
 // Thread safety: plain values and free functions.
 
