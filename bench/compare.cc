@@ -72,9 +72,11 @@ struct Sample {
 // or -1 when the system refused.
 using Op = std::function<int(Connection&, size_t sender, size_t i)>;
 
-Sample Drive(System& system, size_t senders, double seconds, const Op& op) {
+using Connect = std::function<std::unique_ptr<Connection>()>;
+
+Sample Drive(const Connect& connect, size_t senders, double seconds, const Op& op) {
   std::vector<std::unique_ptr<Connection>> connections;
-  for (size_t s = 0; s < senders; ++s) connections.push_back(system.Connect());
+  for (size_t s = 0; s < senders; ++s) connections.push_back(connect());
   std::vector<std::vector<double>> latencies(senders);
   std::atomic<uint64_t> units{0}, errors{0};
   std::latch ready(static_cast<std::ptrdiff_t>(senders) + 1);
@@ -142,14 +144,15 @@ std::vector<std::vector<Batch>> Batches(const std::string& prefix, size_t sender
 }
 
 Sample Ingest(System& system, const std::vector<std::vector<Batch>>& batches, double seconds) {
-  return Drive(system, batches.size(), seconds, [&](Connection& c, size_t s, size_t i) -> int {
+  return Drive([&] { return system.Connect(); }, batches.size(), seconds,
+               [&](Connection& c, size_t s, size_t i) -> int {
     if (i >= batches[s].size()) return 0;
     return c.Ingest(batches[s][i]) ? static_cast<int>(batches[s][i].events.size()) : -1;
   });
 }
 
 Sample Reads(System& system, size_t connections, double seconds, const std::string& job) {
-  return Drive(system, connections, seconds,
+  return Drive([&] { return system.Connect(); }, connections, seconds,
                [&](Connection& c, size_t, size_t) { return c.ReadStatus(job) ? 1 : -1; });
 }
 
@@ -316,27 +319,15 @@ Sample DeepPage(JobstateSystem& js, const Options& o, uint64_t& id) {
   }
   const std::string deep = "/v2/jobs/huge/files?limit=50&cursor=" + cursor;
   // Through the same driver: one connection reading that page.
-  struct PageReader : System {
-    JobstateSystem& js;
+  struct PageConnection : Connection {
+    HttpClient client;
     std::string target;
-    PageReader(JobstateSystem& j, std::string t) : js(j), target(std::move(t)) {}
-    std::string name() const override { return "jobstate"; }
-    void Start(const std::string&) override {}
-    void Stop() override {}
-    std::vector<pid_t> processes() const override { return {}; }
-    ReadBack ReadEverything() override { return {}; }
-    std::unique_ptr<Connection> Connect() override {
-      struct Page : Connection {
-        HttpClient c;
-        std::string target;
-        Page(HttpClient client, std::string t) : c(std::move(client)), target(std::move(t)) {}
-        bool Ingest(const Batch&) override { return false; }
-        bool ReadStatus(const std::string&) override { return c.Get(target).status == 200; }
-      };
-      return std::make_unique<Page>(js.Client(), target);
-    }
-  } reader(js, deep);
-  return Reads(reader, 1, o.seconds, "");
+    PageConnection(HttpClient c, std::string t) : client(std::move(c)), target(std::move(t)) {}
+    bool Ingest(const Batch&) override { return false; }
+    bool ReadStatus(const std::string&) override { return client.Get(target).status == 200; }
+  };
+  return Drive([&] { return std::make_unique<PageConnection>(js.Client(), deep); }, 1, o.seconds,
+               [](Connection& c, size_t, size_t) { return c.ReadStatus("") ? 1 : -1; });
 }
 
 }  // namespace

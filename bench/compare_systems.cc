@@ -169,13 +169,14 @@ HttpClient::HttpClient(HttpClient&&) noexcept = default;
 HttpClient& HttpClient::operator=(HttpClient&&) noexcept = default;
 HttpClient::~HttpClient() = default;
 
-HttpClient::Answer HttpClient::Get(const std::string& target) {
-  return Post(target, "");
+HttpClient::Answer HttpClient::Get(const std::string& target) { return Call(false, target, ""); }
+
+HttpClient::Answer HttpClient::Post(const std::string& target, const std::string& body) {
+  return Call(true, target, body);
 }
 
-// A POST when there is a body, else a GET.
-HttpClient::Answer HttpClient::Post(const std::string& target, const std::string& body) {
-  http::request<http::string_body> req{body.empty() ? http::verb::get : http::verb::post, target, 11};
+HttpClient::Answer HttpClient::Call(bool post, const std::string& target, const std::string& body) {
+  http::request<http::string_body> req{post ? http::verb::post : http::verb::get, target, 11};
   req.set(http::field::host, "127.0.0.1");
   if (!impl_->key.empty()) req.set(http::field::authorization, "Bearer " + impl_->key);
   if (!body.empty()) {

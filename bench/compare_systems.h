@@ -47,6 +47,7 @@ class HttpClient {
   Answer Post(const std::string& target, const std::string& body);
 
  private:
+  Answer Call(bool post, const std::string& target, const std::string& body);
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };
