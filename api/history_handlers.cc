@@ -166,13 +166,15 @@ class Service::WatchStream final : public BodyStream {
   }
 
  private:
-  std::string Event(const engine::JobSnapshot& snap) const {
-    const auto view =
-        engine::BuildStatusView(snap, service_.clock_.NowMillis(), service_.options_.view);
+  // The status event of `snap`; nullopt when storage fails (the stream ends).
+  std::optional<std::string> Event(const engine::JobSnapshot& snap) const {
+    const auto view = engine::ReadStatusView(service_.store_, snap, service_.clock_.NowMillis(),
+                                             false, service_.options_.view);
+    if (!view) return std::nullopt;
     std::string out = "event: status\nid: " + std::to_string(snap.version) + "\ndata: ";
     JsonWriter w(out);
     w.BeginObject();
-    WriteStatusMembers(w, view);
+    WriteStatusMembers(w, *view);
     w.EndObject();
     out += "\n\n";
     return out;

@@ -80,21 +80,22 @@ std::optional<std::string> NextFileCursor(const Service::Call& call, const Curso
 // The status body of GET /v2/jobs/{id}, with its ETag, or 304 when the client's
 // If-None-Match names this version.
 Response StatusResponse(const Service::Call& call, const CursorCodec& cursors,
-                        const std::string& job_id, const FilePageAsk& ask,
-                        const engine::FilePage& page, engine::Millis at,
-                        const engine::ViewOptions& view_options) {
+                        const engine::JobStore& store, const std::string& job_id,
+                        const FilePageAsk& ask, const engine::FilePage& page, engine::Millis at,
+                        bool historical, const engine::ViewOptions& view_options) {
   const std::string etag = "\"" + std::to_string(page.job.version) + "\"";
   if (call.req[http::field::if_none_match] == etag) {
     Response res{http::status::not_modified, call.req.version()};
     res.set(http::field::etag, etag);
     return res;
   }
-  const auto view = engine::BuildStatusView(page.job, at, view_options);
+  const auto view = engine::ReadStatusView(store, page.job, at, historical, view_options);
+  if (!view) return MakeProblem(view.error(), call.req.version(), call.request_id);
   std::string body;
   body.reserve(4096 + 700 * page.rows.size());
   JsonWriter w(body);
   w.BeginObject();
-  WriteStatusMembers(w, view);
+  WriteStatusMembers(w, *view);
   WriteFilesPageMembers(w, page, ask.query.limit,
                         NextFileCursor(call, cursors, job_id, ask, page), ask.filter);
   w.EndObject();
@@ -135,8 +136,8 @@ net::awaitable<Response> Service::GetJob(Call& call, const std::string& job_id) 
     if (!page) co_return MakeProblem(page.error(), v, call.request_id);
     if (!sub || page->job.version > *wait_for || sub->closed() ||
         !co_await sub->Wait(deadline)) {
-      co_return StatusResponse(call, cursors_, job_id, *ask, *page, clock_.NowMillis(),
-                               options_.view);
+      co_return StatusResponse(call, cursors_, store_, job_id, *ask, *page, clock_.NowMillis(),
+                               false, options_.view);
     }
   }
 }
@@ -177,7 +178,8 @@ Response Service::GetJobAsOf(Call& call, const std::string& job_id) {
   if (!ask) return MakeProblem(ask.error(), v, call.request_id);
   auto read = store_.ReadAsOf(call.principal.org, job_id, as_of, ask->query);
   if (!read) return MakeProblem(read.error(), v, call.request_id);
-  return StatusResponse(call, cursors_, job_id, *ask, read->page, read->at, options_.view);
+  return StatusResponse(call, cursors_, store_, job_id, *ask, read->page, read->at, true,
+                        options_.view);
 }
 
 Response Service::GetFiles(Call& call, const std::string& job_id) {
@@ -248,8 +250,10 @@ Response Service::ListJobs(Call& call) {
   w.Key("jobs").BeginArray();
   const engine::Millis now = clock_.NowMillis();
   for (const engine::JobSnapshot& job : page->jobs) {
+    auto view = engine::ReadStatusView(store_, job, now, false, options_.view);
+    if (!view) return MakeProblem(view.error(), v, call.request_id);
     w.BeginObject();
-    WriteStatusMembers(w, engine::BuildStatusView(job, now, options_.view));
+    WriteStatusMembers(w, *view);
     w.EndObject();
   }
   w.EndArray();

@@ -2,6 +2,7 @@
 //
 //   eta_bench [--traces DIR]     (default: $JOBSTATE_ETA_TRACES, else ../shared/eta/traces)
 //             [--interval BASE,EVIDENCE,Z_LOW,Z_HIGH]   (try other interval constants)
+//             [--dump JOB_ID]   (print that trace's grid: truth, estimate, interval, model)
 //
 // Every trace is imported, in the README's fixed order, into one fresh data dir through
 // the commit path with recorded_at = occurred_at (so earlier jobs are the history of
@@ -238,7 +239,8 @@ double Mean(const std::vector<double>& v) {
 
 // Imports every trace in order, then reads each grid instant as of its time.
 std::optional<std::vector<Estimates>> Engine(const std::vector<Trace>& traces,
-                                             const engine::ViewOptions& view_options) {
+                                             const engine::ViewOptions& view_options,
+                                             const std::string& dump) {
   const fs::path dir = fs::temp_directory_path() / "jobstate-eta-bench";
   fs::remove_all(dir);
   engine::SystemClock clock;
@@ -286,10 +288,29 @@ std::optional<std::vector<Estimates>> Engine(const std::vector<Trace>& traces,
                      read ? "wrong version" : read.error().ToString().c_str());
         return std::nullopt;
       }
-      const auto view = engine::BuildStatusView(read->page.job, read->at, view_options);
+      auto read_view = engine::ReadStatusView(**store, read->page.job, read->at, true, view_options);
+      if (!read_view) {
+        std::fprintf(stderr, "%s: view at k=%d: %s\n", t.id.c_str(), k, read_view.error().ToString().c_str());
+        return std::nullopt;
+      }
+      const engine::JobStatusView& view = *read_view;
       if (view.estimated_time_remaining_seconds) est.e[k] = double(*view.estimated_time_remaining_seconds);
       if (view.progress.eta_low_seconds) est.lo[k] = double(*view.progress.eta_low_seconds);
       if (view.progress.eta_high_seconds) est.hi[k] = double(*view.progress.eta_high_seconds);
+      if (t.id == dump) {
+        // --dump: the grid of one trace, to see where the error comes from.
+        const double tk = double(now - t.start) / 1000;
+        std::printf("dump %s k=%3d t=%7.3f R=%7.3f E=%7.3f [%s, %s] model=%7.3f files %ld/%ld\n",
+                    t.id.c_str(), k, tk, double(t.end - t.start) / 1000 - tk,
+                    est.e[k].value_or(NAN), est.lo[k] ? std::to_string(*est.lo[k]).c_str() : "-",
+                    est.hi[k] ? std::to_string(*est.hi[k]).c_str() : "-",
+                    [&] {
+                      auto prior = (*store)->GetEtaHistory(read->page.job, read->at);
+                      const engine::EtaHistory* p = prior && *prior ? &**prior : nullptr;
+                      return engine::EtaModelSecondsRemaining(read->page.job, read->at, p).value_or(NAN);
+                    }(),
+                    long(read->page.job.files_processed()), long(read->page.job.files_total()));
+      }
     }
     out.push_back(std::move(est));
   }
@@ -304,8 +325,10 @@ int main(int argc, char** argv) {
   std::string dir = std::getenv("JOBSTATE_ETA_TRACES") ? std::getenv("JOBSTATE_ETA_TRACES")
                                                        : "../shared/eta/traces";
   engine::ViewOptions view_options;
+  std::string dump;
   for (int i = 1; i + 1 < argc; i += 2) {
     if (std::string(argv[i]) == "--traces") dir = argv[i + 1];
+    if (std::string(argv[i]) == "--dump") dump = argv[i + 1];
     if (std::string(argv[i]) == "--interval") {
       auto& m = view_options.eta_interval;
       if (std::sscanf(argv[i + 1], "%lf,%lf,%lf,%lf", &m.base, &m.evidence, &m.z_low, &m.z_high) != 4) {
@@ -331,7 +354,7 @@ int main(int argc, char** argv) {
     if (!t) return 1;
     traces.push_back(std::move(*t));
   }
-  auto engine = Engine(traces, view_options);
+  auto engine = Engine(traces, view_options, dump);
   if (!engine) return 1;
 
   struct Row {

@@ -9,7 +9,14 @@ namespace jobstate::engine {
 
 namespace {
 
-constexpr double kFinalizeShare = 0.10;  // finalizing as a share of the file work
+// Finalizing as a share of the file phase, before history says otherwise; the default
+// counts as one job's worth against what the prior has learned.
+constexpr double kFinalizeShare = 0.10;
+// The prior weighs as this many files of each (content type, stage): the job's own
+// evidence takes over within a few files. Chosen on the shared traces.
+constexpr double kPriorFiles = 4;
+// Work in flight past its prediction keeps this share of the prediction.
+constexpr double kOverrunKeep = 0.25;
 // The display filter: time constant = max(kFilterMinTau ms, share × elapsed); a jump of
 // the model's completion by more than kFilterPassJump of the time remaining passes at
 // once (news, not noise); the shown estimate never falls below kFilterFloor of the
@@ -19,129 +26,318 @@ constexpr double kFilterMinTau = 500;
 constexpr double kFilterFloor = 0.25;
 constexpr double kFilterPassJump = 0.75;
 
-EtaTypeStats& Of(JobSnapshot& job, const FileRow& row) {
-  return job.eta.types[row.content_type.value_or("")];
+// The work stage of a stage a file reports: extracting 0 … embedding 3 (a file that
+// names scanning is extracting; one that names finalizing, embedding).
+uint8_t WorkStage(std::optional<Stage> stage) {
+  const int s = static_cast<int>(stage.value_or(Stage::kExtracting)) - 1;
+  return static_cast<uint8_t>(std::clamp(s, 0, int(kEtaStages) - 1));
 }
 
-bool Settled(FileStatus s) { return s != FileStatus::kQueued && s != FileStatus::kProcessing; }
+// Fit sums with weights (the prior is blended in scaled down).
+struct Moments {
+  double n = 0, x = 0, y = 0, xx = 0, xy = 0;
+  void Add(const EtaFitSums& s, double w) {
+    n += w * double(s.n);
+    x += w * double(s.sum_x);
+    y += w * double(s.sum_y);
+    xx += w * s.sum_xx;
+    xy += w * s.sum_xy;
+  }
+};
 
-// cost(size) in ms, fitted on `s`; nullopt without evidence.
+// cost(size) = a + b·size in ms; nullopt without evidence.
 struct Fit {
   double a = 0, b = 0;
+  double At(double n, double bytes) const { return a * n + b * bytes; }
 };
-std::optional<Fit> FitOf(int64_t n, int64_t sx, int64_t sy, double sxx, double sxy) {
-  if (n == 0) return std::nullopt;
-  const double dn = double(n), x = double(sx), y = double(sy);
-  const double den = dn * sxx - x * x;
+std::optional<Fit> FitOf(const Moments& m) {
+  if (m.n < 0.5) return std::nullopt;
+  const double den = m.n * m.xx - m.x * m.x;
   Fit f;
-  if (n >= 3 && den > 0) {
-    f.b = std::max(0.0, (dn * sxy - x * y) / den);
-    f.a = std::max(0.0, (y - f.b * x) / dn);
+  if (m.n >= 3 && den > 0) {
+    f.b = std::max(0.0, (m.n * m.xy - m.x * m.y) / den);
+    f.a = std::max(0.0, (m.y - f.b * m.x) / m.n);
   } else {
-    f.a = y / dn;  // too few points for a slope: the mean duration
+    f.a = m.y / m.n;  // too few points for a slope: the mean span
   }
   return f;
 }
 
-}  // namespace
+// The prior's weight for evidence of `n` spans: at most kPriorFiles files' worth.
+double PriorWeight(double n) { return n > kPriorFiles ? kPriorFiles / n : 1.0; }
 
-void EtaDiscovered(JobSnapshot& job, const FileRow& row) {
-  EtaTypeStats& s = Of(job, row);
-  ++s.queued;
-  s.queued_bytes += row.size_bytes.value_or(0);
-  job.eta.files_done_at.reset();
-}
+// Per (type, stage): the cost fit and the chance that a file entering the stage
+// finishes it (and so goes on to the next), the job's evidence with the prior's.
+struct StageCost {
+  Fit fit;
+  double goes_on = 1;
+};
+using TypeCosts = std::array<StageCost, kEtaStages>;
 
-void EtaMoved(JobSnapshot& job, const FileRow& row, FileStatus to, Millis at) {
-  if (row.status == to) return;  // file.progress: still the same attempt
-  EtaTypeStats& s = Of(job, row);
-  const int64_t size = row.size_bytes.value_or(0);
-  const FileStatus from = row.status;
-  if (from == FileStatus::kQueued) {
-    --s.queued;
-    s.queued_bytes -= size;
-  } else if (from == FileStatus::kProcessing) {
-    --s.running;
-    s.running_bytes -= size;
-    const int64_t started = row.started_at.value_or(at) - job.created_at;
-    s.running_start_sum -= started;
-    if (Settled(to)) {
-      const double duration = double(std::max<Millis>(0, at - job.created_at - started));
-      ++s.n;
-      s.sum_x += size;
-      s.sum_y += static_cast<int64_t>(duration);
-      s.sum_xx += double(size) * double(size);
-      s.sum_xy += double(size) * duration;
+struct CostModel {
+  std::map<std::string, TypeCosts, std::less<>> types;
+  bool any = false;  // some stage has evidence
+};
+
+CostModel CostsOf(const JobSnapshot& job, const EtaHistory* prior) {
+  static const std::array<EtaStageEvidence, kEtaStages> kNone{};
+  auto prior_of = [&](const std::string& type) -> const std::array<EtaStageEvidence, kEtaStages>& {
+    if (!prior) return kNone;
+    auto it = prior->types.find(type);
+    return it == prior->types.end() ? kNone : it->second;
+  };
+  // Each stage pooled over types: the job's own spans, and the prior's, weighted.
+  std::array<Moments, kEtaStages> pooled{};
+  std::array<EtaFitSums, kEtaStages> prior_pooled{};
+  if (prior) {
+    for (const auto& [type, st] : prior->types) {
+      for (size_t s = 0; s < kEtaStages; ++s) prior_pooled[s].Add(st[s].spans);
     }
   }
-  if (to == FileStatus::kQueued) {
-    ++s.queued;
-    s.queued_bytes += size;
-  } else if (to == FileStatus::kProcessing) {
-    ++s.running;
-    s.running_bytes += size;
-    s.running_start_sum += at - job.created_at;
+  for (size_t s = 0; s < kEtaStages; ++s) {
+    for (const auto& [type, t] : job.eta.types) pooled[s].Add(t.stages[s].done.spans, 1);
+    pooled[s].Add(prior_pooled[s], PriorWeight(double(prior_pooled[s].n)));
   }
-  if (Settled(to) && job.count(FileStatus::kQueued) + job.count(FileStatus::kProcessing) <= 1) {
-    job.eta.files_done_at = at;  // this move settles the last file (counts are pre-move)
+  std::array<std::optional<Fit>, kEtaStages> pooled_fit;
+  CostModel out;
+  for (size_t s = 0; s < kEtaStages; ++s) {
+    pooled_fit[s] = FitOf(pooled[s]);
+    out.any = out.any || pooled_fit[s].has_value();
+  }
+  for (const auto& [type, t] : job.eta.types) {
+    const auto& p = prior_of(type);
+    TypeCosts& costs = out.types[type];
+    for (size_t s = 0; s < kEtaStages; ++s) {
+      const EtaStageEvidence& own = t.stages[s].done;
+      const double w = PriorWeight(double(p[s].spans.n));
+      Moments m;
+      m.Add(own.spans, 1);
+      m.Add(p[s].spans, w);
+      const auto fit = m.n >= 3 ? FitOf(m) : pooled_fit[s];
+      costs[s].fit = fit.value_or(Fit{});
+      const double n = m.n, ended = double(own.ended) + w * double(p[s].ended);
+      costs[s].goes_on = (n - ended + 1) / (n + 1);
+    }
+  }
+  return out;
+}
+
+// The expected cost (ms) of stages from..3 for `n` files of `bytes` that will enter
+// stage `from` (each later stage weighted by the chance of getting there).
+double RestOf(const TypeCosts& c, size_t from, double n, double bytes) {
+  double total = 0, reach = 1;
+  for (size_t s = from; s < kEtaStages; ++s) {
+    total += reach * c[s].fit.At(n, bytes);
+    reach *= c[s].goes_on;
+  }
+  return total;
+}
+
+// Finalizing's share of the file phase: the prior's, with the default as one job more.
+double FinalizeShare(const EtaHistory* prior) {
+  if (!prior || prior->jobs == 0 || prior->files_ms <= 0) return kFinalizeShare;
+  const double per_job = double(prior->files_ms) / double(prior->jobs);
+  return (double(prior->finalize_ms) + kFinalizeShare * per_job) /
+         (double(prior->files_ms) + per_job);
+}
+
+}  // namespace
+
+void EtaFitSums::Add(int64_t x, int64_t y) {
+  ++n;
+  sum_x += x;
+  sum_y += y;
+  sum_xx += double(x) * double(x);
+  sum_xy += double(x) * double(y);
+}
+
+void EtaFitSums::Add(const EtaFitSums& o) {
+  n += o.n;
+  sum_x += o.sum_x;
+  sum_y += o.sum_y;
+  sum_xx += o.sum_xx;
+  sum_xy += o.sum_xy;
+}
+
+void EtaHistory::Add(const EtaHistory& other) {
+  jobs += other.jobs;
+  files_ms += other.files_ms;
+  finalize_ms += other.finalize_ms;
+  for (const auto& [type, stages] : other.types) {
+    auto& mine = types[type];
+    for (size_t s = 0; s < kEtaStages; ++s) {
+      mine[s].spans.Add(stages[s].spans);
+      mine[s].ended += stages[s].ended;
+    }
   }
 }
 
-std::optional<double> EtaModelSecondsRemaining(const JobSnapshot& job, Millis now) {
+EtaSpot EtaSpotOf(const FileRow& row) {
+  EtaSpot spot;
+  if (row.status == FileStatus::kQueued) {
+    spot.kind = EtaSpot::Kind::kQueued;
+  } else if (row.status == FileStatus::kProcessing) {
+    spot.stage = WorkStage(row.stage);
+    if (row.phase == FilePhase::kCompleted) {
+      spot.kind = EtaSpot::Kind::kAfter;
+    } else {
+      spot.kind = EtaSpot::Kind::kRunning;
+      spot.since = row.stage_started_at.value_or(row.started_at.value_or(row.updated_at));
+    }
+  }
+  return spot;
+}
+
+void EtaFileChanged(JobSnapshot& job, FileRow& row, const EtaSpot& before, Millis at) {
+  using Kind = EtaSpot::Kind;
+  EtaSpot after = EtaSpotOf(row);
+  if (after.kind == Kind::kRunning) {
+    // Still in the same stage (a progress message): it keeps the instant it entered.
+    after.since = before.kind == Kind::kRunning && before.stage == after.stage ? before.since : at;
+    row.stage_started_at = after.since;
+  } else {
+    row.stage_started_at.reset();
+  }
+  if (after == before) return;
+
+  EtaTypeStats& t = job.eta.types[row.content_type.value_or("")];
+  const int64_t size = row.size_bytes.value_or(0);
+  switch (before.kind) {
+    case Kind::kNone:
+      break;
+    case Kind::kQueued:
+      --t.queued;
+      t.queued_bytes -= size;
+      break;
+    case Kind::kRunning: {
+      EtaStageStats& st = t.stages[before.stage];
+      --st.running;
+      st.running_bytes -= size;
+      st.running_since_sum -= before.since - job.created_at;
+      st.done.spans.Add(size, std::max<Millis>(0, at - before.since));
+      // Leaving the job here, other than by completing it, ends the file in the stage.
+      if (after.kind == Kind::kNone && row.status != FileStatus::kCompleted) ++st.done.ended;
+      break;
+    }
+    case Kind::kAfter:
+      --t.stages[before.stage].after;
+      t.stages[before.stage].after_bytes -= size;
+      break;
+  }
+  switch (after.kind) {
+    case Kind::kNone:
+      if (before.kind != Kind::kNone &&
+          job.count(FileStatus::kQueued) + job.count(FileStatus::kProcessing) == 0) {
+        job.eta.files_done_at = at;  // the last file has settled
+      }
+      break;
+    case Kind::kQueued:
+      ++t.queued;
+      t.queued_bytes += size;
+      job.eta.files_done_at.reset();
+      break;
+    case Kind::kRunning: {
+      EtaStageStats& st = t.stages[after.stage];
+      ++st.running;
+      st.running_bytes += size;
+      st.running_since_sum += after.since - job.created_at;
+      break;
+    }
+    case Kind::kAfter:
+      ++t.stages[after.stage].after;
+      t.stages[after.stage].after_bytes += size;
+      break;
+  }
+}
+
+std::optional<EtaHistory> EtaLearnedFrom(const JobSnapshot& job) {
+  if (job.status != JobStatus::kCompleted && job.status != JobStatus::kCompletedWithFailures) {
+    return std::nullopt;
+  }
+  EtaHistory h;
+  for (const auto& [type, t] : job.eta.types) {
+    auto& stages = h.types[type];
+    bool any = false;
+    for (size_t s = 0; s < kEtaStages; ++s) {
+      stages[s] = t.stages[s].done;
+      any = any || t.stages[s].done.spans.n > 0;
+    }
+    if (!any) h.types.erase(type);
+  }
+  if (job.started_at && job.completed_at && job.eta.files_done_at &&
+      *job.eta.files_done_at > *job.started_at && *job.completed_at >= *job.eta.files_done_at) {
+    h.jobs = 1;
+    h.files_ms = *job.eta.files_done_at - *job.started_at;
+    h.finalize_ms = *job.completed_at - *job.eta.files_done_at;
+  }
+  if (h.jobs == 0 && h.types.empty()) return std::nullopt;
+  return h;
+}
+
+std::optional<double> EtaModelSecondsRemaining(const JobSnapshot& job, Millis now,
+                                               const EtaHistory* prior) {
   if (IsFinal(job.status)) return 0.0;
   if (job.status != JobStatus::kRunning || !job.started_at) return std::nullopt;
-  // The pooled fit, for types without enough evidence of their own.
-  int64_t pn = 0, psx = 0, psy = 0;
-  double psxx = 0, psxy = 0;
-  for (const auto& [type, s] : job.eta.types) {
-    pn += s.n;
-    psx += s.sum_x;
-    psy += s.sum_y;
-    psxx += s.sum_xx;
-    psxy += s.sum_xy;
-  }
-  const auto pooled = FitOf(pn, psx, psy, psxx, psxy);
-  if (!pooled) return std::nullopt;
+  const CostModel costs = CostsOf(job, prior);
+  if (!costs.any) return std::nullopt;
 
-  double waiting = 0, running_left = 0;
+  const double since_created = double(now - job.created_at);
+  double work = 0, longest = 0;  // ms of lane time; the longest single file in flight
   int64_t running = 0;
-  for (const auto& [type, s] : job.eta.types) {
-    const Fit f = s.n >= 3 ? *FitOf(s.n, s.sum_x, s.sum_y, s.sum_xx, s.sum_xy) : *pooled;
-    waiting += f.a * double(s.queued) + f.b * double(s.queued_bytes);
-    const double predicted = f.a * double(s.running) + f.b * double(s.running_bytes);
-    const double elapsed = double(s.running) * double(now - job.created_at) - double(s.running_start_sum);
-    // Work that overruns its prediction is not done: keep a share of it.
-    running_left += std::max(predicted - elapsed, 0.25 * predicted);
-    running += s.running;
+  for (const auto& [type, t] : job.eta.types) {
+    const TypeCosts& c = costs.types.at(type);
+    work += RestOf(c, 0, double(t.queued), double(t.queued_bytes));
+    for (size_t s = 0; s < kEtaStages; ++s) {
+      const EtaStageStats& st = t.stages[s];
+      if (st.after > 0) work += RestOf(c, s + 1, double(st.after), double(st.after_bytes));
+      if (st.running == 0) continue;
+      const double n = double(st.running), bytes = double(st.running_bytes);
+      const double predicted = c[s].fit.At(n, bytes);
+      const double elapsed = n * since_created - double(st.running_since_sum);
+      // Work that overruns its prediction is not done: keep a share of it.
+      const double left = std::max(predicted - elapsed, kOverrunKeep * predicted) +
+                          c[s].goes_on * RestOf(c, s + 1, n, bytes);
+      work += left;
+      longest = std::max(longest, left / n);
+      running += st.running;
+    }
   }
-  const int64_t lanes = std::max<int64_t>(
-      1, std::max<int64_t>(job.workers_count.value_or(0), running));
-  const double file_work_ms = (waiting + running_left) / double(lanes);
+  const int64_t unsettled = job.count(FileStatus::kQueued) + job.count(FileStatus::kProcessing);
+  const int64_t lanes = std::clamp<int64_t>(
+      std::max(job.workers_count.value_or(0), running), 1, std::max<int64_t>(unsettled, 1));
+  double file_work_ms = std::max(work / double(lanes), longest);
+  const Millis start = *job.started_at;
+  if (!job.scan_complete && prior && prior->jobs > 0) {
+    // The job's scope is not known yet: it takes at least as long as a typical one.
+    const double typical = double(prior->files_ms) / double(prior->jobs);
+    file_work_ms = std::max(file_work_ms, typical - double(now - start));
+  }
 
   // Finalizing is work too: a share of the job's file phase, less what has run of it.
-  const Millis start = *job.started_at;
   const double files_end = job.eta.files_done_at ? double(*job.eta.files_done_at - start)
                                                  : double(now - start) + file_work_ms;
-  double finalize_ms = kFinalizeShare * files_end;
+  double finalize_ms = FinalizeShare(prior) * files_end;
   if (job.eta.files_done_at) finalize_ms -= double(now - *job.eta.files_done_at);
   finalize_ms = std::max(finalize_ms, 0.02 * files_end);
   return (file_work_ms + finalize_ms) / 1000;
 }
 
 std::optional<EtaRange> EtaRangeAt(const JobSnapshot& job, Millis now,
-                                   const EtaIntervalModel& model) {
+                                   const EtaIntervalModel& model, const EtaHistory* prior) {
   if (IsFinal(job.status)) return std::nullopt;
-  const auto point = EtaSecondsRemaining(job, now);
+  const auto point = EtaSecondsRemaining(job, now, prior);
   if (!point) return std::nullopt;
-  int64_t finished = 0;
-  for (const auto& [type, s] : job.eta.types) finished += s.n;
-  const double spread = model.base + model.evidence / std::sqrt(double(std::max<int64_t>(finished, 1)));
+  int64_t spans = 0;  // files past their first stage
+  for (const auto& [type, t] : job.eta.types) spans += t.stages[0].done.spans.n;
+  const double finished = double(std::max<int64_t>(spans, 1));
+  const double spread = model.base + model.evidence / std::sqrt(finished);
   return EtaRange{*point, *point * std::exp(-model.z_low * spread),
                   *point * std::exp(model.z_high * spread)};
 }
 
-std::optional<double> EtaSecondsRemaining(const JobSnapshot& job, Millis now) {
-  const auto model = EtaModelSecondsRemaining(job, now);
+std::optional<double> EtaSecondsRemaining(const JobSnapshot& job, Millis now,
+                                          const EtaHistory* prior) {
+  const auto model = EtaModelSecondsRemaining(job, now, prior);
   if (!model || IsFinal(job.status) || !job.eta.filter) return model;
   const EtaFilter& f = *job.eta.filter;
   // The shown instant moves with the model's drift since the last event.

@@ -1,18 +1,33 @@
 #pragma once
-// The ETA's work model, folded from events (issue #5, first model).
+// The ETA (issue #5): a work model folded from events, a prior learned from finished
+// jobs, a schedule at read time, a display filter, an interval and an accuracy record.
 //
-// Remaining work is a sum of per-file costs, cost = a + b·size per content type, fitted
-// by least squares on this job's finished files (from `file.started` to the file's end)
-// with a pooled fit over every type as the fallback. Read time divides the work still
-// waiting (and what is left of the work in flight) by the worker lanes and adds a
-// finalizing share. What is shown passes through a display filter folded at events,
-// with an interval around it, and the fold keeps an accuracy record of what it showed.
+// The model. Every file goes through the per-file work stages (extracting, chunking,
+// tagging, embedding). A stage's cost for a file is a + b·size per (content type,
+// stage), fitted by least squares on the spans of that stage the job has finished: from
+// the file's entering the stage to its finishing or leaving it. A file waiting between
+// stages (a stage-at-a-time pipeline) costs nothing, so counting finished files is not
+// the model. Types without evidence of their own use the stage's fit pooled over
+// types. Files that leave in a stage (failed, skipped, cancelled) lower the chance that
+// later stages run. Finalizing is job-level work: a share of the file phase.
+//
+// The prior (EtaHistory). The same sums, learned from the completed jobs of one
+// organisation, collection and job type. Storage keeps them as derived data, in log
+// position order, so replay rebuilds them and a time-travel read sees them as they stood
+// at its instant. A read blends them in with the weight of a few files per (type,
+// stage): the job's own evidence takes over within a few files, and a job with no
+// finished file yet already has an estimate. The fold never sees the prior (a job's
+// snapshot is a function of its own stream), so the display filter and the accuracy
+// record follow the job's own model.
+//
+// The schedule (read time). Work waiting and in flight over the worker lanes (job.workers,
+// or the files in a stage now, whichever is more, but no more lanes than files left).
+// Work in flight that overruns its prediction is extended, never assumed done, and no
+// estimate is shorter than the longest file in flight. Between events the estimate
+// moves with the clock, so a stall never freezes it.
+//
 // EtaState holds only sums and a few instants, so it stays small and folds in O(1) per
 // event; it is part of the snapshot and rebuilt by replay like everything else.
-//
-// Not yet (issue #5): a history prior across jobs and per-stage costs for
-// stage-at-a-time pipelines; until there is evidence (a finished file) the estimate is
-// null.
 //
 // Thread safety: plain values and free functions.
 
@@ -35,19 +50,69 @@ namespace jobstate::engine {
 struct FileRow;
 struct JobSnapshot;
 
-// One content type's files: what waits, what runs, and the fit of what finished.
-struct EtaTypeStats {
-  int64_t queued = 0, queued_bytes = 0;
-  int64_t running = 0, running_bytes = 0;
-  int64_t running_start_sum = 0;  // Σ (started_at − the job's created_at), ms
-  // Finished after a start: n, Σ size, Σ duration (ms), Σ size², Σ size·duration.
+// The per-file work stages, extracting to embedding, as indexes 0..3.
+inline constexpr size_t kEtaStages = 4;
+
+// Least-squares sums of a stage's spans: x = the file's size (bytes), y = the span (ms).
+struct EtaFitSums {
   int64_t n = 0, sum_x = 0, sum_y = 0;
   double sum_xx = 0, sum_xy = 0;
-  bool operator==(const EtaTypeStats&) const = default;
+  void Add(int64_t x, int64_t y);
+  void Add(const EtaFitSums& o);
+  bool operator==(const EtaFitSums&) const = default;
+  template <class A> void serialize(A& ar, uint32_t) { ar(n, sum_x, sum_y, sum_xx, sum_xy); }
+};
+
+// What finished spans of one (content type, stage) say: their fit, and how many of them
+// ended the file there (failed, skipped or cancelled in the stage).
+struct EtaStageEvidence {
+  EtaFitSums spans;
+  int64_t ended = 0;
+  bool operator==(const EtaStageEvidence&) const = default;
+  template <class A> void serialize(A& ar, uint32_t) { ar(spans, ended); }
+};
+
+// One (content type, stage) of a running job: the files in the stage now (with the sum
+// of the instants they entered it, ms since the job's creation), the files that have
+// finished it and wait for the next, and the evidence.
+struct EtaStageStats {
+  int64_t running = 0, running_bytes = 0, running_since_sum = 0;
+  int64_t after = 0, after_bytes = 0;
+  EtaStageEvidence done;
+  bool operator==(const EtaStageStats&) const = default;
   template <class A> void serialize(A& ar, uint32_t) {
-    ar(queued, queued_bytes, running, running_bytes, running_start_sum, n, sum_x, sum_y, sum_xx,
-       sum_xy);
+    ar(running, running_bytes, running_since_sum, after, after_bytes, done);
   }
+};
+
+// One content type's files: what waits to start, and each stage.
+struct EtaTypeStats {
+  int64_t queued = 0, queued_bytes = 0;
+  std::array<EtaStageStats, kEtaStages> stages{};
+  bool operator==(const EtaTypeStats&) const = default;
+  template <class A> void serialize(A& ar, uint32_t class_version) {
+    if (class_version < 2) {
+      // The first model's per-file sums: not convertible (it kept no stage spans); a
+      // job folded by it estimates from the prior until `jobctl replay` refolds it.
+      int64_t i[8];
+      double d[2];
+      ar(i[0], i[1], i[2], i[3], i[4], i[5], i[6], i[7], d[0], d[1]);
+      return;
+    }
+    ar(queued, queued_bytes, stages);
+  }
+};
+
+// The prior: what completed jobs of one (organisation, collection, job type) taught,
+// summed in log position order. `files_ms` and `finalize_ms` sum each job's file phase
+// (start to its last file settling) and finalizing (from then to its completion).
+struct EtaHistory {
+  int64_t jobs = 0;
+  int64_t files_ms = 0, finalize_ms = 0;
+  std::map<std::string, std::array<EtaStageEvidence, kEtaStages>> types;
+  void Add(const EtaHistory& other);
+  bool operator==(const EtaHistory&) const = default;
+  template <class A> void serialize(A& ar, uint32_t) { ar(jobs, files_ms, finalize_ms, types); }
 };
 
 // The accuracy record: the estimate is sampled when `percent` first reaches each of
@@ -108,36 +173,57 @@ struct EtaAccuracyTotals {
   bool operator==(const EtaAccuracyTotals&) const = default;
 };
 
-// Fold hooks (engine/projector.cc): a file discovered; a file moving from its current
-// status to `to` at `at` (call before the row changes).
-void EtaDiscovered(JobSnapshot& job, const FileRow& row);
-void EtaMoved(JobSnapshot& job, const FileRow& row, FileStatus to, Millis at);
+// Where a file stands in the model: waiting to start, in a stage, or between a stage
+// and the next; kNone once settled (or before discovery).
+struct EtaSpot {
+  enum class Kind : uint8_t { kNone, kQueued, kRunning, kAfter };
+  Kind kind = Kind::kNone;
+  uint8_t stage = 0;  // kRunning, kAfter: the work stage (0 = extracting)
+  Millis since = 0;   // kRunning: when the file entered the stage
+  bool operator==(const EtaSpot&) const = default;
+};
+EtaSpot EtaSpotOf(const FileRow& row);
 
-// After every event (engine::Apply, once counts and percent are updated): samples the
-// estimate at the checkpoints `percent` has reached and notes when the job ended.
+// Fold hook (engine/projector.cc), after an event changed a file (or discovered it, with
+// `before` = kNone): moves it in the model, records the span of a stage it finished or
+// left, and keeps row.stage_started_at.
+void EtaFileChanged(JobSnapshot& job, FileRow& row, const EtaSpot& before, Millis at);
+
+// After every event (engine::Apply, once counts and percent are updated): folds the
+// display filter, samples the estimate at the checkpoints `percent` has reached and
+// notes when the job ended.
 void EtaAfterEvent(JobSnapshot& job, bool became_final, Millis recorded_at);
 
-// The estimate at `now`: seconds remaining, or nullopt without evidence yet. It is the
-// model's estimate passed through the display filter: between events the model's own
-// drift (a stall, an overrunning file) goes through unchanged; at events its jumps are
-// smoothed, except when the job's scope (files_total) changes.
-std::optional<double> EtaSecondsRemaining(const JobSnapshot& job, Millis now);
+// What a completed job teaches the prior of its (organisation, collection, job type);
+// nullopt for a job that did not complete (failed and cancelled jobs' timings are not
+// typical) or has nothing to teach.
+std::optional<EtaHistory> EtaLearnedFrom(const JobSnapshot& job);
+
+// The estimate at `now`, with the prior as it stood then (null when there is none):
+// seconds remaining, or nullopt without evidence. It is the model's estimate passed
+// through the display filter: between events the model's own drift (a stall, an
+// overrunning file) goes through unchanged; at events its jumps are smoothed, except
+// when the job's scope (files_total) changes.
+std::optional<double> EtaSecondsRemaining(const JobSnapshot& job, Millis now,
+                                          const EtaHistory* prior = nullptr);
 // The model alone, unfiltered.
-std::optional<double> EtaModelSecondsRemaining(const JobSnapshot& job, Millis now);
+std::optional<double> EtaModelSecondsRemaining(const JobSnapshot& job, Millis now,
+                                               const EtaHistory* prior = nullptr);
 
 // The estimate with an interval meant to hold the truth about 80% of the time.
 struct EtaRange {
   double seconds = 0, low_seconds = 0, high_seconds = 0;
 };
 // The interval is multiplicative around the estimate, exp(∓z·spread), where the spread
-// shrinks as the job's own evidence (finished files) grows: spread = base + evidence /
-// sqrt(files finished). The constants are calibrated on the finished jobs of the shared
-// traces (bench/eta_bench reports the coverage); see docs/decisions.md.
+// shrinks as the job's own evidence grows: spread = base + evidence / sqrt(files past
+// their first stage). The constants are calibrated on the finished jobs of
+// the shared traces (bench/eta_bench reports the coverage); see docs/decisions.md.
 struct EtaIntervalModel {
-  double base = 0.35, evidence = 1.0, z_low = 1.4, z_high = 1.2;
+  double base = 0.30, evidence = 0.8, z_low = 1.2, z_high = 1.0;
 };
 std::optional<EtaRange> EtaRangeAt(const JobSnapshot& job, Millis now,
-                                   const EtaIntervalModel& model = {});
+                                   const EtaIntervalModel& model = {},
+                                   const EtaHistory* prior = nullptr);
 
 // The accuracy record of a completed job (completed or completed_with_failures that
 // started); nullopt for any other.
@@ -145,6 +231,10 @@ std::optional<EtaAccuracy> EtaAccuracyOf(const JobSnapshot& job);
 
 }  // namespace jobstate::engine
 
-CEREAL_CLASS_VERSION(jobstate::engine::EtaTypeStats, 1)
+CEREAL_CLASS_VERSION(jobstate::engine::EtaFitSums, 1)
+CEREAL_CLASS_VERSION(jobstate::engine::EtaStageEvidence, 1)
+CEREAL_CLASS_VERSION(jobstate::engine::EtaStageStats, 1)
+CEREAL_CLASS_VERSION(jobstate::engine::EtaTypeStats, 2)
+CEREAL_CLASS_VERSION(jobstate::engine::EtaHistory, 1)
 CEREAL_CLASS_VERSION(jobstate::engine::EtaState, 3)
 CEREAL_CLASS_VERSION(jobstate::engine::EtaFilter, 1)

@@ -13,6 +13,7 @@
 #include "engine/query.h"
 #include "engine/state.h"
 #include "engine/status.h"
+#include "engine/status_view.h"
 
 namespace jobstate::engine {
 
@@ -65,6 +66,11 @@ class JobStore {
   // version beyond the job's current one.
   virtual Result<HistoricalPage> ReadAsOf(const std::string& org, const std::string& job_id,
                                           const AsOf& as_of, const FileQuery& query) const = 0;
+  // The ETA's prior for `job`'s (organisation, collection, job type) as it stood at `at`
+  // (a time-travel read's instant), or as it stands now; nullopt when no such job has
+  // completed yet, or when `job` is not running (only a running job shows an ETA).
+  virtual Result<std::optional<EtaHistory>> GetEtaHistory(const JobSnapshot& job,
+                                                          std::optional<Millis> at) const = 0;
   // Refolds jobs and compares them with what is stored (online; see storage::Store).
   virtual Result<VerifyReport> Verify(const VerifyOptions& options) const = 0;
   // A consistent, checked backup into `dir` while appends go on.
@@ -74,5 +80,11 @@ class JobStore {
   // OK when the store accepts writes (for /readyz); Unavailable otherwise.
   virtual Status CheckWritable() const = 0;
 };
+
+// The status of `job` at `now` (engine/status_view.h), with the ETA's prior read from
+// `store`: as it stood at `now` for a time-travel read (`historical`), as it stands for
+// a live one.
+Result<JobStatusView> ReadStatusView(const JobStore& store, const JobSnapshot& job, Millis now,
+                                     bool historical, const ViewOptions& options);
 
 }  // namespace jobstate::engine

@@ -34,7 +34,6 @@ Status FileNotFound(std::string_view uri) {
 
 // Moves `row` to `to` at `at`, keeping the job's counters in step.
 void MoveFile(JobSnapshot& job, FileRow& row, FileStatus to, Millis at) {
-  EtaMoved(job, row, to, at);
   const FileStatus from = row.status;
   --job.file_counts[static_cast<size_t>(from)];
   ++job.file_counts[static_cast<size_t>(to)];
@@ -136,9 +135,9 @@ class Folder {
       row.size_bytes = f.size_bytes;
       row.content_type = f.content_type;
       row.updated_at = at_;
-      EtaDiscovered(job_, row);
       ++job_.file_counts[static_cast<size_t>(FileStatus::kQueued)];
       job_.bytes_total += f.size_bytes.value_or(0);
+      EtaFileChanged(job_, row, EtaSpot{}, at_);
       Status s = files_.Put(row, std::nullopt);
       if (!s.ok()) return s;
     }
@@ -281,8 +280,10 @@ class Folder {
     } else if (std::find(from.begin(), from.end(), before) == from.end()) {
       return InvalidTransition("file " + uri, Name(before), Name(to));
     }
+    const EtaSpot spot = EtaSpotOf(row);
     MoveFile(job_, row, to, at_);
     change(row);
+    EtaFileChanged(job_, row, spot, at_);
     return files_.Put(row, before);
   }
 
@@ -297,8 +298,10 @@ class Folder {
                                   ": queued count disagrees with the file rows");
       }
       for (FileRow& row : *page) {
+        const EtaSpot spot = EtaSpotOf(row);
         MoveFile(job_, row, FileStatus::kCancelled, at_);
         row.cancel_reason = reason;
+        EtaFileChanged(job_, row, spot, at_);
         Status s = files_.Put(row, FileStatus::kQueued);
         if (!s.ok()) return s;
       }

@@ -118,12 +118,14 @@ struct FileRow {
   std::optional<int64_t> chunks, tokens, pages;
   std::optional<Millis> started_at, completed_at;
   Millis updated_at = 0;
+  std::optional<Millis> stage_started_at;  // when it entered its current stage (the ETA)
 
   bool operator==(const FileRow&) const = default;
-  template <class A> void serialize(A& ar, uint32_t) {
+  template <class A> void serialize(A& ar, uint32_t class_version) {
     ar(ordinal, uri, name, size_bytes, content_type, status, stage, phase,
        progress_message, error_code, error_message, retryable, skip_reason, cancel_reason);
     ar(attempts, chunks, tokens, pages, started_at, completed_at, updated_at);
+    if (class_version >= 2) ar(stage_started_at);
   }
 };
 
@@ -131,4 +133,4 @@ struct FileRow {
 
 CEREAL_CLASS_VERSION(jobstate::engine::StageState, 1)
 CEREAL_CLASS_VERSION(jobstate::engine::JobSnapshot, 2)
-CEREAL_CLASS_VERSION(jobstate::engine::FileRow, 1)
+CEREAL_CLASS_VERSION(jobstate::engine::FileRow, 2)

@@ -1,9 +1,10 @@
 #include "engine/status_view.h"
 
-#include <cmath>
-
 #include <algorithm>
 #include <cctype>
+#include <cmath>
+
+#include "engine/job_store.h"
 
 namespace jobstate::engine {
 
@@ -127,9 +128,17 @@ BillingView BuildBilling(const JobSnapshot& s, const Billing& b) {
 
 }  // namespace
 
+Result<JobStatusView> ReadStatusView(const JobStore& store, const JobSnapshot& job, Millis now,
+                                     bool historical, const ViewOptions& options) {
+  auto prior = store.GetEtaHistory(job, historical ? std::optional(now) : std::nullopt);
+  if (!prior.has_value()) return Err(prior.error());
+  return BuildStatusView(job, now, options, *prior ? &**prior : nullptr);
+}
+
 double CreditsPerPage(ProcessingType t) { return t == ProcessingType::kAdvanced ? 2.5 : 1.0; }
 
-JobStatusView BuildStatusView(const JobSnapshot& s, Millis now, const ViewOptions& options) {
+JobStatusView BuildStatusView(const JobSnapshot& s, Millis now, const ViewOptions& options,
+                              const EtaHistory* prior) {
   JobStatusView v;
   v.job_id = s.job_id;
   v.status = s.status;
@@ -156,7 +165,7 @@ JobStatusView BuildStatusView(const JobSnapshot& s, Millis now, const ViewOption
   v.version = s.version;
   // Every ETA field is null once the job is final (API.md), and until there is
   // evidence for an estimate.
-  if (auto eta = EtaRangeAt(s, now, options.eta_interval)) {
+  if (auto eta = EtaRangeAt(s, now, options.eta_interval, prior)) {
     v.estimated_time_remaining_seconds = static_cast<int64_t>(std::llround(eta->seconds));
     v.progress.estimated_completion_at = now + std::llround(eta->seconds * 1000);
     v.progress.eta_low_seconds = static_cast<int64_t>(std::floor(eta->low_seconds));

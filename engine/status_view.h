@@ -88,8 +88,11 @@ struct JobStatusView {
   uint64_t version = 0;
 };
 
+// `prior`: the ETA's history for the job's (organisation, collection, job type) as it
+// stood at `now` (JobStore::GetEtaHistory), or null when there is none.
 // REQUIRES: snap.version >= 1.
-JobStatusView BuildStatusView(const JobSnapshot& snap, Millis now, const ViewOptions& options);
+JobStatusView BuildStatusView(const JobSnapshot& snap, Millis now, const ViewOptions& options,
+                              const EtaHistory* prior = nullptr);
 
 // Credits per page by processing type: 1 for basic, 2.5 for advanced (API.md billing).
 double CreditsPerPage(ProcessingType t);

@@ -122,6 +122,11 @@ Result<engine::FileRow> DecodeFileRow(std::string_view record, std::string_view 
   return DecodeRecord<engine::FileRow>(record, where);
 }
 
+std::string EncodeEtaHistory(const EtaHistoryRecord& r) { return EncodeRecord(r); }
+Result<EtaHistoryRecord> DecodeEtaHistory(std::string_view record, std::string_view where) {
+  return DecodeRecord<EtaHistoryRecord>(record, where);
+}
+
 uint64_t ContentHash(const engine::Event& e) {
   engine::Event content = e;
   content.expected_version.reset();

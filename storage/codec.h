@@ -31,6 +31,18 @@ Result<engine::RecordedEvent> DecodeEvent(std::string_view record, std::string_v
 Result<engine::JobSnapshot> DecodeSnapshot(std::string_view record, std::string_view where);
 Result<engine::FileRow> DecodeFileRow(std::string_view record, std::string_view where);
 
+// eta_history: the ETA's prior for one (organisation, collection, job type) after the
+// job completed at the key's position: every such job's lesson, summed in position
+// order, and the instant that job completed (recorded_at).
+struct EtaHistoryRecord {
+  engine::Millis recorded_at = 0;
+  engine::EtaHistory history;
+  bool operator==(const EtaHistoryRecord&) const = default;
+  template <class A> void serialize(A& ar, uint32_t) { ar(recorded_at, history); }
+};
+std::string EncodeEtaHistory(const EtaHistoryRecord& r);
+Result<EtaHistoryRecord> DecodeEtaHistory(std::string_view record, std::string_view where);
+
 // Wraps an already encoded payload in the record envelope (format and checksum).
 std::string SealRecord(std::string_view payload);
 
@@ -49,3 +61,5 @@ std::string EncodeDedupe(const DedupeEntry& d);
 Result<DedupeEntry> DecodeDedupe(std::string_view value, std::string_view where);
 
 }  // namespace jobstate::storage
+
+CEREAL_CLASS_VERSION(jobstate::storage::EtaHistoryRecord, 1)

@@ -12,6 +12,7 @@
 #include "storage/codec.h"
 #include "storage/internal/commit_group.h"
 #include "storage/internal/db.h"
+#include "storage/internal/eta_history.h"
 #include "storage/internal/keys.h"
 #include "storage/internal/refold.h"
 #include "storage/rocks_status.h"
@@ -100,10 +101,11 @@ Result<ReplayStats> Replay(const std::string& path, const ReplayOptions& options
   // batches (RocksDB takes concurrent memtable writes).
   std::atomic<uint64_t> next_item{0}, events_done{0}, jobs_done{0};
   std::atomic<bool> failed{false};
-  std::mutex mu;  // guards first_error, jobs_by_status, eta_accuracy and progress reports
+  std::mutex mu;  // guards first_error, jobs_by_status, the ETA's totals and progress reports
   Status first_error;
   std::array<int64_t, engine::kJobStatusCount> jobs_by_status{};
   engine::EtaAccuracyTotals eta_accuracy;
+  EtaHistoryBuilder eta_history;
   uint64_t next_report = 50'000;
   const uint64_t k = options.checkpoint_interval;
 
@@ -141,8 +143,10 @@ Result<ReplayStats> Replay(const std::string& path, const ReplayOptions& options
     const auto& [org, job_id] = (*names)[jid];
     if (job_id.empty() && org.empty()) return Status::OK();  // a jid never committed
     job.files = TrackingFileTable();
+    std::optional<std::pair<uint64_t, engine::Millis>> final_event;  // position, recorded_at
     Status st = RefoldJob(db, {}, jid, org, job_id, job,
                           [&](const engine::RecordedEvent& e, RefoldedJob& j) -> Status {
+      if (!final_event && engine::IsFinal(j.snap.status)) final_event = {e.position, e.recorded_at};
       out.Put(Cf::kDedupe, keys::Dedupe(jid, e.event.event_id),
               EncodeDedupe({e.version, e.position, e.recorded_at, ContentHash(e.event)}));
       if (k > 0 && e.version % k == 0) {
@@ -175,6 +179,7 @@ Result<ReplayStats> Replay(const std::string& path, const ReplayOptions& options
       std::scoped_lock lock(mu);
       ++jobs_by_status[static_cast<size_t>(job.snap.status)];
       if (auto accuracy = engine::EtaAccuracyOf(job.snap)) eta_accuracy.Add(*accuracy);
+      if (final_event) eta_history.Add(job.snap, final_event->first, final_event->second);
     }
     ++jobs_done;
     return out.MaybeFlush();
@@ -205,6 +210,11 @@ Result<ReplayStats> Replay(const std::string& path, const ReplayOptions& options
   BulkWriter out(db);
   out.Put(Cf::kMeta, "jobs_by_status", EncodeJobCounts(jobs_by_status));
   out.Put(Cf::kMeta, "eta_accuracy", EncodeEtaAccuracy(eta_accuracy));
+  for (auto& [key, value] : eta_history.Records()) {
+    out.Put(Cf::kEtaHistory, std::move(key), std::move(value));
+    s = out.MaybeFlush();
+    if (!s.ok()) return Err(s);
+  }
   s = out.Flush();
   if (!s.ok()) return Err(s);
   // Make the derived records durable (they bypassed the WAL), then lift the mark.

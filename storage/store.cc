@@ -5,6 +5,7 @@
 
 #include "storage/codec.h"
 #include "storage/internal/db.h"
+#include "storage/internal/eta_history.h"
 #include "storage/internal/keys.h"
 #include "storage/rocks_status.h"
 
@@ -147,6 +148,12 @@ Result<engine::JobSnapshot> Store::GetSnapshot(const std::string& org,
   return ResolveJob(org, job_id, snap.get()).and_then([&](uint64_t jid) {
     return LoadSnapshot(jid, snap.get());
   });
+}
+
+Result<std::optional<engine::EtaHistory>> Store::GetEtaHistory(
+    const engine::JobSnapshot& job, std::optional<engine::Millis> at) const {
+  if (job.status != engine::JobStatus::kRunning) return std::optional<engine::EtaHistory>();
+  return ReadEtaHistory(*db_, {}, EtaHistoryPrefixOf(job), at);
 }
 
 }  // namespace jobstate::storage

@@ -55,6 +55,9 @@ class Store final : public engine::JobStore {
   // The job's snapshot. NotFound ("job_not_found") when the organisation has no such job.
   Result<engine::JobSnapshot> GetSnapshot(const std::string& org,
                                           const std::string& job_id) const override;
+  // One seek in eta_history (storage/internal/eta_history.h).
+  Result<std::optional<engine::EtaHistory>> GetEtaHistory(
+      const engine::JobSnapshot& job, std::optional<engine::Millis> at) const override;
 
   // A page of the job's files, optionally filtered by status, read from one consistent
   // RocksDB snapshot in time proportional to the page. REQUIRES: limit >= 1.

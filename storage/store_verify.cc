@@ -8,6 +8,7 @@
 #include "storage/codec.h"
 #include "storage/internal/commit_group.h"
 #include "storage/internal/db.h"
+#include "storage/internal/eta_history.h"
 #include "storage/internal/keys.h"
 #include "storage/internal/refold.h"
 #include "storage/rocks_status.h"
@@ -23,10 +24,35 @@ std::string Join(const std::vector<std::string>& names) {
   return out;
 }
 
+// Compares the eta_history family, record by record, with what the jobs add up to.
+Status VerifyEtaHistory(const Db& db, const ReadSnapshot& snap, const EtaHistoryBuilder& history,
+                        VerifyReport& report) {
+  const auto want = history.Records();
+  size_t i = 0, differ = 0;
+  std::unique_ptr<rocksdb::Iterator> it(db.get()->NewIterator(snap.Options(), db.cf(Cf::kEtaHistory)));
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    const std::string_view key = it->key().ToStringView();
+    while (i < want.size() && want[i].first < key) ++i, ++differ;  // missing
+    if (i < want.size() && want[i].first == key) {
+      differ += want[i].second != it->value().ToStringView();
+      ++i;
+    } else {
+      ++differ;  // a record no job explains
+    }
+  }
+  if (!it->status().ok()) return FromRocks(it->status(), "scan eta_history");
+  differ += want.size() - i;
+  if (differ > 0) {
+    report.differences.push_back({"", "", "eta_history: " + std::to_string(differ) +
+                                              " records differ from the jobs' lessons"});
+  }
+  return Status::OK();
+}
+
 // Compares one job's stored derived records with a fresh fold; appends what differs.
 Status VerifyJob(const Db& db, const ReadSnapshot& snap, uint64_t jid, const std::string& org,
                  const std::string& job_id, VerifyReport& report,
-                 LogCounters& counted) {
+                 LogCounters& counted, EtaHistoryBuilder& history) {
   auto differ = [&](std::string what) {
     report.differences.push_back({org, job_id, std::move(what)});
   };
@@ -42,9 +68,11 @@ Status VerifyJob(const Db& db, const ReadSnapshot& snap, uint64_t jid, const std
     if (!it->status().ok()) return FromRocks(it->status(), "scan checkpoints");
   }
   RefoldedJob job;
+  std::optional<std::pair<uint64_t, engine::Millis>> final_event;  // position, recorded_at
   Status s = RefoldJob(db, ro, jid, org, job_id, job,
                        [&](const engine::RecordedEvent& e, RefoldedJob& j) -> Status {
     ++report.events;
+    if (!final_event && engine::IsFinal(j.snap.status)) final_event = {e.position, e.recorded_at};
     const std::string dkey = keys::Dedupe(jid, e.event.event_id);
     auto d = db.Get(Cf::kDedupe, dkey, snap.get());
     if (!d.has_value()) return d.error();
@@ -92,6 +120,7 @@ Status VerifyJob(const Db& db, const ReadSnapshot& snap, uint64_t jid, const std
   }
   ++counted.jobs_by_status[static_cast<size_t>(job.snap.status)];
   if (auto accuracy = engine::EtaAccuracyOf(job.snap)) counted.eta_accuracy.Add(*accuracy);
+  if (final_event) history.Add(job.snap, final_event->first, final_event->second);
   auto listed = db.Get(Cf::kJobsByOrg, keys::OrgJob(org, job.snap.created_at, jid), snap.get());
   if (!listed.has_value()) return listed.error();
   if (!*listed) differ("listing entry: missing");
@@ -175,11 +204,12 @@ Result<VerifyReport> Store::Verify(const VerifyOptions& options) const {
     if (!it->status().ok()) return Err(FromRocks(it->status(), "scan jobs"));
   }
   LogCounters counted;  // the job counts and accuracy totals the jobs add up to
+  EtaHistoryBuilder history;  // the ETA's priors the jobs add up to
   for (const auto& [jid, org, job_id] : jobs) {
     if (options.stop && options.stop->load()) {
       return Err(Status::Aborted("interrupted", "verification stopped"));
     }
-    Status s = VerifyJob(*db_, snap, jid, org, job_id, report, counted);
+    Status s = VerifyJob(*db_, snap, jid, org, job_id, report, counted, history);
     if (!s.ok()) return Err(s);
     ++report.jobs;
     if (options.progress) options.progress(report.jobs, jobs.size());
@@ -200,6 +230,8 @@ Result<VerifyReport> Store::Verify(const VerifyOptions& options) const {
                   totals != counted.eta_accuracy)) {
       report.differences.push_back({"", "", "meta eta_accuracy: differs from the jobs' records"});
     }
+    Status st = VerifyEtaHistory(*db_, snap, history, report);
+    if (!st.ok()) return Err(st);
   }
   return report;
 }

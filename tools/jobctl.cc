@@ -380,7 +380,10 @@ int ShowStatus(const std::string& dir, const std::string& org, const std::string
   std::string text;
   api::JsonWriter w(text);
   w.BeginObject();
-  api::WriteStatusMembers(w, engine::BuildStatusView(page.job, at, {}));
+  const bool historical = !as_of.empty() || as_of_version >= 0;
+  auto view = engine::ReadStatusView(**store, page.job, at, historical, {});
+  if (!view) return Fail(view.error());
+  api::WriteStatusMembers(w, *view);
   api::WriteFilesPageMembers(w, page, files_limit, std::nullopt, "");
   w.EndObject();
   std::printf("%s\n", text.c_str());

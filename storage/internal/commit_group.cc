@@ -5,6 +5,7 @@
 
 #include "engine/projector.h"
 #include "engine/validate.h"
+#include "storage/internal/eta_history.h"
 #include "storage/internal/keys.h"
 #include "storage/rocks_status.h"
 
@@ -96,6 +97,7 @@ CommitGroup::CommitGroup(const Db& db, JobCache& cache, const GroupOptions& opti
 Result<AppendResult> CommitGroup::Add(AppendRequest& request) {
   saved_writes_ = writes_.size();
   saved_counters_ = counters_;
+  saved_history_ = history_;
   undo_.clear();
   new_names_.clear();
   new_dedupe_.clear();
@@ -130,6 +132,7 @@ Result<AppendResult> CommitGroup::Add(AppendRequest& request) {
 void CommitGroup::Undo() {
   writes_.resize(saved_writes_);
   counters_ = saved_counters_;
+  history_ = saved_history_;
   files_.Undo();
   for (const std::string& key : new_dedupe_) dedupe_.erase(key);
   for (auto& [jid, before] : undo_) {
@@ -216,6 +219,10 @@ Result<AppendedEvent> CommitGroup::AddEvent(const AppendRequest& request, Event&
     if (auto accuracy = engine::EtaAccuracyOf(job->snap)) {
       counters_.eta_accuracy.Add(*accuracy);
       accuracy_changed_ = true;
+    }
+    if (auto learned = engine::EtaLearnedFrom(job->snap)) {
+      Status st = Teach(job->snap, *learned, re.position, re.recorded_at);
+      if (!st.ok()) return Err(std::move(st));
     }
   }
   counters_.last_position = re.position;
@@ -316,6 +323,28 @@ Result<std::optional<DedupeEntry>> CommitGroup::FindDedupe(const std::string& ke
   auto d = DecodeDedupe(**value, keys::Describe("dedupe", key));
   if (!d.has_value()) return Err(d.error());
   return std::optional<DedupeEntry>(*d);
+}
+
+Status CommitGroup::Teach(const engine::JobSnapshot& job, const engine::EtaHistory& learned,
+                          uint64_t position, engine::Millis recorded_at) {
+  const std::string prefix = EtaHistoryPrefixOf(job);
+  auto it = history_.find(prefix);
+  if (it == history_.end()) {
+    engine::EtaHistory before;
+    if (auto p = parent_ ? parent_->history_.find(prefix) : history_.end();
+        parent_ && p != parent_->history_.end()) {
+      before = p->second;
+    } else {
+      auto stored = ReadEtaHistory(db_, {}, prefix, std::nullopt);
+      if (!stored.has_value()) return stored.error();
+      if (*stored) before = std::move(**stored);
+    }
+    it = history_.emplace(prefix, std::move(before)).first;
+  }
+  it->second.Add(learned);
+  Stage(Cf::kEtaHistory, keys::EtaHistory(prefix, position),
+        EncodeEtaHistory({recorded_at, it->second}));
+  return Status::OK();
 }
 
 void CommitGroup::Seal() {

@@ -113,6 +113,9 @@ class CommitGroup {
   void Remember(uint64_t jid);
   void Undo();
   void Stage(Cf cf, std::string key, std::string value);
+  // A job completed at `position`: adds its lesson to its prior and stages the record.
+  Status Teach(const engine::JobSnapshot& job, const engine::EtaHistory& learned,
+               uint64_t position, engine::Millis recorded_at);
   // The dedupe entry of a (jid, event_id) key: staged here or in the parent, or stored.
   Result<std::optional<DedupeEntry>> FindDedupe(const std::string& key) const;
 
@@ -133,10 +136,12 @@ class CommitGroup {
   std::unordered_map<std::string, uint64_t> names_;        // org 0 job_id -> jid
   std::unordered_map<std::string, DedupeEntry> dedupe_;    // staged dedupe entries
   std::set<uint64_t> dirty_;                               // jobs a kept request changed
+  std::map<std::string, engine::EtaHistory> history_;      // priors this group changed
 
   // Undo of the request being added.
   size_t saved_writes_ = 0;
   LogCounters saved_counters_;
+  std::map<std::string, engine::EtaHistory> saved_history_;
   std::map<uint64_t, std::optional<Job>> undo_;
   std::vector<std::string> new_names_;
   std::vector<std::string> new_dedupe_;

@@ -33,6 +33,7 @@ enum class Cf : size_t {
   kCheckpoints,    // jid version -> snapshot record, at group ends every ~K versions
   kLogByOrg,       // org 0 position -> jid version
   kFileVersions,   // jid ordinal version -> file row record, as of the group end
+  kEtaHistory,     // org 0 collection job_type position -> the ETA's prior, cumulative
   kCount,
 };
 

@@ -77,6 +77,21 @@ std::string OrgPosition(std::string_view org, uint64_t position) {
   return k;
 }
 
+std::string EtaHistoryPrefix(std::string_view org, std::string_view collection,
+                             engine::JobType job_type) {
+  std::string k = JobName(org, "");
+  PutFixed64(k, collection.size());
+  k.append(collection);
+  k.push_back(static_cast<char>(job_type));
+  return k;
+}
+
+std::string EtaHistory(std::string_view prefix, uint64_t position) {
+  std::string k(prefix);
+  PutFixed64(k, position);
+  return k;
+}
+
 std::string FileVersion(uint64_t jid, uint64_t ordinal, uint64_t version) {
   std::string k = File(jid, ordinal);
   PutFixed64(k, version);

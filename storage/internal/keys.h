@@ -39,6 +39,13 @@ std::string OrgPosition(std::string_view org, uint64_t position);
 // file_versions: jid ordinal version
 std::string FileVersion(uint64_t jid, uint64_t ordinal, uint64_t version);
 
+// eta_history: org 0 len(collection):u64 collection job_type:u8 position. The prefix
+// (everything but the position) names one prior; the collection's length keeps any
+// byte it holds from running into the job type.
+std::string EtaHistoryPrefix(std::string_view org, std::string_view collection,
+                             engine::JobType job_type);
+std::string EtaHistory(std::string_view prefix, uint64_t position);
+
 // The trailing 8 bytes of a key, as an integer (an ordinal, version or jid).
 uint64_t TrailingFixed64(std::string_view key);
 

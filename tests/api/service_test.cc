@@ -52,6 +52,10 @@ class UnwritableStore final : public engine::JobStore {
                                           const engine::FileQuery&) const override {
     return Err(Status::NotFound("job_not_found", "no job " + id));
   }
+  Result<std::optional<engine::EtaHistory>> GetEtaHistory(
+      const engine::JobSnapshot&, std::optional<engine::Millis>) const override {
+    return std::optional<engine::EtaHistory>();
+  }
   engine::StoreStats GetStats() const override { return {}; }
   Result<engine::VerifyReport> Verify(const engine::VerifyOptions&) const override {
     return engine::VerifyReport{};

@@ -69,17 +69,27 @@ TEST_F(EtaTest, WaitingWorkOverLanesPlusFinalizing) {
   EXPECT_EQ(Eta(files_done + 1), 0);
 }
 
-TEST_F(EtaTest, ProgressEventsDoNotRestartAFile) {
+TEST_F(EtaTest, ProgressMovesAFileIntoItsNextStage) {
   ASSERT_THAT(h_.FoldAll({job_.FileStarted("s3://b/a"), job_.FileStarted("s3://b/b")}), IsOk());
   job_.Advance(1000);
   ASSERT_THAT(h_.FoldAll({job_.FileCompleted("s3://b/a"),
                           job_.FileProgress("s3://b/b", engine::Stage::kEmbedding)}),
               IsOk());
   ASSERT_EQ(h_.snap().eta.types.size(), 1u);  // one content type
-  const auto& s = h_.snap().eta.types.begin()->second;
-  EXPECT_EQ(s.running, 1);
-  // The running file's start stays its file.started instant.
-  EXPECT_EQ(s.running_start_sum, *h_.Row("s3://b/b").started_at - h_.snap().created_at);
+  const auto& t = h_.snap().eta.types.begin()->second;
+  // Both extracting spans are evidence; b now runs in embedding, since its progress.
+  EXPECT_EQ(t.stages[0].done.spans.n, 2);
+  EXPECT_EQ(t.stages[0].running, 0);
+  EXPECT_EQ(t.stages[3].running, 1);
+  const auto b = h_.Row("s3://b/b");
+  EXPECT_EQ(b.stage_started_at, b.updated_at);
+  EXPECT_EQ(t.stages[3].running_since_sum, *b.stage_started_at - h_.snap().created_at);
+  // A further progress message in the same stage does not restart it.
+  job_.Advance(200);
+  ASSERT_THAT(h_.Fold(job_.FileProgress("s3://b/b", engine::Stage::kEmbedding)), IsOk());
+  EXPECT_EQ(h_.Row("s3://b/b").stage_started_at, b.stage_started_at);
+  EXPECT_EQ(h_.snap().eta.types.begin()->second.stages[3].running_since_sum,
+            t.stages[3].running_since_sum);
 }
 
 // The accuracy record: each checkpoint keeps the completion the estimate predicted
