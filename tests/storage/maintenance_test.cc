@@ -31,7 +31,7 @@ std::map<std::string, std::string> Dump(const storage::Db& db, Cf cf) {
 // at commit-group ends, which the log does not record; they are checked by time travel.
 const std::vector<Cf> kReproducible = {Cf::kSnapshots, Cf::kFiles,     Cf::kFileIds,
                                        Cf::kFilesByStatus, Cf::kDedupe, Cf::kJobsByOrg,
-                                       Cf::kLogByOrg, Cf::kMeta};
+                                       Cf::kLogByOrg, Cf::kMeta, Cf::kEtaHistory};
 
 class MaintenanceTest : public StoreTest {
  protected:
@@ -54,6 +54,13 @@ TEST_F(MaintenanceTest, ReplayRebuildsByteIdenticalDerivedRecordsAndTimeTravelSt
   ASSERT_TRUE(before.at(Cf::kMeta).count("eta_accuracy"));
   ASSERT_TRUE(storage::DecodeEtaAccuracy(before.at(Cf::kMeta).at("eta_accuracy"), accuracy));
   EXPECT_GT(accuracy.at[2].count, 5);
+  // And lessons for the ETA's prior: a record per completed job that had one to teach.
+  std::array<int64_t, engine::kJobStatusCount> jobs{};
+  ASSERT_TRUE(storage::DecodeJobCounts(before.at(Cf::kMeta).at("jobs_by_status"), jobs));
+  const int64_t completed = jobs[size_t(engine::JobStatus::kCompleted)] +
+                            jobs[size_t(engine::JobStatus::kCompletedWithFailures)];
+  EXPECT_GT(before.at(Cf::kEtaHistory).size(), 5u);
+  EXPECT_LE(int64_t(before.at(Cf::kEtaHistory).size()), completed);
 
   storage::ReplayOptions options;
   options.checkpoint_interval = 25;
@@ -187,6 +194,32 @@ TEST_F(MaintenanceTest, VerifyNamesTamperedEtaAccuracyTotals) {
   ASSERT_THAT(storage::Replay(options_.path, {}), IsOk());
   Reopen();
   EXPECT_EQ(store_->GetStats().eta_accuracy, stats.eta_accuracy);
+}
+
+TEST_F(MaintenanceTest, VerifyNamesTamperedEtaHistoryAndReplayRestoresIt) {
+  AppendRandomHistories(*store_, clock_, 30, 12);
+  store_.reset();
+  std::map<std::string, std::string> clean;
+  {
+    auto db = storage::Db::Open({options_.path});
+    ASSERT_THAT(db, IsOk());
+    clean = Dump(**db, Cf::kEtaHistory);
+    ASSERT_GT(clean.size(), 2u);
+    // One record lost, one that no job explains.
+    ASSERT_TRUE((*db)->get()->Delete({}, (*db)->cf(Cf::kEtaHistory), clean.begin()->first).ok());
+    ASSERT_TRUE((*db)->get()->Put({}, (*db)->cf(Cf::kEtaHistory), clean.rbegin()->first + "x",
+                                  clean.rbegin()->second).ok());
+  }
+  Reopen();
+  auto report = store_->Verify({});
+  ASSERT_THAT(report, IsOk());
+  ASSERT_EQ(report->differences.size(), 1u);
+  EXPECT_EQ(report->differences[0].what, "eta_history: 2 records differ from the jobs' lessons");
+  store_.reset();
+  ASSERT_THAT(storage::Replay(options_.path, {}), IsOk());
+  auto db = storage::Db::Open({options_.path});
+  ASSERT_THAT(db, IsOk());
+  EXPECT_EQ(Dump(**db, Cf::kEtaHistory), clean);
 }
 
 TEST_F(MaintenanceTest, AnInterruptedReplayKeepsTheDataDirClosedUntilOneCompletes) {

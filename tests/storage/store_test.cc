@@ -3,6 +3,7 @@
 #include <atomic>
 #include <thread>
 
+#include "engine/job_store.h"
 #include "engine/projector.h"
 #include "storage/codec.h"
 #include "storage/internal/db.h"
@@ -415,6 +416,69 @@ TEST_F(StoreTest, SecondOpenOfTheSameDataDirIsRefused) {
   auto second = storage::Store::Open(options_, clock_);
   EXPECT_FALSE(second.has_value());
   EXPECT_EQ(second.error().code(), StatusCode::kUnavailable) << second.error().ToString();
+}
+
+// The ETA's prior: a completed job teaches the jobs of its organisation, collection and
+// job type; a time-travel read sees the prior as it stood at its instant; it survives a
+// restart.
+TEST_F(StoreTest, EtaPriorIsLearnedPerKindAndReadAsItStoodAtTheInstant) {
+  JobScenario teacher("teacher", kT0, 1);
+  std::vector<engine::Event> events{teacher.Created(), teacher.Started(),
+                                    teacher.StageStarted(engine::Stage::kScanning),
+                                    teacher.Discovered({"s3://b/1", "s3://b/2"}),
+                                    teacher.StageCompleted(engine::Stage::kScanning),
+                                    teacher.FileStarted("s3://b/1"), teacher.FileStarted("s3://b/2")};
+  teacher.Advance(2000);
+  for (auto e : {teacher.FileCompleted("s3://b/1"), teacher.FileCompleted("s3://b/2"),
+                 teacher.Completed()}) {
+    events.push_back(e);
+  }
+  ASSERT_THAT(Append(events), IsOk());
+  const engine::Millis taught_at = clock_.NowMillis();
+
+  clock_.Advance(10'000);
+  auto learner_events = [](JobScenario& j) {
+    return std::vector<engine::Event>{j.Created(), j.Started(),
+                                      j.StageStarted(engine::Stage::kScanning),
+                                      j.Discovered({"s3://b/1", "s3://b/2", "s3://b/3"}),
+                                      j.StageCompleted(engine::Stage::kScanning)};
+  };
+  JobScenario learner("learner", kT0 + 20'000, 2);
+  ASSERT_THAT(Append(learner_events(learner)), IsOk());
+  JobScenario stranger("stranger", kT0 + 20'000, 3);  // the same kind, another organisation
+  ASSERT_THAT(Append(learner_events(stranger), "globex"), IsOk());
+
+  for (int pass = 0; pass < 2; ++pass) {
+    SCOPED_TRACE(pass ? "after a restart" : "live");
+    auto snap = store_->GetSnapshot("acme", "learner");
+    ASSERT_THAT(snap, IsOk());
+    auto now = store_->GetEtaHistory(*snap, std::nullopt);
+    ASSERT_THAT(now, IsOk());
+    ASSERT_TRUE(now->has_value());
+    EXPECT_EQ((*now)->jobs, 1);
+    EXPECT_EQ((*now)->types.begin()->second[0].spans.n, 2);
+    auto then = store_->GetEtaHistory(*snap, taught_at);
+    ASSERT_THAT(then, IsOk());
+    EXPECT_EQ(*then, *now);
+    auto before = store_->GetEtaHistory(*snap, taught_at - 1);
+    ASSERT_THAT(before, IsOk());
+    EXPECT_FALSE(before->has_value());
+
+    // Through the status: the learner has no finished file, yet an estimate.
+    auto live = engine::ReadStatusView(*store_, *snap, clock_.NowMillis(), false, {});
+    ASSERT_THAT(live, IsOk());
+    EXPECT_TRUE(live->estimated_time_remaining_seconds.has_value());
+    // Nothing of another organisation's jobs leaks into it.
+    auto other = store_->GetSnapshot("globex", "stranger");
+    ASSERT_THAT(other, IsOk());
+    auto none = store_->GetEtaHistory(*other, std::nullopt);
+    ASSERT_THAT(none, IsOk());
+    EXPECT_FALSE(none->has_value());
+    auto blind = engine::ReadStatusView(*store_, *other, clock_.NowMillis(), false, {});
+    ASSERT_THAT(blind, IsOk());
+    EXPECT_FALSE(blind->estimated_time_remaining_seconds.has_value());
+    Reopen();
+  }
 }
 
 }  // namespace

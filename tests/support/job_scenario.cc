@@ -59,6 +59,9 @@ Event JobScenario::FileStarted(const std::string& uri) {
 Event JobScenario::FileProgress(const std::string& uri, Stage s) {
   return Make(engine::FileProgress{uri, s, FilePhase::kStarted, "working"});
 }
+Event JobScenario::FileStageDone(const std::string& uri, Stage s) {
+  return Make(engine::FileProgress{uri, s, FilePhase::kCompleted, std::nullopt});
+}
 Event JobScenario::FileCompleted(const std::string& uri, int64_t pages) {
   return Make(engine::FileCompleted{uri, 3, 300, pages});
 }

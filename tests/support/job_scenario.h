@@ -37,7 +37,8 @@ class JobScenario {
   engine::Event Discovered(std::initializer_list<std::string> uris, int64_t size = 100);
   engine::Event Discovered(const std::vector<std::string>& uris, int64_t size = 100);
   engine::Event FileStarted(const std::string& uri);
-  engine::Event FileProgress(const std::string& uri, engine::Stage s);
+  engine::Event FileProgress(const std::string& uri, engine::Stage s);  // enters stage s
+  engine::Event FileStageDone(const std::string& uri, engine::Stage s);  // finishes it
   engine::Event FileCompleted(const std::string& uri, int64_t pages = 1);
   engine::Event FileFailed(const std::string& uri);
   engine::Event FileSkipped(const std::string& uri);

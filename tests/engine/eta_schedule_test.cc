@@ -1,0 +1,201 @@
+// The ETA's per-stage model, its schedule over the lanes and the history prior, on
+// hand-built jobs: a stage-at-a-time pipeline (waiting at a barrier is not work),
+// stragglers, lanes added and removed, and a prior that gives a first estimate and
+// yields to the job's own evidence. Every instant is given; nothing is timed.
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+#include "engine/eta.h"
+#include "tests/engine/fold_harness.h"
+#include "tests/support/job_scenario.h"
+#include "tests/support/status_matchers.h"
+
+namespace jobstate::testing {
+namespace {
+
+using engine::Stage;
+
+std::vector<std::string> Uris(int n) {
+  std::vector<std::string> out;
+  for (int i = 0; i < n; ++i) out.push_back("s3://b/" + std::to_string(i));
+  return out;
+}
+
+// One job of `files` files of 100 bytes, started, with `workers` lanes when given.
+class Job {
+ public:
+  Job(std::string id, int files, std::optional<int64_t> workers, uint64_t salt = 0)
+      : job_(id, kT0, salt), h_(id), uris_(Uris(files)) {
+    std::vector<engine::Event> events{job_.Created(), job_.Started(),
+                                      job_.StageStarted(Stage::kScanning), job_.Discovered(uris_)};
+    if (workers) events.push_back(job_.Workers(*workers));
+    EXPECT_THAT(h_.FoldAll(events), IsOk());
+  }
+  // Files [from, to) start, run `ms` in one stage and complete.
+  void Run(int from, int to, engine::Millis ms) {
+    for (int i = from; i < to; ++i) Fold(job_.FileStarted(uris_[i]));
+    job_.Advance(ms);
+    for (int i = from; i < to; ++i) Fold(job_.FileCompleted(uris_[i]));
+  }
+  void Fold(const engine::Event& e) { ASSERT_THAT(h_.Fold(e), IsOk()); }
+  // Seconds from the start to the scenario's clock.
+  double Elapsed() const { return double(job_.now() - *h_.snap().started_at) / 1000; }
+  double Model(const engine::EtaHistory* prior = nullptr) const {
+    return engine::EtaModelSecondsRemaining(h_.snap(), job_.now(), prior).value_or(-1);
+  }
+
+  JobScenario job_;
+  FoldHarness h_;
+  std::vector<std::string> uris_;
+};
+
+// The default finalizing share when nothing has been learned.
+double WithFinalizing(double files_left_s, double elapsed_s, double share = 0.10) {
+  return files_left_s + share * (elapsed_s + files_left_s);
+}
+
+TEST(EtaScheduleTest, StageAtATimeWaitingAtTheBarrierIsNotWork) {
+  Job j("staged", 4, 2);
+  const auto& u = j.uris_;
+  // Extracting, two at a time; the first two then wait 3 s for the barrier.
+  for (int i : {0, 1}) j.Fold(j.job_.FileStarted(u[i]));
+  j.job_.Advance(1000);
+  for (int i : {0, 1}) j.Fold(j.job_.FileStageDone(u[i], Stage::kExtracting));
+  j.job_.Advance(2000);
+  for (int i : {2, 3}) j.Fold(j.job_.FileStarted(u[i]));
+  j.job_.Advance(1000);
+  for (int i : {2, 3}) j.Fold(j.job_.FileStageDone(u[i], Stage::kExtracting));
+  // Chunking: the first two take 500 ms after their 3 s wait.
+  for (int i : {0, 1}) j.Fold(j.job_.FileProgress(u[i], Stage::kChunking));
+  j.job_.Advance(500);
+  for (int i : {0, 1}) j.Fold(j.job_.FileStageDone(u[i], Stage::kChunking));
+
+  ASSERT_EQ(j.h_.snap().eta.types.size(), 1u);  // one content type
+  const auto& t = j.h_.snap().eta.types.begin()->second;
+  EXPECT_EQ(t.stages[0].done.spans.n, 4);
+  EXPECT_NEAR(double(t.stages[1].done.spans.sum_y), 2 * 500.0, 4);  // the wait is not in it
+  EXPECT_EQ(t.stages[1].after, 2);  // finished chunking, waiting for tagging
+  EXPECT_EQ(t.stages[0].after, 2);  // finished extracting, waiting for chunking
+  // Left: two files' chunking (2 × 500 ms) over two lanes; later stages have no
+  // evidence yet, so they cost nothing.
+  EXPECT_NEAR(j.Model(), WithFinalizing(0.5, j.Elapsed()), 0.01);
+}
+
+TEST(EtaScheduleTest, NoMoreLanesThanFilesLeftAndNeverShorterThanTheStraggler) {
+  Job j("straggler", 4, 2);
+  j.Run(0, 3, 1000);  // three files of 1 s
+  j.Fold(j.job_.FileStarted(j.uris_[3]));
+  j.job_.Advance(200);
+  // One file left, 200 ms into a predicted 1 s: 800 ms on one lane, not 400 on two.
+  EXPECT_NEAR(j.Model(), WithFinalizing(0.8, j.Elapsed()), 0.01);
+}
+
+TEST(EtaScheduleTest, LanesFollowJobWorkersAddedAndRemoved) {
+  Job j("lanes", 8, 2);
+  j.Run(0, 2, 1000);
+  // Six files of 1 s wait.
+  EXPECT_NEAR(j.Model(), WithFinalizing(3.0, j.Elapsed()), 0.01);
+  j.Fold(j.job_.Workers(3));
+  EXPECT_NEAR(j.Model(), WithFinalizing(2.0, j.Elapsed()), 0.01);
+  j.Fold(j.job_.Workers(1));
+  EXPECT_NEAR(j.Model(), WithFinalizing(6.0, j.Elapsed()), 0.02);
+}
+
+TEST(EtaScheduleTest, LanesAreInferredFromFilesInFlightWithoutJobWorkers) {
+  Job j("inferred", 9, std::nullopt);
+  j.Run(0, 3, 1000);  // three at once: three lanes
+  for (int i : {3, 4, 5}) j.Fold(j.job_.FileStarted(j.uris_[i]));
+  // Three queued and three just started, 1 s each, over three lanes.
+  EXPECT_NEAR(j.Model(), WithFinalizing(2.0, j.Elapsed()), 0.01);
+}
+
+TEST(EtaScheduleTest, FilesThatFailEarlySkipTheLaterStagesInTheEstimate) {
+  Job j("failing", 6, 1);
+  const auto& u = j.uris_;
+  // Two files: extract 1 s, embed 1 s; one fails in extracting after 1 s.
+  for (int i : {0, 1, 2}) {
+    j.Fold(j.job_.FileStarted(u[i]));
+    j.job_.Advance(1000);
+    if (i == 2) {
+      j.Fold(j.job_.FileFailed(u[i]));
+      continue;
+    }
+    j.Fold(j.job_.FileStageDone(u[i], Stage::kExtracting));
+    j.Fold(j.job_.FileProgress(u[i], Stage::kEmbedding));
+    j.job_.Advance(1000);
+    j.Fold(j.job_.FileCompleted(u[i]));
+  }
+  // Three spans of extracting, one ended the file: a queued file reaches embedding with
+  // chance (3 - 1 + 1) / (3 + 1) = 0.75. Three queued files on one lane.
+  const double per_file = 1.0 + 0.75 * 1.0;
+  EXPECT_NEAR(j.Model(), WithFinalizing(3 * per_file, j.Elapsed()), 0.02);
+}
+
+// What the prior is made of: a completed job's spans and its finalizing share.
+engine::EtaHistory LessonOfAJobWithTwoSecondFiles() {
+  Job p("teacher", 4, 2, /*salt=*/1);
+  p.Run(0, 2, 2000);
+  p.Run(2, 4, 2000);
+  p.job_.Advance(400);  // finalizing
+  p.Fold(p.job_.Completed());
+  auto lesson = engine::EtaLearnedFrom(p.h_.snap());
+  EXPECT_TRUE(lesson.has_value());
+  return lesson.value_or(engine::EtaHistory{});
+}
+
+TEST(EtaPriorTest, ACompletedJobTeachesItsSpansAndFinalizingShare) {
+  const engine::EtaHistory lesson = LessonOfAJobWithTwoSecondFiles();
+  EXPECT_EQ(lesson.jobs, 1);
+  ASSERT_EQ(lesson.types.size(), 1u);
+  EXPECT_EQ(lesson.types.begin()->second[0].spans.n, 4);
+  EXPECT_NEAR(double(lesson.types.begin()->second[0].spans.sum_y), 8000, 8);
+  EXPECT_NEAR(double(lesson.finalize_ms), 400, 3);
+  EXPECT_NEAR(double(lesson.files_ms), 4000, 15);  // each event is 1 ms after the last
+
+  // Failed and cancelled jobs teach nothing: their timings are not typical.
+  Job f("failed", 2, 1, 2);
+  f.Run(0, 1, 1000);
+  f.Fold(f.job_.Failed());
+  EXPECT_FALSE(engine::EtaLearnedFrom(f.h_.snap()).has_value());
+  Job c("cancelled", 2, 1, 3);
+  c.Run(0, 1, 1000);
+  c.Fold(c.job_.Cancelled());
+  EXPECT_FALSE(engine::EtaLearnedFrom(c.h_.snap()).has_value());
+}
+
+TEST(EtaPriorTest, GivesAFirstEstimateAndYieldsToTheJobsOwnEvidence) {
+  const engine::EtaHistory prior = LessonOfAJobWithTwoSecondFiles();
+  const double files_s = double(prior.files_ms) / 1000, finalize_s = double(prior.finalize_ms) / 1000;
+  // The prior's finalizing share, with the default counting as one job more.
+  const double share = (finalize_s + 0.10 * files_s) / (2 * files_s);
+
+  Job j("learner", 12, 2, 4);
+  j.Fold(j.job_.StageCompleted(Stage::kScanning));  // the scope is known
+  EXPECT_LT(j.Model(), 0);  // no evidence at all: no estimate
+  // Twelve files of 2 s (the prior's) over two lanes.
+  EXPECT_NEAR(j.Model(&prior), WithFinalizing(12.0, j.Elapsed(), share), 0.02);
+
+  // Eight of its own files take 0.5 s: with the prior's four files, the cost is their
+  // mean, (8 × 0.5 + 4 × 2) / 12 = 1 s; four files left over two lanes.
+  j.Run(0, 2, 500);
+  j.Run(2, 4, 500);
+  j.Run(4, 6, 500);
+  j.Run(6, 8, 500);
+  EXPECT_NEAR(j.Model(&prior), WithFinalizing(2.0, j.Elapsed(), share), 0.03);
+  // Without the prior: its own 0.5 s.
+  EXPECT_NEAR(j.Model(), WithFinalizing(1.0, j.Elapsed()), 0.02);
+}
+
+TEST(EtaPriorTest, BeforeTheScanCompletesAJobTakesAtLeastATypicalOnesTime) {
+  const engine::EtaHistory prior = LessonOfAJobWithTwoSecondFiles();
+  Job j("scanning", 1, 2, 5);  // one file found so far, scan still running
+  const double typical_s = double(prior.files_ms) / 1000;
+  EXPECT_GT(j.Model(&prior), typical_s - j.Elapsed());
+  j.Fold(j.job_.StageCompleted(Stage::kScanning));
+  EXPECT_LT(j.Model(&prior), typical_s - j.Elapsed());  // one 2 s file is all there is
+}
+
+}  // namespace
+}  // namespace jobstate::testing
