@@ -11,6 +11,7 @@
 // beside the README's two baselines (linear_count, tqdm_ema), computed here from the
 // events alone. Prints the per-trace table and the aggregate.
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -168,17 +169,31 @@ Estimates TqdmEma(const Trace& t) {
 
 struct Scores {
   double nae = 0, mare = 0, factor = 0, tv = 0, went_up = 0, coverage = 0, first = 1;
-  double stall_nae = NAN, interval_coverage = NAN, width = NAN;
+  double stall_nae = NAN, interval_coverage = NAN, width = NAN, pinball = NAN;
+  double bias = NAN, optimistic = NAN, cold_start = NAN;
+  std::array<double, 5> checkpoints{};  // signed relative error at 10, 25, 50, 75, 90% of D
 };
+constexpr std::array<double, 5> kCheckpointShares{0.10, 0.25, 0.50, 0.75, 0.90};
 
 Scores Score(const Trace& t, const Estimates& est) {
   Scores s;
   const double d = double(t.end - t.start) / 1000;
   const double c = std::max(1.0, 0.01 * d);
   const int n = kGrid - 1;
-  double mare_sum = 0, factor_sum = 0, stall_sum = 0;
+  double mare_sum = 0, factor_sum = 0, stall_sum = 0, bias_sum = 0, cold_sum = 0;
   int mare_n = 0, covered = 0, stall_n = 0, went_up = 0, interval_n = 0, inside = 0;
-  double width_sum = 0;
+  int optimistic = 0, cold_n = 0;
+  double width_sum = 0, pinball_sum = 0;
+  auto rho = [](double q, double u) { return std::max(q * u, (q - 1) * u); };
+  // The grid point nearest p·D, for each checkpoint share p.
+  std::array<int, 5> nearest{};
+  for (size_t i = 0; i < nearest.size(); ++i) {
+    double best = 1e300;
+    for (int k = 1; k < kGrid; ++k) {
+      const double dist = std::abs(double(GridT(t, k)) / 1000 - kCheckpointShares[i] * d);
+      if (dist < best) best = dist, nearest[i] = k;
+    }
+  }
   std::optional<double> prev_c;
   for (int k = 1; k < kGrid; ++k) {
     const double tk = double(GridT(t, k)) / 1000;
@@ -188,6 +203,13 @@ Scores Score(const Trace& t, const Estimates& est) {
     if (tk <= 0.9 * d) {
       mare_sum += std::abs(e - r) / r;
       ++mare_n;
+    }
+    if (tk <= 0.1 * d) {
+      cold_sum += std::abs(e - r) / r;
+      ++cold_n;
+    }
+    for (size_t i = 0; i < nearest.size(); ++i) {
+      if (nearest[i] == k) s.checkpoints[i] = (e - r) / r;
     }
     for (const auto& [from, to] : t.stalls_s) {
       if (tk >= from && tk <= to) {
@@ -199,6 +221,8 @@ Scores Score(const Trace& t, const Estimates& est) {
       if (covered == 0) s.first = tk / d;
       ++covered;
       factor_sum += std::abs(std::log((*est.e[k] + c) / (r + c)));
+      bias_sum += std::log((*est.e[k] + c) / (r + c));
+      optimistic += *est.e[k] < r;
       const double ck = tk + *est.e[k];
       if (prev_c) s.tv += std::abs(ck - *prev_c);
       prev_c = ck;
@@ -208,11 +232,15 @@ Scores Score(const Trace& t, const Estimates& est) {
       ++interval_n;
       inside += *est.lo[k] <= r && r <= *est.hi[k];
       width_sum += (*est.hi[k] - *est.lo[k]) / d;
+      pinball_sum += (rho(0.1, r - *est.lo[k]) + rho(0.9, r - *est.hi[k])) / d;
     }
   }
   s.nae /= n * d;
   s.mare = mare_n ? mare_sum / mare_n : 0;
   s.factor = covered ? std::exp(factor_sum / covered) : NAN;
+  s.bias = covered ? bias_sum / covered : NAN;
+  s.optimistic = covered ? double(optimistic) / covered : NAN;
+  s.cold_start = cold_n ? cold_sum / cold_n : NAN;
   s.tv /= d;
   s.went_up = double(went_up) / (kGrid - 2);
   s.coverage = double(covered) / n;
@@ -220,6 +248,7 @@ Scores Score(const Trace& t, const Estimates& est) {
   if (interval_n) {
     s.interval_coverage = double(inside) / interval_n;
     s.width = width_sum / interval_n;
+    s.pinball = pinball_sum / interval_n;
   }
   return s;
 }
@@ -377,6 +406,17 @@ int main(int argc, char** argv) {
                 cell(r.linear).c_str(), cell(r.tqdm).c_str());
     rows.push_back(r);
   }
+  // The README's other metrics, for the engine: bias, the checkpoints, cold start,
+  // stalls and the interval.
+  std::printf("\n%-20s %7s %6s  %-36s %6s %6s %6s %6s %7s\n", "engine", "bias", "optim",
+              "checkpoints 10/25/50/75/90%", "cold", "stall", "P10-90", "width", "pinball");
+  for (size_t i = 0; i < traces.size(); ++i) {
+    const Scores& e = rows[i].engine;
+    std::printf("%-20s %7.3f %6.3f  %+6.2f %+6.2f %+6.2f %+6.2f %+6.2f   %6.3f %6.3f %6.3f %6.3f %7.4f\n",
+                traces[i].id.c_str(), e.bias, e.optimistic, e.checkpoints[0], e.checkpoints[1],
+                e.checkpoints[2], e.checkpoints[3], e.checkpoints[4], e.cold_start, e.stall_nae,
+                e.interval_coverage, e.width, e.pinball);
+  }
   auto column = [&](auto pick) {
     std::vector<double> v;
     for (const Row& r : rows) v.push_back(pick(r));
@@ -398,6 +438,23 @@ int main(int argc, char** argv) {
   line("mean first estimate (t/D)", Mean, [](const Scores& s) { return s.first; });
   line("mean P10-P90 coverage", Mean, [](const Scores& s) { return s.interval_coverage; });
   line("mean P10-P90 width (hi-lo)/D", Mean, [](const Scores& s) { return s.width; });
+  line("mean pinball loss /D", Mean, [](const Scores& s) { return s.pinball; });
+  line("mean bias (log ratio)", Mean, [](const Scores& s) { return s.bias; });
+  line("mean optimistic share", Mean, [](const Scores& s) { return s.optimistic; });
+  line("mean cold start (MARE, t <= 0.1 D)", Mean, [](const Scores& s) { return s.cold_start; });
+  for (size_t i = 0; i < kCheckpointShares.size(); ++i) {
+    const std::string name = "mean |checkpoint| at " + std::to_string(int(kCheckpointShares[i] * 100)) + "% of D";
+    line(name.c_str(), Mean, [i](const Scores& s) { return std::abs(s.checkpoints[i]); });
+  }
+  {
+    // Stall NAE only where a trace has stalls.
+    for (const Row& r : rows) {
+      if (!std::isnan(r.engine.stall_nae)) {
+        std::printf("%-34s %12.3f %12.3f %12.3f\n", "stall NAE", r.engine.stall_nae,
+                    r.linear.stall_nae, r.tqdm.stall_nae);
+      }
+    }
+  }
   double log_ratio_linear = 0, log_ratio_tqdm = 0;
   for (const Row& r : rows) {
     log_ratio_linear += std::log(r.engine.nae / r.linear.nae);

@@ -15,6 +15,8 @@ constexpr double kFinalizeShare = 0.10;
 // The prior weighs as this many files of each (content type, stage): the job's own
 // evidence takes over within a few files. Chosen on the shared traces.
 constexpr double kPriorFiles = 4;
+// A finished span counts as at most this many times its prediction (Robust below).
+constexpr double kSpanClip = 3;
 // Work in flight past its prediction keeps this share of the prediction.
 constexpr double kOverrunKeep = 0.25;
 // The display filter: time constant = max(kFilterMinTau ms, share × elapsed); a jump of
@@ -133,6 +135,18 @@ double RestOf(const TypeCosts& c, size_t from, double n, double bytes) {
   return total;
 }
 
+// A finished span as evidence: one far beyond what the stage's fit predicts for its
+// size (a file held up by an outage, not a costly file) counts as kSpanClip
+// predictions, so one stall does not inflate every later estimate.
+int64_t Robust(const EtaFitSums& sums, int64_t size, int64_t span) {
+  if (sums.n < 3) return span;
+  Moments m;
+  m.Add(sums, 1);
+  const double predicted = FitOf(m)->At(1, double(size));
+  if (predicted <= 0) return span;
+  return std::min<int64_t>(span, std::llround(kSpanClip * predicted));
+}
+
 // Finalizing's share of the file phase: the prior's, with the default as one job more.
 double FinalizeShare(const EtaHistory* prior) {
   if (!prior || prior->jobs == 0 || prior->files_ms <= 0) return kFinalizeShare;
@@ -214,7 +228,7 @@ void EtaFileChanged(JobSnapshot& job, FileRow& row, const EtaSpot& before, Milli
       --st.running;
       st.running_bytes -= size;
       st.running_since_sum -= before.since - job.created_at;
-      st.done.spans.Add(size, std::max<Millis>(0, at - before.since));
+      st.done.spans.Add(size, Robust(st.done.spans, size, std::max<Millis>(0, at - before.since)));
       // Leaving the job here, other than by completing it, ends the file in the stage.
       if (after.kind == Kind::kNone && row.status != FileStatus::kCompleted) ++st.done.ended;
       break;

@@ -133,6 +133,16 @@ TEST(EtaScheduleTest, FilesThatFailEarlySkipTheLaterStagesInTheEstimate) {
   EXPECT_NEAR(j.Model(), WithFinalizing(3 * per_file, j.Elapsed()), 0.02);
 }
 
+TEST(EtaScheduleTest, ASpanHeldUpByAnOutageCountsAsAFewPredictions) {
+  Job j("outage", 8, 1);
+  j.Run(0, 3, 1000);  // a fit: 1 s a file
+  j.Run(3, 4, 60'000);  // held up for a minute
+  const auto& spans = j.h_.snap().eta.types.begin()->second.stages[0].done.spans;
+  EXPECT_NEAR(double(spans.sum_y), 3 * 1000 + 3 * 1000, 25);  // clipped to 3 predictions
+  // Four files left at (3 + 3) / 4 = 1.5 s each, on one lane.
+  EXPECT_NEAR(j.Model(), WithFinalizing(6.0, j.Elapsed()), 0.03);
+}
+
 // What the prior is made of: a completed job's spans and its finalizing share.
 engine::EtaHistory LessonOfAJobWithTwoSecondFiles() {
   Job p("teacher", 4, 2, /*salt=*/1);
