@@ -408,14 +408,15 @@ int main(int argc, char** argv) {
   }
   // The README's other metrics, for the engine: bias, the checkpoints, cold start,
   // stalls and the interval.
-  std::printf("\n%-20s %7s %6s  %-36s %6s %6s %6s %6s %7s\n", "engine", "bias", "optim",
-              "checkpoints 10/25/50/75/90%", "cold", "stall", "P10-90", "width", "pinball");
+  std::printf("\n%-20s %7s %6s  %-36s %6s %6s %6s %6s %7s %6s\n", "engine", "bias", "optim",
+              "checkpoints 10/25/50/75/90%", "cold", "stall", "P10-90", "width", "pinball",
+              "first");
   for (size_t i = 0; i < traces.size(); ++i) {
     const Scores& e = rows[i].engine;
-    std::printf("%-20s %7.3f %6.3f  %+6.2f %+6.2f %+6.2f %+6.2f %+6.2f   %6.3f %6.3f %6.3f %6.3f %7.4f\n",
+    std::printf("%-20s %7.3f %6.3f  %+6.2f %+6.2f %+6.2f %+6.2f %+6.2f   %6.3f %6.3f %6.3f %6.3f %7.4f %6.3f\n",
                 traces[i].id.c_str(), e.bias, e.optimistic, e.checkpoints[0], e.checkpoints[1],
                 e.checkpoints[2], e.checkpoints[3], e.checkpoints[4], e.cold_start, e.stall_nae,
-                e.interval_coverage, e.width, e.pinball);
+                e.interval_coverage, e.width, e.pinball, e.first);
   }
   auto column = [&](auto pick) {
     std::vector<double> v;
