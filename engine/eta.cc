@@ -15,6 +15,8 @@ constexpr double kFinalizeShare = 0.10;
 // The prior weighs as this many files of each (content type, stage): the job's own
 // evidence takes over within a few files. Chosen on the shared traces.
 constexpr double kPriorFiles = 4;
+// A type's fit borrows this many files' worth of its stage's fit pooled over types.
+constexpr double kShrinkFiles = 2;
 // A finished span counts as at most this many times its prediction (Robust below).
 constexpr double kSpanClip = 3;
 // Work in flight past its prediction keeps this share of the prediction.
@@ -44,6 +46,13 @@ struct Moments {
     y += w * double(s.sum_y);
     xx += w * s.sum_xx;
     xy += w * s.sum_xy;
+  }
+  void Add(const Moments& o, double w) {
+    n += w * o.n;
+    x += w * o.x;
+    y += w * o.y;
+    xx += w * o.xx;
+    xy += w * o.xy;
   }
 };
 
@@ -100,12 +109,8 @@ CostModel CostsOf(const JobSnapshot& job, const EtaHistory* prior) {
     for (const auto& [type, t] : job.eta.types) pooled[s].Add(t.stages[s].done.spans, 1);
     pooled[s].Add(prior_pooled[s], PriorWeight(double(prior_pooled[s].n)));
   }
-  std::array<std::optional<Fit>, kEtaStages> pooled_fit;
   CostModel out;
-  for (size_t s = 0; s < kEtaStages; ++s) {
-    pooled_fit[s] = FitOf(pooled[s]);
-    out.any = out.any || pooled_fit[s].has_value();
-  }
+  for (size_t s = 0; s < kEtaStages; ++s) out.any = out.any || pooled[s].n > 0;
   for (const auto& [type, t] : job.eta.types) {
     const auto& p = prior_of(type);
     TypeCosts& costs = out.types[type];
@@ -115,9 +120,14 @@ CostModel CostsOf(const JobSnapshot& job, const EtaHistory* prior) {
       Moments m;
       m.Add(own.spans, 1);
       m.Add(p[s].spans, w);
-      const auto fit = m.n >= 3 ? FitOf(m) : pooled_fit[s];
+      // Shrunk toward the stage's pooled fit by kShrinkFiles files' worth of it: a
+      // type with few spans borrows the others' shape instead of trusting a line
+      // through three points; one with many keeps its own.
+      const double n = m.n;
+      if (pooled[s].n > 0) m.Add(pooled[s], std::min(1.0, kShrinkFiles / pooled[s].n));
+      const auto fit = FitOf(m);
       costs[s].fit = fit.value_or(Fit{});
-      const double n = m.n, ended = double(own.ended) + w * double(p[s].ended);
+      const double ended = double(own.ended) + w * double(p[s].ended);
       costs[s].goes_on = (n - ended + 1) / (n + 1);
     }
   }
