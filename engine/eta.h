@@ -7,8 +7,9 @@
 // stage), fitted by least squares on the spans of that stage the job has finished: from
 // the file's entering the stage to its finishing or leaving it. A file waiting between
 // stages (a stage-at-a-time pipeline) costs nothing, so counting finished files is not
-// the model. Types without evidence of their own use the stage's fit pooled over
-// types. Files that leave in a stage (failed, skipped, cancelled) lower the chance that
+// the model. Each type's fit borrows two files' worth of the stage's fit pooled over
+// types, so a type with few spans leans on the others (one with none uses theirs), and a
+// span far beyond its prediction (an outage) counts as three predictions. Files that leave in a stage (failed, skipped, cancelled) lower the chance that
 // later stages run. Finalizing is job-level work: a share of the file phase.
 //
 // The prior (EtaHistory). The same sums, learned from the completed jobs of one
