@@ -26,8 +26,13 @@ struct Server::Connection {
   bool busy = false;  // between reading a request and writing its answer
 };
 
-Server::Server(net::io_context& ioc, Service& service, ServerOptions options)
-    : ioc_(ioc), service_(service), options_(options), acceptor_(net::make_strand(ioc)) {}
+Server::Server(net::io_context& ioc, Service& service, ServerOptions options,
+               std::vector<net::io_context*> workers)
+    : ioc_(ioc),
+      workers_(std::move(workers)),
+      service_(service),
+      options_(options),
+      acceptor_(net::make_strand(ioc)) {}
 
 Server::~Server() = default;
 
@@ -75,7 +80,8 @@ size_t Server::open_connections() const {
 
 net::awaitable<void> Server::Accept() {
   for (;;) {
-    auto [ec, socket] = co_await acceptor_.async_accept(net::make_strand(ioc_), kTuple);
+    net::io_context& home = workers_.empty() ? ioc_ : *workers_[next_worker_++ % workers_.size()];
+    auto [ec, socket] = co_await acceptor_.async_accept(net::make_strand(home), kTuple);
     if (ec) {
       if (!acceptor_.is_open() || ec == net::error::operation_aborted) co_return;
       // Out of descriptors or the like: back off instead of spinning.

@@ -12,6 +12,7 @@
 #include <mutex>
 #include <set>
 #include <string>
+#include <vector>
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -33,7 +34,10 @@ struct ServerOptions {
 
 class Server {
  public:
-  Server(boost::asio::io_context& ioc, Service& service, ServerOptions options);
+  // Accepts on `ioc`. Connections run on `workers` in turn (one io_context per thread,
+  // so a request never changes threads), or on `ioc` when there are none.
+  Server(boost::asio::io_context& ioc, Service& service, ServerOptions options,
+         std::vector<boost::asio::io_context*> workers = {});
   ~Server();
 
   // Binds and listens. Returns the bound port (useful with port 0). Unavailable when
@@ -58,6 +62,8 @@ class Server {
                                                                 BodyStream& body);
 
   boost::asio::io_context& ioc_;
+  const std::vector<boost::asio::io_context*> workers_;
+  size_t next_worker_ = 0;  // touched only by Accept, on the acceptor's strand
   Service& service_;
   const ServerOptions options_;
   boost::asio::ip::tcp::acceptor acceptor_;

@@ -4,6 +4,7 @@
 #include <optional>
 #include <thread>
 
+#include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -125,10 +126,20 @@ int RunDaemon(const DaemonOptions& o) {
   service_options.serve_metrics = o.metrics_listen.empty();
   api::Service service(**store, **keys, clock, cursors, hub, service_options);
   const unsigned threads = o.threads ? o.threads : std::max(1u, std::thread::hardware_concurrency());
-  net::io_context ioc(static_cast<int>(threads));
+  // One io_context per HTTP thread, each connection on one of them (so a request never
+  // crosses threads, as in an nginx worker), and `ioc` for accepting, signals and timers.
+  net::io_context ioc(1);
+  std::vector<std::unique_ptr<net::io_context>> worker_contexts;
+  std::vector<net::io_context*> workers;
+  std::vector<net::executor_work_guard<net::io_context::executor_type>> keep_running;
+  for (unsigned i = 0; i < threads; ++i) {
+    worker_contexts.push_back(std::make_unique<net::io_context>(1));
+    workers.push_back(worker_contexts.back().get());
+    keep_running.push_back(net::make_work_guard(*workers.back()));
+  }
   api::ServerOptions server_options;
   server_options.max_connections = o.max_connections;
-  api::Server server(ioc, service, server_options);
+  api::Server server(ioc, service, server_options, workers);
   auto bound = server.Listen(host, port);
   if (!bound) {
     spdlog::error("event=listen_failed listen={} msg=\"{}\"", o.listen, bound.error().message());
@@ -148,7 +159,7 @@ int RunDaemon(const DaemonOptions& o) {
                     o.metrics_listen);
       return 2;
     }
-    metrics_server.emplace(ioc, metrics_service, api::ServerOptions{});
+    metrics_server.emplace(ioc, metrics_service, api::ServerOptions{}, workers);
     auto mbound = metrics_server->Listen(mhost, mport);
     if (!mbound) {
       spdlog::error("event=listen_failed listen={} msg=\"{}\"", o.metrics_listen,
@@ -194,10 +205,11 @@ int RunDaemon(const DaemonOptions& o) {
         server.Shutdown();
         if (metrics_server) metrics_server->Shutdown();
         hub.Close();  // waiting reads answer now; watch streams end
+        keep_running.clear();  // each worker returns once its connections have closed
       };
   signals.async_wait(on_signal);
   std::vector<std::thread> pool;
-  for (unsigned i = 1; i < threads; ++i) pool.emplace_back([&ioc] { ioc.run(); });
+  for (net::io_context* w : workers) pool.emplace_back([w] { w->run(); });
   ioc.run();
   for (auto& t : pool) t.join();
   store->reset();  // commits what is queued, syncs, closes
