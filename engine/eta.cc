@@ -41,11 +41,7 @@ uint8_t WorkStage(std::optional<Stage> stage) {
 struct Moments {
   double n = 0, x = 0, y = 0, xx = 0, xy = 0;
   void Add(const EtaFitSums& s, double w) {
-    n += w * double(s.n);
-    x += w * double(s.sum_x);
-    y += w * double(s.sum_y);
-    xx += w * s.sum_xx;
-    xy += w * s.sum_xy;
+    Add(Moments{double(s.n), double(s.sum_x), double(s.sum_y), s.sum_xx, s.sum_xy}, w);
   }
   void Add(const Moments& o, double w) {
     n += w * o.n;
