@@ -377,8 +377,10 @@ void UpdateFilter(JobSnapshot& job, Millis at) {
   const Millis model_end = at + static_cast<Millis>(std::llround(*model * 1000));
   const int64_t scope = job.files_total();
   auto& f = job.eta.filter;
-  if (!f || f->scope != scope) {
-    f = EtaFilter{at, model_end, model_end, scope};
+  const int64_t workers = job.workers_count.value_or(0);
+  if (!f || f->scope != scope || f->workers != workers) {
+    // New scope or new lanes: news the estimate shows at once.
+    f = EtaFilter{at, model_end, model_end, scope, workers};
     return;
   }
   const double elapsed = double(at - job.started_at.value_or(at));

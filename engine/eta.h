@@ -129,8 +129,12 @@ struct EtaFilter {
   Millis model_end = 0;   // the model's completion instant then
   Millis shown_end = 0;   // the filtered completion instant then
   int64_t scope = 0;      // files_total then: a change of scope is let through at once
+  int64_t workers = 0;    // job.workers then (0 when unknown): so is a change of lanes
   bool operator==(const EtaFilter&) const = default;
-  template <class A> void serialize(A& ar, uint32_t) { ar(at, model_end, shown_end, scope); }
+  template <class A> void serialize(A& ar, uint32_t class_version) {
+    ar(at, model_end, shown_end, scope);
+    if (class_version >= 2) ar(workers);
+  }
 };
 
 struct EtaState {
@@ -238,4 +242,4 @@ CEREAL_CLASS_VERSION(jobstate::engine::EtaStageStats, 1)
 CEREAL_CLASS_VERSION(jobstate::engine::EtaTypeStats, 2)
 CEREAL_CLASS_VERSION(jobstate::engine::EtaHistory, 1)
 CEREAL_CLASS_VERSION(jobstate::engine::EtaState, 3)
-CEREAL_CLASS_VERSION(jobstate::engine::EtaFilter, 1)
+CEREAL_CLASS_VERSION(jobstate::engine::EtaFilter, 2)

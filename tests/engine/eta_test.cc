@@ -251,14 +251,33 @@ TEST_F(EtaFilterTest, SmoothsSmallJumpsAndPassesScopeChangesAndDrift) {
 }
 
 TEST_F(EtaFilterTest, LargeJumpsPassAtOnce) {
-  for (int i = 0; i < 5; ++i) RunFile(i, 1000);
-  ASSERT_THAT(h_.Fold(job_.Workers(8)), IsOk());
+  // Five files finish extracting (100 ms each) and wait for chunking, of which nothing
+  // is known yet; then the first chunking span takes 5 s: every file's chunking is
+  // suddenly work, far more than the time that was left.
+  for (int i = 0; i < 5; ++i) {
+    ASSERT_THAT(h_.Fold(job_.FileStarted("s3://b/" + std::to_string(i))), IsOk());
+    job_.Advance(100);
+    ASSERT_THAT(h_.Fold(job_.FileStageDone("s3://b/" + std::to_string(i), engine::Stage::kExtracting)),
+                IsOk());
+  }
   const double before = Model(h_.snap().last_recorded_at);
-  // Seven of eight workers go: the model's completion moves out by far more than the
-  // time that is left before it, which is news rather than noise.
-  ASSERT_THAT(h_.Fold(job_.Workers(1)), IsOk());
+  ASSERT_THAT(h_.Fold(job_.FileProgress("s3://b/0", engine::Stage::kChunking)), IsOk());
+  job_.Advance(5000);
+  ASSERT_THAT(h_.Fold(job_.FileStageDone("s3://b/0", engine::Stage::kChunking)), IsOk());
   const engine::Millis now = h_.snap().last_recorded_at;
-  ASSERT_GT(Model(now), 5 * before);
+  ASSERT_GT(Model(now), 10 * before);
+  EXPECT_NEAR(Shown(now), Model(now), 1e-3);
+}
+
+TEST_F(EtaFilterTest, ANewNumberOfWorkersPassesAtOnce) {
+  for (int i = 0; i < 10; ++i) RunFile(i, 1000);
+  ASSERT_THAT(h_.Fold(job_.Workers(2)), IsOk());  // twice the lanes: about half the time
+  engine::Millis now = h_.snap().last_recorded_at;
+  EXPECT_NEAR(Shown(now), Model(now), 1e-3);
+  EXPECT_EQ(h_.snap().eta.filter->workers, 2);
+  RunFile(10, 1000);  // an ordinary event after it is smoothed again
+  ASSERT_THAT(h_.Fold(job_.Workers(1)), IsOk());
+  now = h_.snap().last_recorded_at;
   EXPECT_NEAR(Shown(now), Model(now), 1e-3);
 }
 
