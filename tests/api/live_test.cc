@@ -416,5 +416,39 @@ TEST_F(TimeTravelHttpTest, AsOfAnInstantEvaluatesTimeFieldsThen) {
   EXPECT_TRUE(later.json().at("progress").at("stalled").as_bool());  // 10 min of silence
 }
 
+// The ETA's prior through the HTTP routes: a job that has finished no file gets an
+// estimate once a job of its kind has completed; a time-travel read before that
+// completion does not; another organisation learns nothing from it.
+TEST_F(TimeTravelHttpTest, AJobWithoutFinishedFilesGetsAnEstimateFromItsKindsHistory) {
+  MakeJob("early", 2);
+  const json::value early_ack = Append(Progress("early"));
+  const std::string early_at = std::string(early_ack.at("results").at(0).at("recorded_at").as_string());
+  auto eta = [&](const std::string& target, const std::string& key = Keys::kAll) {
+    Reply r = client_->Get(target, key);
+    EXPECT_EQ(r.status, 200) << target << r.body;
+    return r.json().at("estimated_time_remaining_seconds");
+  };
+  EXPECT_TRUE(eta("/v2/jobs/early").is_null());  // no evidence, no history
+
+  std::this_thread::sleep_for(milliseconds(5));  // the lesson lands in a later millisecond
+  MakeJob("teacher", 2);
+  std::vector<std::string> work;
+  for (int i = 0; i < 2; ++i) {
+    work.push_back(Event(NewId(), "teacher", "file.started", "{\"uri\":\"" + Uri("teacher", i) + "\"}"));
+  }
+  for (int i = 0; i < 2; ++i) {
+    work.push_back(Event(NewId(), "teacher", "file.completed", "{\"uri\":\"" + Uri("teacher", i) + "\"}"));
+  }
+  work.push_back(Event(NewId(), "teacher", "job.completed"));
+  Append(Batch(work));
+
+  MakeJob("learner", 3);
+  EXPECT_FALSE(eta("/v2/jobs/learner").is_null());
+  EXPECT_FALSE(eta("/v2/jobs/early").is_null());  // live: the history as it stands
+  EXPECT_TRUE(eta("/v2/jobs/early?as_of=" + early_at).is_null());  // as it stood then
+  MakeJob("stranger", 3, Keys::kOther);
+  EXPECT_TRUE(eta("/v2/jobs/stranger", Keys::kOther).is_null());
+}
+
 }  // namespace
 }  // namespace jobstate::testing
