@@ -325,7 +325,8 @@ std::optional<double> EtaModelSecondsRemaining(const JobSnapshot& job, Millis no
   const int64_t unsettled = job.count(FileStatus::kQueued) + job.count(FileStatus::kProcessing);
   const int64_t lanes = std::clamp<int64_t>(
       std::max(job.workers_count.value_or(0), running), 1, std::max<int64_t>(unsettled, 1));
-  double file_work_ms = std::max(work / double(lanes), longest);
+  // (Never below zero, even for a job whose sums an older build folded: docs/formats.md.)
+  double file_work_ms = std::max({work / double(lanes), longest, 0.0});
   const Millis start = *job.started_at;
   if (!job.scan_complete && prior && prior->jobs > 0) {
     // The job's scope is not known yet: it takes at least as long as a typical one.

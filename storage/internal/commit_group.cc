@@ -330,10 +330,14 @@ Status CommitGroup::Teach(const engine::JobSnapshot& job, const engine::EtaHisto
   const std::string prefix = EtaHistoryPrefixOf(job);
   auto it = history_.find(prefix);
   if (it == history_.end()) {
+    // The prior as it stands: changed by the group in flight, or as stored.
     engine::EtaHistory before;
-    if (auto p = parent_ ? parent_->history_.find(prefix) : history_.end();
-        parent_ && p != parent_->history_.end()) {
-      before = p->second;
+    const engine::EtaHistory* in_flight = nullptr;
+    if (parent_) {
+      if (auto p = parent_->history_.find(prefix); p != parent_->history_.end()) in_flight = &p->second;
+    }
+    if (in_flight) {
+      before = *in_flight;
     } else {
       auto stored = ReadEtaHistory(db_, {}, prefix, std::nullopt);
       if (!stored.has_value()) return stored.error();
