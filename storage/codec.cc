@@ -127,11 +127,32 @@ Result<EtaHistoryRecord> DecodeEtaHistory(std::string_view record, std::string_v
   return DecodeRecord<EtaHistoryRecord>(record, where);
 }
 
+namespace {
+
+// An event's content: its members as Event::serialize writes them, with
+// expected_version always empty. It carries Event's class version, so its bytes are
+// exactly those of a copy of the event with expected_version reset (the definition the
+// stored dedupe entries were hashed with), without copying the event.
+struct EventContent {
+  const engine::Event& e;
+  template <class A> void serialize(A& ar, uint32_t) {
+    const std::optional<uint64_t> no_expected_version;
+    ar(e.event_id, e.job_id, e.occurred_at, e.worker_id, no_expected_version, e.data,
+       e.extra_data_json);
+  }
+};
+
+}  // namespace
+}  // namespace jobstate::storage
+
+// Event's class version (engine/event.h); codec_test checks the two encodings agree.
+CEREAL_CLASS_VERSION(jobstate::storage::EventContent, 1)
+
+namespace jobstate::storage {
+
 uint64_t ContentHash(const engine::Event& e) {
-  engine::Event content = e;
-  content.expected_version.reset();
   std::string payload;
-  AppendPayload(payload, content);
+  AppendPayload(payload, EventContent{e});
   return XXH3_64bits(payload.data(), payload.size());
 }
 

@@ -373,12 +373,16 @@ void CommitGroup::Seal() {
   // Every key is written once per group, so order does not change the result; sorted,
   // each memtable receives ascending keys and RocksDB's skip list reuses its last
   // insert position instead of searching from the top for every key.
-  std::sort(writes_.begin(), writes_.end(), [](const StagedWrite& a, const StagedWrite& b) {
-    return a.cf != b.cf ? a.cf < b.cf : a.key < b.key;
+  // Sorting pointers moves 8 bytes per swap instead of a StagedWrite's two strings.
+  std::vector<const StagedWrite*> order;
+  order.reserve(writes_.size());
+  for (const StagedWrite& w : writes_) order.push_back(&w);
+  std::sort(order.begin(), order.end(), [](const StagedWrite* a, const StagedWrite* b) {
+    return a->cf != b->cf ? a->cf < b->cf : a->key < b->key;
   });
-  for (const StagedWrite& w : writes_) {
+  for (const StagedWrite* w : order) {
     // A WriteBatch refuses only entries over 4 GiB; ours are bounded far below that.
-    (w.value ? batch_.Put(db_.cf(w.cf), w.key, *w.value) : batch_.Delete(db_.cf(w.cf), w.key))
+    (w->value ? batch_.Put(db_.cf(w->cf), w->key, *w->value) : batch_.Delete(db_.cf(w->cf), w->key))
         .PermitUncheckedError();
   }
   writes_ = {};
