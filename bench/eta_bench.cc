@@ -7,7 +7,8 @@
 // Every trace is imported, in the README's fixed order, into one fresh data dir through
 // the commit path with recorded_at = occurred_at (so earlier jobs are the history of
 // later ones), then read by time travel at each grid instant t_k = floor(k·D/200),
-// k = 1..199. The engine's `estimated_time_remaining_seconds` and interval are scored
+// k = 1..199. The engine's estimate (`progress.estimated_completion_at` − the read's
+// instant, in milliseconds, as the README allows) and interval are scored
 // beside the README's two baselines (linear_count, tqdm_ema), computed here from the
 // events alone. Prints the per-trace table and the aggregate.
 #include <algorithm>
@@ -323,7 +324,11 @@ std::optional<std::vector<Estimates>> Engine(const std::vector<Trace>& traces,
         return std::nullopt;
       }
       const engine::JobStatusView& view = *read_view;
-      if (view.estimated_time_remaining_seconds) est.e[k] = double(*view.estimated_time_remaining_seconds);
+      // The README's millisecond reading: estimated_completion_at − as_of, so the
+      // API's whole seconds draw no staircase into TV and the went-up share.
+      if (view.progress.estimated_completion_at) {
+        est.e[k] = double(*view.progress.estimated_completion_at - read->at) / 1000;
+      }
       if (view.progress.eta_low_seconds) est.lo[k] = double(*view.progress.eta_low_seconds);
       if (view.progress.eta_high_seconds) est.hi[k] = double(*view.progress.eta_high_seconds);
       if (t.id == dump) {
