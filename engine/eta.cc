@@ -23,12 +23,16 @@ constexpr double kSpanClip = 3;
 constexpr double kOverrunKeep = 0.25;
 // The display filter: time constant = max(kFilterMinTau ms, share × elapsed); a jump of
 // the model's completion by more than kFilterPassJump of the time remaining passes at
-// once (news, not noise); the shown estimate never falls below kFilterFloor of the
-// model's. Chosen on the shared traces (docs/performance.md).
+// once (news, not noise), and a rise by more than kFilterPassRise of it too (a rise
+// shown once beats one shown in steps); what the filter holds back is at most
+// kFilterHoldShare of the estimate, and the shown estimate never falls below
+// kFilterFloor of the model's. Chosen on the shared traces (docs/performance.md).
 constexpr double kFilterTauShare = 0.10;
 constexpr double kFilterMinTau = 500;
 constexpr double kFilterFloor = 0.25;
 constexpr double kFilterPassJump = 0.75;
+constexpr double kFilterPassRise = 0.10;
+constexpr double kFilterHoldShare = 0.05;
 
 // The work stage of a stage a file reports: extracting 0 … embedding 3 (a file that
 // names scanning is extracting; one that names finalizing, embedding).
@@ -361,9 +365,14 @@ std::optional<double> EtaSecondsRemaining(const JobSnapshot& job, Millis now,
   const auto model = EtaModelSecondsRemaining(job, now, prior);
   if (!model || IsFinal(job.status) || !job.eta.filter) return model;
   const EtaFilter& f = *job.eta.filter;
-  // The shown instant moves with the model's drift since the last event.
-  const double model_end = double(now) + *model * 1000;
-  const double shown_end = double(f.shown_end) + (model_end - double(f.model_end));
+  // The shown instant moves with the model's drift since the last event; what the
+  // filter holds back is bounded, because the filter follows the job's own model while
+  // a read's model also weighs the prior, and a disagreement between the two is not
+  // jitter to smooth.
+  const double hold = std::clamp(double(f.shown_end) - double(f.model_end),
+                                 -kFilterHoldShare * *model * 1000,
+                                 kFilterHoldShare * *model * 1000);
+  const double shown_end = double(now) + *model * 1000 + hold;
   return std::max((shown_end - double(now)) / 1000, kFilterFloor * *model);
 }
 
@@ -391,7 +400,8 @@ void UpdateFilter(JobSnapshot& job, Millis at) {
   // A jump larger than a share of what remains is news, not noise: let it through.
   const double remaining = std::max(1.0, double(model_end - at));
   const double jump = std::abs(double(model_end) - before) / remaining;
-  const double a = jump > kFilterPassJump ? 1.0 : alpha;
+  const double pass = double(model_end) > before ? kFilterPassRise : kFilterPassJump;
+  const double a = jump > pass ? 1.0 : alpha;
   f->shown_end = static_cast<Millis>(std::llround(before + a * (double(model_end) - before)));
   f->model_end = model_end;
   f->at = at;
