@@ -72,6 +72,7 @@ void ChangeHub::Fire(const std::shared_ptr<Waiter>& w) {
 }
 
 void ChangeHub::Publish(const engine::CommitNotice& notice) {
+  status_cache_.Invalidate(notice);
   std::scoped_lock lock(mu_);
   if (waiters_.empty()) return;
   const std::string* last_org = nullptr;

@@ -8,6 +8,9 @@
 // own executor, so a waiter costs a timer and a map entry, never a thread; the
 // publisher (the store's writer thread) only posts a cancel to each affected timer.
 //
+// The hub also keeps the StatusCache of final jobs' rendered status, which the same
+// announcements invalidate.
+//
 // Thread safety: Publish, Close and subscribing are safe from any thread. A
 // Subscription belongs to one coroutine on one executor.
 
@@ -22,6 +25,7 @@
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/steady_timer.hpp>
 
+#include "api/status_cache.h"
 #include "engine/query.h"
 
 namespace jobstate::api {
@@ -59,7 +63,9 @@ class ChangeHub {
     const std::shared_ptr<Waiter> waiter_;
   };
 
-  ChangeHub() = default;
+  // Default: 32 MiB of cached status bodies.
+  explicit ChangeHub(size_t status_cache_bytes = size_t{32} << 20)
+      : status_cache_(status_cache_bytes) {}
   ChangeHub(const ChangeHub&) = delete;
   ChangeHub& operator=(const ChangeHub&) = delete;
 
@@ -69,12 +75,14 @@ class ChangeHub {
   // Woken when the organisation's feed grows.
   std::unique_ptr<Subscription> ForOrg(const std::string& org, boost::asio::any_io_executor ex);
 
-  // Wakes the subscribers of every job (and organisation) in `notice`.
+  // Drops the cached status of every job in `notice` and wakes their subscribers (and
+  // their organisations').
   void Publish(const engine::CommitNotice& notice);
   // Wakes everyone; every later wait returns at once.
   void Close();
 
   size_t subscribers() const;
+  StatusCache& status_cache() { return status_cache_; }
 
  private:
   using Waiter = Subscription::Waiter;
@@ -82,6 +90,7 @@ class ChangeHub {
   void Remove(const std::string& key, const Waiter* waiter);
   static void Fire(const std::shared_ptr<Waiter>& w);
 
+  StatusCache status_cache_;
   std::atomic<bool> closed_{false};
   mutable std::mutex mu_;
   std::unordered_multimap<std::string, std::shared_ptr<Waiter>> waiters_;  // Guarded by mu_

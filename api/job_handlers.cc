@@ -77,18 +77,29 @@ std::optional<std::string> NextFileCursor(const Service::Call& call, const Curso
   return cursors.Encode(FileCursor(call, job_id, ask.filter, page.rows.back().ordinal));
 }
 
+std::string ETag(uint64_t version) { return "\"" + std::to_string(version) + "\""; }
+
+// 304 when the client's If-None-Match names this version.
+std::optional<Response> NotModified(const Service::Call& call, const std::string& etag) {
+  if (call.req[http::field::if_none_match] != etag) return std::nullopt;
+  Response res{http::status::not_modified, call.req.version()};
+  res.set(http::field::etag, etag);
+  return res;
+}
+
+Response StatusBody(const Service::Call& call, uint64_t version, std::string body) {
+  Response res = JsonText(call, http::status::ok, std::move(body));
+  res.set(http::field::etag, ETag(version));
+  return res;
+}
+
 // The status body of GET /v2/jobs/{id}, with its ETag, or 304 when the client's
 // If-None-Match names this version.
 Response StatusResponse(const Service::Call& call, const CursorCodec& cursors,
                         const engine::JobStore& store, const std::string& job_id,
                         const FilePageAsk& ask, const engine::FilePage& page, engine::Millis at,
                         bool historical, const engine::ViewOptions& view_options) {
-  const std::string etag = "\"" + std::to_string(page.job.version) + "\"";
-  if (call.req[http::field::if_none_match] == etag) {
-    Response res{http::status::not_modified, call.req.version()};
-    res.set(http::field::etag, etag);
-    return res;
-  }
+  if (auto res = NotModified(call, ETag(page.job.version))) return std::move(*res);
   const auto view = engine::ReadStatusView(store, page.job, at, historical, view_options);
   if (!view) return MakeProblem(view.error(), call.req.version(), call.request_id);
   std::string body;
@@ -99,9 +110,14 @@ Response StatusResponse(const Service::Call& call, const CursorCodec& cursors,
   WriteFilesPageMembers(w, page, ask.query.limit,
                         NextFileCursor(call, cursors, job_id, ask, page), ask.filter);
   w.EndObject();
-  Response res = JsonText(call, http::status::ok, std::move(body));
-  res.set(http::field::etag, etag);
-  return res;
+  return StatusBody(call, page.job.version, std::move(body));
+}
+
+// The page's parameters in one canonical form, the status cache's key within a job.
+std::string CacheQuery(const FilePageAsk& ask) {
+  return std::to_string(ask.query.limit) + kSep +
+         (ask.query.after_ordinal ? std::to_string(*ask.query.after_ordinal) : "-") + kSep +
+         ask.filter;
 }
 
 }  // namespace
@@ -130,14 +146,29 @@ net::awaitable<Response> Service::GetJob(Call& call, const std::string& job_id) 
     co_return MakeProblem(InvalidParameter("timeout_ms", "applies only with wait_for_version"),
                           v, call.request_id);
   }
+  // A final job's status is a function of its version and the page asked for: served
+  // from the hub's cache while no commit of the job has been published since.
+  StatusCache& cache = hub_.status_cache();
+  const std::string cache_query = CacheQuery(*ask);
   for (;;) {
     if (sub) sub->Rearm();
+    if (auto hit = cache.Find(call.principal.org, job_id, cache_query);
+        hit && (!sub || hit->version > *wait_for)) {
+      if (auto res = NotModified(call, ETag(hit->version))) co_return std::move(*res);
+      co_return StatusBody(call, hit->version, std::move(hit->body));
+    }
+    const uint64_t mark = cache.Mark();
     auto page = store_.ListFiles(call.principal.org, job_id, ask->query);
     if (!page) co_return MakeProblem(page.error(), v, call.request_id);
     if (!sub || page->job.version > *wait_for || sub->closed() ||
         !co_await sub->Wait(deadline)) {
-      co_return StatusResponse(call, cursors_, store_, job_id, *ask, *page, clock_.NowMillis(),
-                               false, options_.view);
+      Response res = StatusResponse(call, cursors_, store_, job_id, *ask, *page,
+                                    clock_.NowMillis(), false, options_.view);
+      if (res.result() == http::status::ok && engine::IsFinal(page->job.status)) {
+        cache.Insert(call.principal.org, job_id, cache_query, page->job.version, res.body(),
+                     mark);
+      }
+      co_return res;
     }
   }
 }

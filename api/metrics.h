@@ -14,6 +14,7 @@
 #include <string>
 #include <string_view>
 
+#include "api/status_cache.h"
 #include "engine/append.h"
 #include "engine/event.h"
 #include "engine/query.h"
@@ -50,6 +51,7 @@ class Metrics {
   struct Sources {
     std::function<size_t()> open_connections;
     std::function<size_t()> watchers;
+    std::function<StatusCache::Stats()> status_cache;
   };
   void SetSources(Sources sources);
 
@@ -80,6 +82,11 @@ class Metrics {
   std::map<std::string, RouteMetrics, std::less<>> by_route_;  // Guarded by request_mu_
   prometheus::Gauge* open_connections_;
   prometheus::Gauge* watchers_;
+  prometheus::Gauge* status_cache_bytes_;
+  prometheus::Counter* status_cache_hits_;
+  prometheus::Counter* status_cache_misses_;
+  std::mutex status_cache_mu_;
+  StatusCache::Stats status_cache_seen_;  // counted so far; Guarded by status_cache_mu_
   std::array<prometheus::Gauge*, engine::kJobStatusCount> jobs_{};
   prometheus::Gauge* queue_events_;
   prometheus::Gauge* last_position_;

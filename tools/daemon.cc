@@ -169,7 +169,8 @@ int RunDaemon(const DaemonOptions& o) {
     spdlog::info("event=metrics_listening listen={}:{}", mhost, *mbound);
   }
   metrics.SetSources({[&server] { return server.open_connections(); },
-                      [&service] { return service.watchers(); }});
+                      [&service] { return service.watchers(); },
+                      [&hub] { return hub.status_cache().stats(); }});
   if (!o.port_file.empty()) std::ofstream(o.port_file, std::ios::trunc) << *bound << "\n";
   const fs::path dev_key = dir / "dev-api-key";
   std::error_code dev_ec;

@@ -122,6 +122,34 @@ TEST_F(RoutesTest, ConditionalReadAnswers304) {
   EXPECT_EQ(changed.status, 200);
 }
 
+TEST_F(RoutesTest, AFinalJobsStatusIsServedFromTheCacheUntilAFileSettles) {
+  MakeJob("job-1", 3);
+  Append(Batch({Event(NewId(), "job-1", "file.started", R"({"uri":"s3://b/job-1/0","stage":"extracting"})"),
+                Event(NewId(), "job-1", "file.completed", R"({"uri":"s3://b/job-1/1"})"),
+                Event(NewId(), "job-1", "job.failed", R"({"error_code":"quota","error_message":"out of quota"})")}));
+  const std::string path = "/v2/jobs/job-1?files_limit=1";
+  Reply first = client_->Get(path, Keys::kReader);
+  ASSERT_EQ(first.status, 200) << first.body;
+  const uint64_t hits = status_cache().stats().hits;
+  Reply second = client_->Get(path, Keys::kReader);
+  EXPECT_EQ(status_cache().stats().hits, hits + 1);  // served from the cache...
+  EXPECT_EQ(second.body, first.body);          // ...exactly as rendered
+  EXPECT_EQ(second.header("etag"), first.header("etag"));
+  EXPECT_GT(status_cache().stats().bytes, first.body.size());
+  EXPECT_EQ(client_->Send(http::verb::get, path, Keys::kReader, "", "",
+                          {{"If-None-Match", first.header("etag")}}).status, 304);
+  // Another page, another organisation: not this entry.
+  EXPECT_NE(client_->Get("/v2/jobs/job-1?files_limit=2", Keys::kReader).body, first.body);
+  EXPECT_EQ(client_->Get(path, Keys::kOther).status, 404);
+
+  // The file left processing settles after the job failed: a new version, shown at once.
+  Append(Batch({Event(NewId(), "job-1", "file.failed", R"({"uri":"s3://b/job-1/0","error_code":"x","error_message":"timed out"})")}));
+  json::object s = client_->Get(path, Keys::kReader).json().as_object();
+  EXPECT_EQ(s["version"].as_int64(), first.json().at("version").as_int64() + 1);
+  EXPECT_EQ(s["progress"].at("files_failed").as_int64(), 1);
+  EXPECT_EQ(s["progress"].at("files_processing").as_int64(), 0);
+}
+
 TEST_F(RoutesTest, CursorPagesVisitEveryFileOnceInDiscoveryOrder) {
   MakeJob("job-1", 1234);
   std::vector<std::string> batch;

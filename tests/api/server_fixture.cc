@@ -55,7 +55,8 @@ void ServerTest::StartServer() {
   ioc_ = std::make_unique<boost::asio::io_context>(2);
   server_ = std::make_unique<api::Server>(*ioc_, *service_, server_options_);
   metrics_->SetSources({[s = server_.get()] { return s->open_connections(); },
-                        [s = service_.get()] { return s->watchers(); }});
+                        [s = service_.get()] { return s->watchers(); },
+                        [h = hub_.get()] { return h->status_cache().stats(); }});
   auto port = server_->Listen("127.0.0.1", 0);
   ASSERT_THAT(port, IsOk());
   port_ = *port;

@@ -39,6 +39,7 @@ class ServerTest : public ::testing::Test {
   void StopServer();
 
   uint16_t port() const { return port_; }
+  api::StatusCache& status_cache() { return hub_->status_cache(); }
   // JSON of N events built by `events`, posted with the all-scopes key; asserts 200.
   boost::json::value Append(const std::string& body, const std::string& key = Keys::kAll);
   // The stored state of org acme's `jobs`, byte for byte: the last position, each

@@ -1,0 +1,83 @@
+#pragma once
+// StatusCache: the rendered status bodies of final jobs, so that polling a job that has
+// finished costs neither a read of the store nor rendering.
+//
+// A final job's status is a function of its version and the query alone (no estimate,
+// no clock: every instant it shows is one of its events'), yet a final job can still
+// change: files left processing may settle, and each settling is a new version. So an
+// entry is dropped the moment a commit of its job is published (ChangeHub::Publish,
+// after the commit is durable and before its requests are answered: a client that got
+// an acknowledgement never reads the body from before it).
+//
+// A body rendered from a read that a commit of the same job overtook must not be
+// cached either: the read takes a Mark() before it reads the store, and Insert refuses
+// the body when a commit of that job was published since the mark (remembered for the
+// last kRecent published jobs; older marks are refused outright).
+//
+// Bounded by the bytes of its keys and bodies; the least recently used jobs go first.
+//
+// Thread safety: all members are safe for concurrent use.
+
+#include <array>
+#include <cstdint>
+#include <list>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <unordered_map>
+
+#include "engine/query.h"
+
+namespace jobstate::api {
+
+class StatusCache {
+ public:
+  struct Hit {
+    uint64_t version = 0;
+    std::string body;
+  };
+
+  explicit StatusCache(size_t max_bytes) : max_bytes_(max_bytes) {}
+  StatusCache(const StatusCache&) = delete;
+  StatusCache& operator=(const StatusCache&) = delete;
+
+  // The body cached for (org, job_id) under `query` (the canonical form of the page's
+  // parameters), or nullopt.
+  std::optional<Hit> Find(const std::string& org, const std::string& job_id,
+                          const std::string& query);
+  // Where the stream of published commits stands; take it before reading the store.
+  uint64_t Mark() const;
+  // Caches a final job's body rendered from a read that began at `mark`, unless a commit
+  // of the job has been published since.
+  void Insert(const std::string& org, const std::string& job_id, const std::string& query,
+              uint64_t version, std::string body, uint64_t mark);
+  // Drops the entries of every job in `notice`.
+  void Invalidate(const engine::CommitNotice& notice);
+
+  struct Stats {
+    size_t bytes = 0;           // keys and bodies held
+    uint64_t hits = 0, misses = 0;
+  };
+  Stats stats() const;
+
+ private:
+  static constexpr size_t kRecent = 4096;
+  struct Slot {
+    uint64_t version = 0;
+    std::unordered_map<std::string, std::string> bodies;  // query -> body
+    size_t bytes = 0;
+    std::list<std::string>::iterator lru;
+  };
+  void EraseLocked(std::unordered_map<std::string, Slot>::iterator it);
+
+  const size_t max_bytes_;
+  mutable std::mutex mu_;
+  std::unordered_map<std::string, Slot> jobs_;  // org 0 job_id -> slot; Guarded by mu_
+  std::list<std::string> lru_;                  // job keys, most recent first; Guarded by mu_
+  size_t bytes_ = 0;                            // Guarded by mu_
+  uint64_t published_ = 0;                      // jobs published so far; Guarded by mu_
+  std::array<uint64_t, kRecent> recent_{};      // hashes of the last kRecent; Guarded by mu_
+  uint64_t hits_ = 0, misses_ = 0;              // Guarded by mu_
+};
+
+}  // namespace jobstate::api

@@ -1,0 +1,91 @@
+// StatusCache: what it serves, what invalidates it, and the read a commit overtook.
+#include "api/status_cache.h"
+
+#include <gtest/gtest.h>
+
+namespace jobstate::api {
+namespace {
+
+engine::CommitNotice Commit(const std::string& org, const std::string& job, uint64_t version) {
+  engine::CommitNotice n;
+  n.jobs.push_back({org, job, version});
+  return n;
+}
+
+TEST(StatusCacheTest, ServesWhatWasInsertedPerOrganisationJobAndQuery) {
+  StatusCache cache(1 << 20);
+  cache.Insert("acme", "job-1", "q1", 7, "body-1", cache.Mark());
+  auto hit = cache.Find("acme", "job-1", "q1");
+  ASSERT_TRUE(hit);
+  EXPECT_EQ(hit->version, 7u);
+  EXPECT_EQ(hit->body, "body-1");
+  EXPECT_FALSE(cache.Find("acme", "job-1", "q2"));
+  EXPECT_FALSE(cache.Find("globex", "job-1", "q1"));
+  EXPECT_FALSE(cache.Find("acme", "job-2", "q1"));
+  // "acme\0job-1" and "acme" + "job-1" must not meet under another split.
+  EXPECT_FALSE(cache.Find("acmej", "ob-1", "q1"));
+  EXPECT_EQ(cache.stats().hits, 1u);
+  EXPECT_EQ(cache.stats().misses, 4u);
+}
+
+TEST(StatusCacheTest, ACommitOfTheJobDropsItsBodiesAndNoOtherJobs) {
+  StatusCache cache(1 << 20);
+  cache.Insert("acme", "job-1", "q1", 7, "a", cache.Mark());
+  cache.Insert("acme", "job-1", "q2", 7, "b", cache.Mark());
+  cache.Insert("acme", "job-2", "q1", 3, "c", cache.Mark());
+  cache.Invalidate(Commit("acme", "job-1", 8));
+  EXPECT_FALSE(cache.Find("acme", "job-1", "q1"));
+  EXPECT_FALSE(cache.Find("acme", "job-1", "q2"));
+  EXPECT_TRUE(cache.Find("acme", "job-2", "q1"));
+}
+
+TEST(StatusCacheTest, ABodyFromAReadACommitOvertookIsNotCached) {
+  StatusCache cache(1 << 20);
+  const uint64_t mark = cache.Mark();       // the read begins
+  cache.Invalidate(Commit("acme", "job-1", 8));  // version 8 is published meanwhile
+  cache.Insert("acme", "job-1", "q", 7, "stale", mark);
+  EXPECT_FALSE(cache.Find("acme", "job-1", "q"));
+  // Commits of other jobs do not stop it.
+  const uint64_t later = cache.Mark();
+  cache.Invalidate(Commit("acme", "job-2", 1));
+  cache.Invalidate(Commit("globex", "job-1", 1));
+  cache.Insert("acme", "job-1", "q", 8, "fresh", later);
+  ASSERT_TRUE(cache.Find("acme", "job-1", "q"));
+  EXPECT_EQ(cache.Find("acme", "job-1", "q")->body, "fresh");
+}
+
+TEST(StatusCacheTest, AMarkOlderThanTheRememberedCommitsIsRefused) {
+  StatusCache cache(1 << 20);
+  const uint64_t mark = cache.Mark();
+  for (int i = 0; i < 5000; ++i) cache.Invalidate(Commit("acme", "other-" + std::to_string(i), 1));
+  cache.Insert("acme", "job-1", "q", 1, "body", mark);
+  EXPECT_FALSE(cache.Find("acme", "job-1", "q"));  // it cannot tell, so it does not cache
+}
+
+TEST(StatusCacheTest, AnOlderVersionNeverReplacesANewerOne) {
+  StatusCache cache(1 << 20);
+  cache.Insert("acme", "job-1", "q1", 9, "new", cache.Mark());
+  cache.Insert("acme", "job-1", "q2", 8, "old", cache.Mark());
+  EXPECT_FALSE(cache.Find("acme", "job-1", "q2"));
+  EXPECT_EQ(cache.Find("acme", "job-1", "q1")->version, 9u);
+}
+
+TEST(StatusCacheTest, StaysWithinItsBytesDroppingTheLeastRecentlyUsedJobs) {
+  StatusCache cache(64 * 1024);
+  const std::string body(1000, 'x');
+  cache.Insert("acme", "job-0", "q", 1, body, cache.Mark());
+  for (int i = 1; i < 200; ++i) {
+    ASSERT_TRUE(cache.Find("acme", "job-0", "q"));  // kept in use
+    cache.Insert("acme", "job-" + std::to_string(i), "q", 1, body, cache.Mark());
+    EXPECT_LE(cache.stats().bytes, 64u * 1024);
+  }
+  EXPECT_TRUE(cache.Find("acme", "job-0", "q"));
+  EXPECT_FALSE(cache.Find("acme", "job-1", "q"));
+  EXPECT_TRUE(cache.Find("acme", "job-199", "q"));
+  // A body larger than an eighth of the cache is not kept at all.
+  cache.Insert("acme", "big", "q", 1, std::string(10'000, 'y'), cache.Mark());
+  EXPECT_FALSE(cache.Find("acme", "big", "q"));
+}
+
+}  // namespace
+}  // namespace jobstate::api
