@@ -70,8 +70,10 @@ struct JsonEvent {
 };
 
 // The same realistic job as JobEvents, as the JSON a worker posts: created, started,
-// discovered by 100, then each file started, two progress events and completed.
-inline std::vector<JsonEvent> JobEventsJson(const std::string& job, int files, uint64_t& id) {
+// discovered by 100, then each file started, two progress events and completed; and,
+// when `complete`, the job completed.
+inline std::vector<JsonEvent> JobEventsJson(const std::string& job, int files, uint64_t& id,
+                                            bool complete = false) {
   static const std::string at = api::FormatInstant(
       std::chrono::duration_cast<std::chrono::milliseconds>(
           std::chrono::system_clock::now().time_since_epoch()).count() - 60'000);
@@ -100,6 +102,7 @@ inline std::vector<JsonEvent> JobEventsJson(const std::string& job, int files, u
     add("file.progress", "{" + uri + ",\"stage\":\"embedding\"}");
     add("file.completed", "{" + uri + ",\"pages\":4,\"chunks\":12,\"tokens\":3000}");
   }
+  if (complete) add("job.completed", "");
   return out;
 }
 
