@@ -11,6 +11,7 @@
 #include <streambuf>
 
 #include <cereal/archives/portable_binary.hpp>
+#define XXH_STATIC_LINKING_ONLY  // XXH3_state_t on the stack
 #include <xxhash.h>
 
 #include "storage/internal/keys.h"
@@ -129,6 +130,15 @@ Result<EtaHistoryRecord> DecodeEtaHistory(std::string_view record, std::string_v
 
 namespace {
 
+// A RecordedEvent made of a reference to the event: the same bytes as RecordedEvent's
+// (it carries RecordedEvent's class version), without moving the event into one.
+struct RecordedEventView {
+  const engine::Event& e;
+  uint64_t version, position;
+  engine::Millis recorded_at;
+  template <class A> void serialize(A& ar, uint32_t) { ar(e, version, position, recorded_at); }
+};
+
 // An event's content: its members as Event::serialize writes them, with
 // expected_version always empty. It carries Event's class version, so its bytes are
 // exactly those of a copy of the event with expected_version reset (the definition the
@@ -145,8 +155,10 @@ struct EventContent {
 }  // namespace
 }  // namespace jobstate::storage
 
-// Event's class version (engine/event.h); codec_test checks the two encodings agree.
+// Event's and RecordedEvent's class versions (engine/event.h); codec_test checks that
+// the encodings agree.
 CEREAL_CLASS_VERSION(jobstate::storage::EventContent, 1)
+CEREAL_CLASS_VERSION(jobstate::storage::RecordedEventView, 1)
 
 namespace jobstate::storage {
 
@@ -154,6 +166,26 @@ uint64_t ContentHash(const engine::Event& e) {
   std::string payload;
   AppendPayload(payload, EventContent{e});
   return XXH3_64bits(payload.data(), payload.size());
+}
+
+EncodedEvent EncodeEventAndHash(const engine::Event& e, uint64_t version, uint64_t position,
+                                engine::Millis recorded_at) {
+  EncodedEvent out{EncodeRecord(RecordedEventView{e, version, position, recorded_at}), 0};
+  if (e.expected_version) {
+    out.content_hash = ContentHash(e);  // the record holds it; the content leaves it out
+    return out;
+  }
+  // The payload is   endianness:u8  RecordedEvent's version:u32  Event's version:u32
+  // the event's members  version:u64 position:u64 recorded_at:i64,   and ContentHash
+  // hashes  endianness:u8  EventContent's version:u32 (= Event's)  the same members.
+  const std::string_view payload = std::string_view(out.record).substr(5);
+  constexpr size_t kTail = 3 * 8;
+  XXH3_state_t state;
+  XXH3_64bits_reset(&state);
+  XXH3_64bits_update(&state, payload.data(), 1);
+  XXH3_64bits_update(&state, payload.data() + 5, payload.size() - 5 - kTail);
+  out.content_hash = XXH3_64bits_digest(&state);
+  return out;
 }
 
 std::string EncodeDedupe(const DedupeEntry& d) {

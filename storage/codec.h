@@ -50,6 +50,15 @@ std::string SealRecord(std::string_view payload);
 // with expected_version left out (a precondition, not content).
 uint64_t ContentHash(const engine::Event& e);
 
+// The record EncodeEvent writes for `e` stored at (version, position, recorded_at), and
+// ContentHash(e), from one encoding of the event (the commit path needs both).
+struct EncodedEvent {
+  std::string record;
+  uint64_t content_hash = 0;
+};
+EncodedEvent EncodeEventAndHash(const engine::Event& e, uint64_t version, uint64_t position,
+                                engine::Millis recorded_at);
+
 // dedupe: (jid, event_id) -> where the event went and what it held.
 struct DedupeEntry {
   uint64_t version = 0;

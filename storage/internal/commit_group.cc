@@ -162,9 +162,14 @@ Result<AppendedEvent> CommitGroup::AddEvent(const AppendRequest& request, Event&
   if (auto* c = std::get_if<engine::JobCancelled>(&e.data); c && !c->cancelled_by) {
     c->cancelled_by = request.actor;  // the log alone says who cancelled
   }
-  // The fingerprint of the event as stored, so that a retry by the same key and the
-  // event as history returns it are both recognised as the same event.
-  const uint64_t hash = ContentHash(e);
+  // The record as it would be stored, and the fingerprint of the event, so that a
+  // retry by the same key and the event as history returns it are both recognised as
+  // the same event (one encoding gives both; a duplicate's record goes unused).
+  const uint64_t current = job ? job->snap.version : 0;
+  const engine::Millis recorded_at = imported ? imported->recorded_at : counters_.last_recorded_at;
+  EncodedEvent encoded =
+      EncodeEventAndHash(e, current + 1, counters_.last_position + 1, recorded_at);
+  const uint64_t hash = encoded.content_hash;
   if (job) {
     auto d = FindDedupe(keys::Dedupe(job->jid, e.event_id));
     if (!d.has_value()) return Err(d.error());
@@ -174,11 +179,9 @@ Result<AppendedEvent> CommitGroup::AddEvent(const AppendRequest& request, Event&
                            (*d)->recorded_at, true};
     }
   }
-  const uint64_t current = job ? job->snap.version : 0;
   if (e.expected_version && *e.expected_version != current) {
     return Err(VersionConflict(e, current));
   }
-  engine::Millis recorded_at = counters_.last_recorded_at;
   if (imported) {
     if (imported->version && *imported->version != current + 1) {
       Status v = Status::InvalidArgument(
@@ -193,7 +196,6 @@ Result<AppendedEvent> CommitGroup::AddEvent(const AppendRequest& request, Event&
                                          "recorded_at is before the job's last event")
                      .WithPointer("/recorded_at"));
     }
-    recorded_at = imported->recorded_at;
   }
   if (!job) {
     if (e.type() != EventType::kJobCreated) {
@@ -207,6 +209,7 @@ Result<AppendedEvent> CommitGroup::AddEvent(const AppendRequest& request, Event&
   // The event moves into the record; the acknowledgement keeps what it needs first.
   AppendedEvent ack{e.event_id, e.job_id, job->snap.version + 1,
                     counters_.last_position + 1, recorded_at, false};
+  assert(ack.version == current + 1 && "the record was encoded at this version");
   engine::RecordedEvent re{std::move(e), ack.version, ack.position, ack.recorded_at};
   GroupFiles::JobFiles files = files_.ForJob(job->jid);
   const bool is_new = job->snap.version == 0;
@@ -235,7 +238,7 @@ Result<AppendedEvent> CommitGroup::AddEvent(const AppendRequest& request, Event&
   Stage(Cf::kLog, keys::Position(re.position), keys::JobVersion(job->jid, re.version) + request.org);
   Stage(Cf::kLogByOrg, keys::OrgPosition(request.org, re.position),
         keys::JobVersion(job->jid, re.version));
-  Stage(Cf::kEvents, keys::JobVersion(job->jid, re.version), EncodeEvent(re));
+  Stage(Cf::kEvents, keys::JobVersion(job->jid, re.version), std::move(encoded.record));
   return ack;
 }
 

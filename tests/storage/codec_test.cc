@@ -39,6 +39,23 @@ TEST(CodecTest, ContentHashIsTheHashOfTheEventWithoutItsPrecondition) {
   EXPECT_GT(checked, 1000u);
 }
 
+TEST(CodecTest, EncodeEventAndHashIsTheRecordAndTheHashOfTheSeparateFunctions) {
+  size_t checked = 0;
+  for (uint64_t seed = 1; seed <= 40; ++seed) {
+    testing::RandomJob job("job-" + std::to_string(seed), seed);
+    uint64_t n = 0;
+    while (auto e = job.Next()) {
+      if (++n % 3 == 0) e->expected_version = n - 1;
+      const auto both = EncodeEventAndHash(*e, n, 1000 + n, 1'700'000'000'000 + int64_t(n));
+      ASSERT_EQ(both.content_hash, ContentHashByCopy(*e)) << "seed " << seed << " event " << n;
+      ASSERT_EQ(both.record, EncodeEvent({*e, n, 1000 + n, 1'700'000'000'000 + int64_t(n)}))
+          << "seed " << seed << " event " << n;
+      ++checked;
+    }
+  }
+  EXPECT_GT(checked, 1000u);
+}
+
 TEST(CodecTest, ContentHashIgnoresExpectedVersionOnly) {
   testing::RandomJob job("job-a", 7);
   engine::Event e = *job.Next();
