@@ -31,7 +31,59 @@ std::string FormatInstant(engine::Millis t) {
   return out;
 }
 
+namespace {
+
+// "YYYY-MM-DDTHH:MM:SS[.fraction]Z", the form nearly every event carries, read without
+// a stream: digits where digits go, a valid calendar date (date::year_month_day),
+// hours, minutes and seconds in range. nullopt for anything else, which the general
+// parse then judges (a leap second, an offset, a malformed text).
+std::optional<engine::Millis> ParseUtcInstant(std::string_view s) {
+  if (s.size() < 20 || (s.back() != 'Z' && s.back() != 'z')) return std::nullopt;
+  auto digits = [&s](size_t at, size_t n) -> int {
+    int v = 0;
+    for (size_t i = at; i < at + n; ++i) {
+      if (s[i] < '0' || s[i] > '9') return -1;
+      v = v * 10 + (s[i] - '0');
+    }
+    return v;
+  };
+  if (s[4] != '-' || s[7] != '-' || (s[10] != 'T' && s[10] != 't') || s[13] != ':' ||
+      s[16] != ':') {
+    return std::nullopt;
+  }
+  const int year = digits(0, 4), month = digits(5, 2), day = digits(8, 2);
+  const int hour = digits(11, 2), minute = digits(14, 2), second = digits(17, 2);
+  if (year < 0 || month < 0 || day < 0 || hour < 0 || hour > 23 || minute < 0 ||
+      minute > 59 || second < 0 || second > 59) {
+    return std::nullopt;
+  }
+  int millis = 0;
+  const size_t end = s.size() - 1;  // the 'Z'
+  if (end > 19) {
+    if (s[19] != '.' || end == 20) return std::nullopt;
+    for (size_t i = 20; i < end; ++i) {
+      if (s[i] < '0' || s[i] > '9') return std::nullopt;
+      if (i < 23) millis = millis * 10 + (s[i] - '0');  // kept to the millisecond
+    }
+    for (size_t i = end; i < 23; ++i) millis *= 10;
+  }
+  const date::year_month_day ymd{date::year{year}, date::month{static_cast<unsigned>(month)},
+                                 date::day{static_cast<unsigned>(day)}};
+  if (!ymd.ok()) return std::nullopt;
+  using namespace std::chrono;
+  const auto tp = date::sys_days(ymd) + hours(hour) + minutes(minute) + seconds(second) +
+                  milliseconds(millis);
+  return duration_cast<milliseconds>(tp.time_since_epoch()).count();
+}
+
+}  // namespace
+
 std::optional<engine::Millis> ParseInstant(std::string_view s) {
+  if (auto utc = ParseUtcInstant(s)) return utc;
+  return ParseInstantGeneral(s);
+}
+
+std::optional<engine::Millis> ParseInstantGeneral(std::string_view s) {
   // RFC 3339 requires the 'T' (either case) and an offset; date::parse does the rest.
   if (s.size() < 20 || (s[10] != 'T' && s[10] != 't')) return std::nullopt;
   std::string text(s);

@@ -15,5 +15,9 @@ std::string FormatInstant(engine::Millis t);
 // An RFC 3339 date-time with "Z" or a numeric offset, any number of fractional digits
 // (kept to the millisecond, truncated). nullopt when it is not one.
 std::optional<engine::Millis> ParseInstant(std::string_view s);
+// The same through date::parse alone: ParseInstant reads the common UTC form itself
+// (a stream per instant was a quarter of the ingest route's time) and must agree with
+// this on every text (time_format_test compares them).
+std::optional<engine::Millis> ParseInstantGeneral(std::string_view s);
 
 }  // namespace jobstate::api
