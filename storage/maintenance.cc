@@ -143,10 +143,8 @@ Result<ReplayStats> Replay(const std::string& path, const ReplayOptions& options
     const auto& [org, job_id] = (*names)[jid];
     if (job_id.empty() && org.empty()) return Status::OK();  // a jid never committed
     job.files = TrackingFileTable();
-    std::optional<std::pair<uint64_t, engine::Millis>> final_event;  // position, recorded_at
     Status st = RefoldJob(db, {}, jid, org, job_id, job,
                           [&](const engine::RecordedEvent& e, RefoldedJob& j) -> Status {
-      if (!final_event && engine::IsFinal(j.snap.status)) final_event = {e.position, e.recorded_at};
       out.Put(Cf::kDedupe, keys::Dedupe(jid, e.event.event_id),
               EncodeDedupe({e.version, e.position, e.recorded_at, ContentHash(e.event)}));
       if (k > 0 && e.version % k == 0) {
@@ -179,7 +177,7 @@ Result<ReplayStats> Replay(const std::string& path, const ReplayOptions& options
       std::scoped_lock lock(mu);
       ++jobs_by_status[static_cast<size_t>(job.snap.status)];
       if (auto accuracy = engine::EtaAccuracyOf(job.snap)) eta_accuracy.Add(*accuracy);
-      if (final_event) eta_history.Add(job.snap, final_event->first, final_event->second);
+      if (job.final_event) eta_history.Add(job.snap, job.final_event->first, job.final_event->second);
     }
     ++jobs_done;
     return out.MaybeFlush();

@@ -68,11 +68,9 @@ Status VerifyJob(const Db& db, const ReadSnapshot& snap, uint64_t jid, const std
     if (!it->status().ok()) return FromRocks(it->status(), "scan checkpoints");
   }
   RefoldedJob job;
-  std::optional<std::pair<uint64_t, engine::Millis>> final_event;  // position, recorded_at
   Status s = RefoldJob(db, ro, jid, org, job_id, job,
                        [&](const engine::RecordedEvent& e, RefoldedJob& j) -> Status {
     ++report.events;
-    if (!final_event && engine::IsFinal(j.snap.status)) final_event = {e.position, e.recorded_at};
     const std::string dkey = keys::Dedupe(jid, e.event.event_id);
     auto d = db.Get(Cf::kDedupe, dkey, snap.get());
     if (!d.has_value()) return d.error();
@@ -120,7 +118,7 @@ Status VerifyJob(const Db& db, const ReadSnapshot& snap, uint64_t jid, const std
   }
   ++counted.jobs_by_status[static_cast<size_t>(job.snap.status)];
   if (auto accuracy = engine::EtaAccuracyOf(job.snap)) counted.eta_accuracy.Add(*accuracy);
-  if (final_event) history.Add(job.snap, final_event->first, final_event->second);
+  if (job.final_event) history.Add(job.snap, job.final_event->first, job.final_event->second);
   auto listed = db.Get(Cf::kJobsByOrg, keys::OrgJob(org, job.snap.created_at, jid), snap.get());
   if (!listed.has_value()) return listed.error();
   if (!*listed) differ("listing entry: missing");

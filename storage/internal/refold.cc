@@ -15,6 +15,7 @@ Status RefoldJob(const Db& db, const rocksdb::ReadOptions& ro, uint64_t jid,
   out.snap = engine::JobSnapshot{};
   out.snap.org = org;
   out.snap.job_id = job_id;
+  out.final_event.reset();
   const std::string prefix = keys::Job(jid);
   std::unique_ptr<rocksdb::Iterator> it(db.get()->NewIterator(ro, db.cf(Cf::kEvents)));
   for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
@@ -27,6 +28,9 @@ Status RefoldJob(const Db& db, const rocksdb::ReadOptions& ro, uint64_t jid,
     }
     Status s = engine::Apply(out.snap, out.files, *e);
     if (!s.ok()) return Status::Corruption(where + ": does not fold: " + s.message());
+    if (!out.final_event && engine::IsFinal(out.snap.status)) {
+      out.final_event = {e->position, e->recorded_at};
+    }
     if (each) {
       s = each(*e, out);
       if (!s.ok()) return s;

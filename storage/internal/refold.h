@@ -7,8 +7,10 @@
 
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <set>
 #include <string>
+#include <utility>
 
 #include <rocksdb/options.h>
 
@@ -44,6 +46,9 @@ class TrackingFileTable final : public engine::FileTable {
 struct RefoldedJob {
   engine::JobSnapshot snap;
   TrackingFileTable files;
+  // The event that made the job final (its position and recorded_at), once folded:
+  // where a completed job's lesson enters the ETA's prior.
+  std::optional<std::pair<uint64_t, engine::Millis>> final_event;
 };
 
 // Folds job `jid` (named org/job_id) from its events read with `ro`. `each` may be
