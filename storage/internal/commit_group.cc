@@ -97,7 +97,7 @@ CommitGroup::CommitGroup(const Db& db, JobCache& cache, const GroupOptions& opti
 Result<AppendResult> CommitGroup::Add(AppendRequest& request) {
   saved_writes_ = writes_.size();
   saved_counters_ = counters_;
-  saved_history_ = history_;
+  history_undo_.clear();
   undo_.clear();
   new_names_.clear();
   new_dedupe_.clear();
@@ -132,7 +132,13 @@ Result<AppendResult> CommitGroup::Add(AppendRequest& request) {
 void CommitGroup::Undo() {
   writes_.resize(saved_writes_);
   counters_ = saved_counters_;
-  history_ = saved_history_;
+  for (auto& [prefix, before] : history_undo_) {
+    if (before) {
+      history_[prefix] = std::move(*before);
+    } else {
+      history_.erase(prefix);
+    }
+  }
   files_.Undo();
   for (const std::string& key : new_dedupe_) dedupe_.erase(key);
   for (auto& [jid, before] : undo_) {
@@ -332,6 +338,9 @@ Status CommitGroup::Teach(const engine::JobSnapshot& job, const engine::EtaHisto
                           uint64_t position, engine::Millis recorded_at) {
   const std::string prefix = EtaHistoryPrefixOf(job);
   auto it = history_.find(prefix);
+  if (!history_undo_.count(prefix)) {
+    history_undo_.emplace(prefix, it == history_.end() ? std::nullopt : std::optional(it->second));
+  }
   if (it == history_.end()) {
     // The prior as it stands: changed by the group in flight, or as stored.
     engine::EtaHistory before;

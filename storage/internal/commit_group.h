@@ -141,7 +141,8 @@ class CommitGroup {
   // Undo of the request being added.
   size_t saved_writes_ = 0;
   LogCounters saved_counters_;
-  std::map<std::string, engine::EtaHistory> saved_history_;
+  // Each prior the request changed, as the group held it before (nullopt: not held).
+  std::map<std::string, std::optional<engine::EtaHistory>> history_undo_;
   std::map<uint64_t, std::optional<Job>> undo_;
   std::vector<std::string> new_names_;
   std::vector<std::string> new_dedupe_;
