@@ -46,7 +46,7 @@ struct SequencerOptions {
   size_t queue_capacity_events = 200'000;  // Default: 200,000
   // A group stops taking requests once it holds this many events.
   size_t max_group_events = 20'000;  // Default: 20,000
-  // Jobs whose snapshots stay cached between groups.
+  // Running jobs whose snapshots stay cached between groups (final ones leave).
   size_t job_cache_entries = 20'000;  // Default: 20,000
   // Committed file rows kept for the files in flight (about 300 bytes each).
   size_t file_cache_entries = 200'000;  // Default: 200,000

@@ -424,8 +424,24 @@ Status CommitGroup::Write(const rocksdb::WriteOptions& write_options) {
 
 void CommitGroup::Publish() {
   files_.Publish();
-  for (auto& [name, jid] : names_) cache_.names.Put(name, jid);
-  for (auto& [jid, job] : jobs_) cache_.snapshots.Put(jid, std::move(job.snap));
+  // The caches are for jobs in progress: a final job takes few events after it ends
+  // (files settling late), and those read it back, so memory follows the running jobs
+  // rather than every job the store has seen.
+  for (auto& [name, jid] : names_) {
+    auto it = jobs_.find(jid);
+    if (it != jobs_.end() && engine::IsFinal(it->second.snap.status)) {
+      cache_.names.Erase(name);
+    } else {
+      cache_.names.Put(name, jid);
+    }
+  }
+  for (auto& [jid, job] : jobs_) {
+    if (engine::IsFinal(job.snap.status)) {
+      cache_.snapshots.Erase(jid);
+    } else {
+      cache_.snapshots.Put(jid, std::move(job.snap));
+    }
+  }
 }
 
 }  // namespace jobstate::storage

@@ -57,8 +57,10 @@ bool DecodeJobCounts(std::string_view value, std::array<int64_t, engine::kJobSta
 std::string EncodeEtaAccuracy(const engine::EtaAccuracyTotals& totals);
 bool DecodeEtaAccuracy(std::string_view value, engine::EtaAccuracyTotals& out);
 
-// Caches of committed state shared across groups. Bounded: entries, not the number of
-// jobs or files, set the memory.
+// Caches of committed state shared across groups, for the work in progress: a job
+// leaves when it becomes final and a file when its processing ends (Publish), so their
+// size follows the running jobs and files in flight, not the store. Bounded in entries
+// too, for a burst of more running work than they hold.
 struct JobCache {
   JobCache(size_t jobs, size_t files) : names(jobs * 4), snapshots(jobs), file_rows(files) {}
   LruCache<std::string, uint64_t> names;              // org 0 job_id -> jid

@@ -78,7 +78,16 @@ void GroupFiles::StageWrites(std::vector<StagedWrite>& out,
 }
 
 void GroupFiles::Publish() {
-  for (auto& [key, entry] : rows_) cache_.Put(key, std::move(entry.row));
+  // The cache is for files in flight: a file whose processing has ended rarely gets
+  // another event (a retry reads it back), and keeping it would grow the cache with
+  // the store instead of with the work in progress.
+  for (auto& [key, entry] : rows_) {
+    if (engine::IsProcessed(entry.row.status)) {
+      cache_.Erase(key);
+    } else {
+      cache_.Put(key, std::move(entry.row));
+    }
+  }
   rows_.clear();
   by_ordinal_.clear();
 }

@@ -1,4 +1,5 @@
-// CommitGroup alone: what a failed request leaves behind in its group.
+// CommitGroup alone: what a failed request leaves behind in its group, and what a
+// committed one leaves in the caches shared across groups.
 #include "storage/internal/commit_group.h"
 
 #include <gtest/gtest.h>
@@ -51,6 +52,56 @@ TEST(CommitGroupTest, ARequestThatFailsAfterCompletingAJobTeachesThePriorNothing
   ASSERT_THAT(prior, IsOk());
   ASSERT_TRUE(prior->has_value());
   EXPECT_EQ((*prior)->jobs, 1);  // job b's lesson only
+}
+
+// Commits `events` as one request in a group of its own.
+void Commit(const storage::Db& db, storage::JobCache& cache, storage::LogCounters& counters,
+            std::vector<engine::Event> events) {
+  storage::CommitGroup group(db, cache, storage::GroupOptions{}, counters, kT0 + 3'600'000, nullptr);
+  engine::AppendRequest request{"acme", "key", std::move(events), {}};
+  ASSERT_THAT(group.Add(request), IsOk());
+  group.Seal();
+  ASSERT_THAT(group.Write({}), IsOk());
+  counters = group.counters();
+  group.Publish();
+}
+
+TEST(CommitGroupTest, TheCachesKeepRunningJobsAndFilesInFlightOnly) {
+  TempDir dir;
+  auto db = storage::Db::Open({dir.path()});
+  ASSERT_THAT(db, IsOk());
+  storage::JobCache cache(16, 64);
+  storage::LogCounters counters;
+
+  JobScenario j("job-a", kT0, 1);
+  Commit(**db, cache, counters,
+         {j.Created(), j.Started(), j.Discovered({"s3://b/1", "s3://b/2"}), j.FileStarted("s3://b/1"),
+          j.FileStarted("s3://b/2")});
+  EXPECT_EQ(cache.names.size(), 1u);
+  EXPECT_EQ(cache.snapshots.size(), 1u);
+  EXPECT_EQ(cache.file_rows.size(), 2u);
+
+  j.Advance(2000);
+  Commit(**db, cache, counters, {j.FileCompleted("s3://b/1")});
+  EXPECT_EQ(cache.snapshots.size(), 1u);
+  EXPECT_EQ(cache.file_rows.size(), 1u);  // the settled file left
+
+  const std::vector<engine::Event> last{j.FileCompleted("s3://b/2"), j.Completed()};
+  Commit(**db, cache, counters, last);
+  EXPECT_EQ(cache.names.size(), 0u);  // the final job left
+  EXPECT_EQ(cache.snapshots.size(), 0u);
+  EXPECT_EQ(cache.file_rows.size(), 0u);
+
+  // What left the caches is read back from the store: a repeat of the last request is
+  // recognised as one, and a new event after the end is refused.
+  storage::CommitGroup group(**db, cache, storage::GroupOptions{}, counters, kT0 + 3'600'000, nullptr);
+  engine::AppendRequest repeat{"acme", "key", last, {}};
+  auto repeated = group.Add(repeat);
+  ASSERT_THAT(repeated, IsOk());
+  EXPECT_EQ(repeated->duplicates, 2);
+  EXPECT_EQ(repeated->appended, 0);
+  engine::AppendRequest late{"acme", "key", {j.Progress("after the end")}, {}};
+  EXPECT_FALSE(group.Add(late).has_value());
 }
 
 }  // namespace
