@@ -121,7 +121,9 @@ Sample Drive(const Connect& connect, size_t senders, double seconds, const Op& o
 
 // Batches of `batch` events for each of `senders`, `events` in all, from jobs of
 // `files` files whose ids start with `prefix` (unique per system and run: nothing
-// is a duplicate).
+// is a duplicate). The jobs end with job.completed, as real ones do (24 files make
+// 100 events): the memory after N events is that of finished jobs, not of jobs that
+// were left running forever.
 std::vector<std::vector<Batch>> Batches(const std::string& prefix, size_t senders, size_t batch,
                                         size_t events, int files, uint64_t& id) {
   std::vector<std::vector<Batch>> out(senders);
@@ -130,7 +132,8 @@ std::vector<std::vector<Batch>> Batches(const std::string& prefix, size_t sender
     std::vector<JsonEvent> pending;
     size_t made = 0;
     for (int j = 0; made < per_sender; ++j) {
-      auto job = JobEventsJson(prefix + "-s" + std::to_string(s) + "-j" + std::to_string(j), files, id);
+      auto job = JobEventsJson(prefix + "-s" + std::to_string(s) + "-j" + std::to_string(j), files, id,
+                               /*complete=*/true);
       for (auto& e : job) {
         if (made == per_sender) break;
         pending.push_back(std::move(e));
