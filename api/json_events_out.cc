@@ -147,7 +147,8 @@ void WriteRecordedEvent(JsonWriter& w, const RecordedEvent& re) {
   w.Key("event_id").String(e.event_id);
   w.Key("job_id").String(e.job_id);
   w.Key("type").String(Name(e.type()));
-  w.Key("occurred_at").String(FormatInstant(e.occurred_at));
+  char text[kInstantChars];
+  w.Key("occurred_at").String(FormatInstant(e.occurred_at, text));
   Opt(w, "worker_id", e.worker_id);
   if (e.expected_version) w.Key("expected_version").Int(static_cast<int64_t>(*e.expected_version));
   w.Key("data").BeginObject();
@@ -156,7 +157,7 @@ void WriteRecordedEvent(JsonWriter& w, const RecordedEvent& re) {
   w.EndObject();
   w.Key("version").Int(static_cast<int64_t>(re.version));
   w.Key("position").Int(static_cast<int64_t>(re.position));
-  w.Key("recorded_at").String(FormatInstant(re.recorded_at));
+  w.Key("recorded_at").String(FormatInstant(re.recorded_at, text));
   w.EndObject();
 }
 

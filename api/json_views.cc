@@ -15,7 +15,8 @@ namespace {
 
 void Instant(JsonWriter& w, const std::optional<Millis>& t) {
   if (t) {
-    w.String(FormatInstant(*t));
+    char text[kInstantChars];
+    w.String(FormatInstant(*t, text));
   } else {
     w.Null();
   }
@@ -148,8 +149,10 @@ void WriteStatusMembers(JsonWriter& w, const JobStatusView& v) {
   w.Key("cancelled_by").Maybe(v.cancelled_by);
   w.Key("cancelled_at");
   Instant(w, v.cancelled_at);
-  w.Key("created_at").String(FormatInstant(v.created_at));
-  w.Key("updated_at").String(FormatInstant(v.updated_at));
+  w.Key("created_at");
+  Instant(w, v.created_at);
+  w.Key("updated_at");
+  Instant(w, v.updated_at);
   w.Key("started_at");
   Instant(w, v.started_at);
   w.Key("completed_at");
@@ -166,7 +169,8 @@ void WriteFileRow(JsonWriter& w, const FileRow& r) {
   w.Key("progress_message").Maybe(r.progress_message);
   w.Key("error_code").Maybe(r.error_code);
   w.Key("error_message").Maybe(r.error_message);
-  w.Key("updated_at").String(FormatInstant(r.updated_at));
+  w.Key("updated_at");
+  Instant(w, r.updated_at);
   w.Key("name").Maybe(r.name);
   w.Key("size_bytes").Maybe(r.size_bytes);
   w.Key("content_type").Maybe(r.content_type);

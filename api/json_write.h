@@ -2,11 +2,11 @@
 // Serializes a Boost.JSON value the way our clients read it best: numbers as plain
 // decimals ("12.3", "100.0", "0.01"), never "1.23E1" as Boost.JSON 1.81 writes them.
 
+#include <cstdint>
 #include <optional>
 #include <type_traits>
 #include <string>
 #include <string_view>
-#include <vector>
 
 #include <boost/json/value.hpp>
 
@@ -55,10 +55,15 @@ class JsonWriter {
  private:
   JsonWriter& Open(char c);
   JsonWriter& Close(char c);
-  void Separate();
+  // What goes before the next value: a comma unless it is the first in its container
+  // or follows a key.
+  std::string_view Separator();
+  // `text` after its separator, in one write.
+  JsonWriter& Token(std::string_view text);
 
   std::string& out_;
-  std::vector<bool> first_;  // per open container: nothing written in it yet
+  uint64_t first_ = 0;  // bit d: nothing written yet in the open container at depth d
+  int depth_ = 0;
   bool after_key_ = false;
 };
 

@@ -3,21 +3,21 @@
 #include <cctype>
 #include <chrono>
 #include <cstdio>
+#include <cstring>
 #include <sstream>
 
 #include <date/date.h>
 
 namespace jobstate::api {
 
-std::string FormatInstant(engine::Millis t) {
-  // Calendar arithmetic only: date::format builds a stream per call, and a status
-  // carries a few hundred instants.
+std::string_view FormatInstant(engine::Millis t, char (&out)[kInstantChars]) {
+  // Calendar arithmetic only: date::format builds a stream per call.
   using namespace std::chrono;
   const date::sys_time<milliseconds> tp{milliseconds(t)};
   const auto day = date::floor<date::days>(tp);
   const date::year_month_day ymd(day);
   const date::hh_mm_ss<milliseconds> hms(tp - day);
-  std::string out = "0000-00-00T00:00:00.000Z";
+  std::memcpy(out, "0000-00-00T00:00:00.000Z", kInstantChars);
   auto put = [&out](size_t at, int digits, int value) {
     for (int i = digits - 1; i >= 0; --i, value /= 10) out[at + i] = static_cast<char>('0' + value % 10);
   };
@@ -28,7 +28,12 @@ std::string FormatInstant(engine::Millis t) {
   put(14, 2, static_cast<int>(hms.minutes().count()));
   put(17, 2, static_cast<int>(hms.seconds().count()));
   put(20, 3, static_cast<int>(hms.subseconds().count()));
-  return out;
+  return std::string_view(out, kInstantChars);
+}
+
+std::string FormatInstant(engine::Millis t) {
+  char out[kInstantChars];
+  return std::string(FormatInstant(t, out));
 }
 
 namespace {

@@ -11,6 +11,9 @@ namespace jobstate::api {
 
 // UTC with milliseconds and "Z".
 std::string FormatInstant(engine::Millis t);
+// The same into `out`, without an allocation: a status carries a few hundred instants.
+inline constexpr size_t kInstantChars = 24;  // "2026-11-29T04:10:00.123Z"
+std::string_view FormatInstant(engine::Millis t, char (&out)[kInstantChars]);
 
 // An RFC 3339 date-time with "Z" or a numeric offset, any number of fractional digits
 // (kept to the millisecond, truncated). nullopt when it is not one.
