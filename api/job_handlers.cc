@@ -93,24 +93,39 @@ Response StatusBody(const Service::Call& call, uint64_t version, std::string bod
   return res;
 }
 
-// The status body of GET /v2/jobs/{id}, with its ETag, or 304 when the client's
-// If-None-Match names this version.
-Response StatusResponse(const Service::Call& call, const CursorCodec& cursors,
-                        const engine::JobStore& store, const std::string& job_id,
-                        const FilePageAsk& ask, const engine::FilePage& page, engine::Millis at,
-                        bool historical, const engine::ViewOptions& view_options) {
-  if (auto res = NotModified(call, ETag(page.job.version))) return std::move(*res);
-  const auto view = engine::ReadStatusView(store, page.job, at, historical, view_options);
-  if (!view) return MakeProblem(view.error(), call.req.version(), call.request_id);
-  std::string body;
-  body.reserve(4096 + 700 * page.rows.size());
-  JsonWriter w(body);
-  w.BeginObject();
-  WriteStatusMembers(w, *view);
+// The members "files" and "files_page" of a status (its files page), rendered alone.
+std::string FilesPageText(const Service::Call& call, const CursorCodec& cursors,
+                          const std::string& job_id, const FilePageAsk& ask,
+                          const engine::FilePage& page) {
+  std::string text;
+  text.reserve(256 + 700 * page.rows.size());
+  JsonWriter w(text);
+  w.BeginObject();  // only to open a container for the members; dropped below
   WriteFilesPageMembers(w, page, ask.query.limit,
                         NextFileCursor(call, cursors, job_id, ask, page), ask.filter);
   w.EndObject();
-  return StatusBody(call, page.job.version, std::move(body));
+  return text.substr(1, text.size() - 2);
+}
+
+// The status body of GET /v2/jobs/{id}, with its ETag, or 304 when the client's
+// If-None-Match names this version. `files_page` is the page's text (FilesPageText).
+Response StatusResponse(const Service::Call& call, const engine::JobStore& store,
+                        const engine::JobSnapshot& job, std::string_view files_page,
+                        engine::Millis at, bool historical,
+                        const engine::ViewOptions& view_options) {
+  if (auto res = NotModified(call, ETag(job.version))) return std::move(*res);
+  const auto view = engine::ReadStatusView(store, job, at, historical, view_options);
+  if (!view) return MakeProblem(view.error(), call.req.version(), call.request_id);
+  std::string body;
+  body.reserve(4096 + files_page.size());
+  JsonWriter w(body);
+  w.BeginObject();
+  WriteStatusMembers(w, *view);
+  w.EndObject();
+  body.back() = ',';  // the page's members follow the status's
+  body.append(files_page);
+  body.push_back('}');
+  return StatusBody(call, job.version, std::move(body));
 }
 
 // The page's parameters in one canonical form, the status cache's key within a job.
@@ -147,7 +162,9 @@ net::awaitable<Response> Service::GetJob(Call& call, const std::string& job_id) 
                           v, call.request_id);
   }
   // A final job's status is a function of its version and the page asked for: served
-  // from the hub's cache while no commit of the job has been published since.
+  // from the hub's cache while no commit of the job has been published since. Any job's
+  // files page is a function of its version and the page asked for: taken from the cache
+  // when the job is still at the version it was rendered at.
   StatusCache& cache = hub_.status_cache();
   const std::string cache_query = CacheQuery(*ask);
   for (;;) {
@@ -158,12 +175,25 @@ net::awaitable<Response> Service::GetJob(Call& call, const std::string& job_id) 
       co_return StatusBody(call, hit->version, std::move(hit->body));
     }
     const uint64_t mark = cache.Mark();
-    auto page = store_.ListFiles(call.principal.org, job_id, ask->query);
+    auto cached_page = cache.FindPage(call.principal.org, job_id, cache_query);
+    engine::FileQuery query = ask->query;
+    if (cached_page) query.unless_version = cached_page->version;
+    auto page = store_.ListFiles(call.principal.org, job_id, query);
     if (!page) co_return MakeProblem(page.error(), v, call.request_id);
     if (!sub || page->job.version > *wait_for || sub->closed() ||
         !co_await sub->Wait(deadline)) {
-      Response res = StatusResponse(call, cursors_, store_, job_id, *ask, *page,
-                                    clock_.NowMillis(), false, options_.view);
+      if (auto res = NotModified(call, ETag(page->job.version))) co_return std::move(*res);
+      cache.NotePage(page->rows_skipped);
+      std::shared_ptr<const std::string> files_page;
+      if (page->rows_skipped) {
+        files_page = std::move(cached_page->text);
+      } else {
+        files_page = std::make_shared<const std::string>(
+            FilesPageText(call, cursors_, job_id, *ask, *page));
+        cache.InsertPage(call.principal.org, job_id, cache_query, page->job.version, files_page);
+      }
+      Response res = StatusResponse(call, store_, page->job, *files_page, clock_.NowMillis(),
+                                    false, options_.view);
       if (res.result() == http::status::ok && engine::IsFinal(page->job.status)) {
         cache.Insert(call.principal.org, job_id, cache_query, page->job.version, res.body(),
                      mark);
@@ -209,7 +239,8 @@ Response Service::GetJobAsOf(Call& call, const std::string& job_id) {
   if (!ask) return MakeProblem(ask.error(), v, call.request_id);
   auto read = store_.ReadAsOf(call.principal.org, job_id, as_of, ask->query);
   if (!read) return MakeProblem(read.error(), v, call.request_id);
-  return StatusResponse(call, cursors_, store_, job_id, *ask, read->page, read->at, true,
+  return StatusResponse(call, store_, read->page.job,
+                        FilesPageText(call, cursors_, job_id, *ask, read->page), read->at, true,
                         options_.view);
 }
 

@@ -85,6 +85,8 @@ class Metrics {
   prometheus::Gauge* status_cache_bytes_;
   prometheus::Counter* status_cache_hits_;
   prometheus::Counter* status_cache_misses_;
+  prometheus::Counter* status_cache_page_hits_;
+  prometheus::Counter* status_cache_page_misses_;
   std::mutex status_cache_mu_;
   StatusCache::Stats status_cache_seen_;  // counted so far; Guarded by status_cache_mu_
   std::array<prometheus::Gauge*, engine::kJobStatusCount> jobs_{};

@@ -55,25 +55,56 @@ void StatusCache::Insert(const std::string& org, const std::string& job_id,
     if (recent_[s % kRecent] == h) return;
   }
   auto it = jobs_.find(key);
-  if (it != jobs_.end() && it->second.version != version) {
+  if (it != jobs_.end() && !it->second.bodies.empty() && it->second.version != version) {
     if (it->second.version > version) return;
     EraseLocked(it);
-    it = jobs_.end();
   }
-  if (it == jobs_.end()) {
-    lru_.push_front(key);
-    it = jobs_.emplace(std::move(key), Slot{version, {}, 0, lru_.begin()}).first;
-    bytes_ += it->first.size();
-  } else {
-    lru_.splice(lru_.begin(), lru_, it->second.lru);
-  }
+  it = SlotLocked(std::move(key));
   Slot& slot = it->second;
   auto [pos, added] = slot.bodies.try_emplace(query);
   if (!added) return;  // another request rendered the same body first
+  slot.version = version;
   pos->second = std::move(body);
   slot.bytes += size;
   bytes_ += size;
-  while (bytes_ > max_bytes_ && !lru_.empty()) EraseLocked(jobs_.find(lru_.back()));
+  TrimLocked();
+}
+
+std::optional<StatusCache::PageHit> StatusCache::FindPage(const std::string& org,
+                                                      const std::string& job_id,
+                                                      const std::string& query) {
+  std::scoped_lock lock(mu_);
+  auto it = jobs_.find(JobKey(org, job_id));
+  if (it == jobs_.end()) return std::nullopt;
+  auto page = it->second.pages.find(query);
+  if (page == it->second.pages.end()) return std::nullopt;
+  lru_.splice(lru_.begin(), lru_, it->second.lru);
+  return page->second;
+}
+
+void StatusCache::NotePage(bool hit) {
+  std::scoped_lock lock(mu_);
+  ++(hit ? page_hits_ : page_misses_);
+}
+
+void StatusCache::InsertPage(const std::string& org, const std::string& job_id,
+                             const std::string& query, uint64_t version,
+                             std::shared_ptr<const std::string> page) {
+  std::string key = JobKey(org, job_id);
+  const size_t size = query.size() + page->size();
+  if (key.size() + size > max_bytes_ / 8) return;
+  std::scoped_lock lock(mu_);
+  Slot& slot = SlotLocked(std::move(key))->second;
+  auto [pos, added] = slot.pages.try_emplace(query);
+  if (!added) {
+    if (pos->second.version >= version) return;  // a read of a later version was first
+    slot.bytes -= query.size() + pos->second.text->size();
+    bytes_ -= query.size() + pos->second.text->size();
+  }
+  pos->second = PageHit{version, std::move(page)};
+  slot.bytes += size;
+  bytes_ += size;
+  TrimLocked();
 }
 
 void StatusCache::Invalidate(const engine::CommitNotice& notice) {
@@ -86,15 +117,32 @@ void StatusCache::Invalidate(const engine::CommitNotice& notice) {
   }
 }
 
-void StatusCache::EraseLocked(std::unordered_map<std::string, Slot>::iterator it) {
+StatusCache::Slots::iterator StatusCache::SlotLocked(std::string key) {
+  auto it = jobs_.find(key);
+  if (it != jobs_.end()) {
+    lru_.splice(lru_.begin(), lru_, it->second.lru);
+    return it;
+  }
+  lru_.push_front(key);
+  it = jobs_.emplace(std::move(key), Slot{}).first;
+  it->second.lru = lru_.begin();
+  bytes_ += it->first.size();
+  return it;
+}
+
+void StatusCache::EraseLocked(Slots::iterator it) {
   bytes_ -= it->second.bytes + it->first.size();
   lru_.erase(it->second.lru);
   jobs_.erase(it);
 }
 
+void StatusCache::TrimLocked() {
+  while (bytes_ > max_bytes_ && !lru_.empty()) EraseLocked(jobs_.find(lru_.back()));
+}
+
 StatusCache::Stats StatusCache::stats() const {
   std::scoped_lock lock(mu_);
-  return Stats{bytes_, hits_, misses_};
+  return Stats{bytes_, hits_, misses_, page_hits_, page_misses_};
 }
 
 }  // namespace jobstate::api

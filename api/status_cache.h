@@ -1,6 +1,12 @@
 #pragma once
 // StatusCache: the rendered status bodies of final jobs, so that polling a job that has
-// finished costs neither a read of the store nor rendering.
+// finished costs neither a read of the store nor rendering; and the rendered files pages
+// of any job, so that polling a running one costs one snapshot read and the rendering
+// of its head (the estimate moves with the clock) but not its page of files.
+//
+// Pages: a page ("files" and "files_page") is a function of the job's version and the
+// query, so an entry carries its version and the reader uses it only when the job,
+// read from the store, is still at that version (FileQuery::unless_version).
 //
 // A final job's status is a function of its version and the query alone (no estimate,
 // no clock: every instant it shows is one of its events'), yet a final job can still
@@ -21,6 +27,7 @@
 #include <array>
 #include <cstdint>
 #include <list>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -51,33 +58,52 @@ class StatusCache {
   // of the job has been published since.
   void Insert(const std::string& org, const std::string& job_id, const std::string& query,
               uint64_t version, std::string body, uint64_t mark);
+  struct PageHit {
+    uint64_t version = 0;
+    std::shared_ptr<const std::string> text;  // shared: a page is tens of kilobytes
+  };
+  // The files page cached for (org, job_id) under `query`, with the version it is of.
+  std::optional<PageHit> FindPage(const std::string& org, const std::string& job_id,
+                              const std::string& query);
+  // Counts a read that used a cached page (`hit`) or rendered its own.
+  void NotePage(bool hit);
+  // Caches the files page of (org, job_id) under `query` as of `version`.
+  void InsertPage(const std::string& org, const std::string& job_id, const std::string& query,
+                  uint64_t version, std::shared_ptr<const std::string> page);
   // Drops the entries of every job in `notice`.
   void Invalidate(const engine::CommitNotice& notice);
 
   struct Stats {
-    size_t bytes = 0;           // keys and bodies held
-    uint64_t hits = 0, misses = 0;
+    size_t bytes = 0;           // keys, bodies and pages held
+    uint64_t hits = 0, misses = 0;            // Find: whole bodies
+    uint64_t page_hits = 0, page_misses = 0;  // pages used / read and rendered (NotePage)
   };
   Stats stats() const;
 
  private:
   static constexpr size_t kRecent = 4096;
   struct Slot {
-    uint64_t version = 0;
+    uint64_t version = 0;                                 // of the bodies
     std::unordered_map<std::string, std::string> bodies;  // query -> body
+    std::unordered_map<std::string, PageHit> pages;       // query -> page and its version
     size_t bytes = 0;
     std::list<std::string>::iterator lru;
   };
-  void EraseLocked(std::unordered_map<std::string, Slot>::iterator it);
+  using Slots = std::unordered_map<std::string, Slot>;
+  // The job's slot, made most recently used, created if absent.
+  Slots::iterator SlotLocked(std::string key);
+  void EraseLocked(Slots::iterator it);
+  void TrimLocked();
 
   const size_t max_bytes_;
   mutable std::mutex mu_;
-  std::unordered_map<std::string, Slot> jobs_;  // org 0 job_id -> slot; Guarded by mu_
+  Slots jobs_;                                  // org 0 job_id -> slot; Guarded by mu_
   std::list<std::string> lru_;                  // job keys, most recent first; Guarded by mu_
   size_t bytes_ = 0;                            // Guarded by mu_
   uint64_t published_ = 0;                      // jobs published so far; Guarded by mu_
   std::array<uint64_t, kRecent> recent_{};      // hashes of the last kRecent; Guarded by mu_
   uint64_t hits_ = 0, misses_ = 0;              // Guarded by mu_
+  uint64_t page_hits_ = 0, page_misses_ = 0;    // Guarded by mu_
 };
 
 }  // namespace jobstate::api

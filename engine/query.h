@@ -21,6 +21,9 @@ struct FileQuery {
   std::optional<uint64_t> after_ordinal;  // resume after this ordinal; none = from the start
   size_t limit = 50;
   std::vector<FileStatus> statuses;       // empty = every status
+  // The caller already holds this page as of this version (a page is a function of the
+  // job's version and the query): when the job is still at it, the rows are not read.
+  std::optional<uint64_t> unless_version;
 };
 
 struct FilePage {
@@ -28,6 +31,7 @@ struct FilePage {
   std::vector<FileRow> rows;
   bool has_more = false;
   int64_t total_matching = 0;  // files matching the filter, from the snapshot's counts
+  bool rows_skipped = false;   // the job was at query.unless_version: rows and has_more unset
 };
 
 // Time travel: the job as it stood after its first `version` events, or after the

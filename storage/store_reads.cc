@@ -72,6 +72,13 @@ Result<engine::FilePage> Store::ListFiles(const std::string& org, const std::str
   statuses.erase(std::unique(statuses.begin(), statuses.end()), statuses.end());
 
   engine::FilePage page;
+  if (query.unless_version == job->version) {
+    for (FileStatus st : statuses) page.total_matching += job->count(st);
+    if (statuses.empty()) page.total_matching = job->files_total();
+    page.rows_skipped = true;
+    page.job = std::move(*job);
+    return page;
+  }
   const uint64_t start = query.after_ordinal ? *query.after_ordinal + 1 : 0;
   const size_t want = query.limit + 1;  // one more tells whether a next page exists
   std::vector<uint64_t> ordinals;

@@ -150,6 +150,39 @@ TEST_F(RoutesTest, AFinalJobsStatusIsServedFromTheCacheUntilAFileSettles) {
   EXPECT_EQ(s["progress"].at("files_processing").as_int64(), 0);
 }
 
+TEST_F(RoutesTest, ARunningJobsFilesPageIsReusedUntilTheJobChanges) {
+  MakeJob("job-1", 3);
+  const std::string path = "/v2/jobs/job-1?files_limit=2";
+  auto page_of = [](const Reply& r) {
+    json::object o = r.json().as_object();
+    return json::serialize(json::object{{"files", o["files"]}, {"files_page", o["files_page"]}});
+  };
+  const api::StatusCache::Stats before = status_cache().stats();
+  Reply first = client_->Get(path, Keys::kReader);
+  ASSERT_EQ(first.status, 200) << first.body;
+  Reply second = client_->Get(path, Keys::kReader);
+  ASSERT_EQ(second.status, 200) << second.body;
+  EXPECT_EQ(status_cache().stats().page_misses, before.page_misses + 1);
+  EXPECT_EQ(status_cache().stats().page_hits, before.page_hits + 1);  // the second read's page
+  EXPECT_EQ(page_of(second), page_of(first));
+  EXPECT_EQ(second.header("etag"), first.header("etag"));
+  EXPECT_EQ(status_cache().stats().hits, before.hits);  // a running job's body is not cached
+
+  // The next page, through the cached page's cursor, is a page of its own.
+  const std::string cursor(first.json().at("files_page").at("next_cursor").as_string());
+  json::object next = client_->Get(path + "&files_cursor=" + cursor, Keys::kReader).json().as_object();
+  ASSERT_EQ(next["files"].as_array().size(), 1u);
+  EXPECT_EQ(next["files"].as_array()[0].at("uri").as_string(), Uri("job-1", 2));
+
+  // A file starts: a new version, and the page shows it at once.
+  Append(Batch({Event(NewId(), "job-1", "file.started", "{\"uri\":\"" + Uri("job-1", 0) + "\"}")}));
+  Reply third = client_->Get(path, Keys::kReader);
+  EXPECT_EQ(third.json().at("files").as_array()[0].at("status").as_string(), "processing");
+  EXPECT_EQ(third.json().at("version").as_int64(), first.json().at("version").as_int64() + 1);
+  // Another organisation sees nothing of it.
+  EXPECT_EQ(client_->Get(path, Keys::kOther).status, 404);
+}
+
 TEST_F(RoutesTest, CursorPagesVisitEveryFileOnceInDiscoveryOrder) {
   MakeJob("job-1", 1234);
   std::vector<std::string> batch;

@@ -1,4 +1,5 @@
-// StatusCache: what it serves, what invalidates it, and the read a commit overtook.
+// StatusCache: what it serves, what invalidates it, and the read a commit overtook; and
+// the files pages it keeps per version.
 #include "api/status_cache.h"
 
 #include <gtest/gtest.h>
@@ -85,6 +86,50 @@ TEST(StatusCacheTest, StaysWithinItsBytesDroppingTheLeastRecentlyUsedJobs) {
   // A body larger than an eighth of the cache is not kept at all.
   cache.Insert("acme", "big", "q", 1, std::string(10'000, 'y'), cache.Mark());
   EXPECT_FALSE(cache.Find("acme", "big", "q"));
+}
+
+std::shared_ptr<const std::string> Text(const char* s) { return std::make_shared<const std::string>(s); }
+
+TEST(StatusCacheTest, APageIsKeptWithItsVersionAndOnlyALaterOneReplacesIt) {
+  StatusCache cache(1 << 20);
+  EXPECT_FALSE(cache.FindPage("acme", "job-1", "q1"));
+  cache.InsertPage("acme", "job-1", "q1", 7, Text("page-7"));
+  cache.InsertPage("acme", "job-1", "q1", 6, Text("page-6"));  // a slower read of an older one
+  auto hit = cache.FindPage("acme", "job-1", "q1");
+  ASSERT_TRUE(hit);
+  EXPECT_EQ(hit->version, 7u);
+  EXPECT_EQ(*hit->text, "page-7");
+  cache.InsertPage("acme", "job-1", "q1", 9, Text("page-9"));
+  EXPECT_EQ(*cache.FindPage("acme", "job-1", "q1")->text, "page-9");
+  EXPECT_FALSE(cache.FindPage("acme", "job-1", "q2"));
+  EXPECT_FALSE(cache.FindPage("globex", "job-1", "q1"));
+  // A page is not a body: a final job's body is looked up apart.
+  EXPECT_FALSE(cache.Find("acme", "job-1", "q1"));
+  cache.NotePage(true);
+  cache.NotePage(false);
+  EXPECT_EQ(cache.stats().page_hits, 1u);
+  EXPECT_EQ(cache.stats().page_misses, 1u);
+}
+
+TEST(StatusCacheTest, PagesAndBodiesShareTheBytesAndACommitDropsBoth) {
+  StatusCache cache(1 << 20);
+  cache.InsertPage("acme", "job-1", "q1", 7, Text("page"));
+  cache.Insert("acme", "job-1", "q1", 7, "body", cache.Mark());
+  EXPECT_TRUE(cache.FindPage("acme", "job-1", "q1"));
+  EXPECT_TRUE(cache.Find("acme", "job-1", "q1"));
+  EXPECT_GT(cache.stats().bytes, 0u);
+  cache.Invalidate(Commit("acme", "job-1", 8));
+  EXPECT_FALSE(cache.FindPage("acme", "job-1", "q1"));
+  EXPECT_FALSE(cache.Find("acme", "job-1", "q1"));
+  EXPECT_EQ(cache.stats().bytes, 0u);
+
+  // Pages count toward the bound like bodies: the least recently used job goes.
+  StatusCache small(8 * 1024);
+  const auto kilobyte = std::make_shared<const std::string>(1000, 'x');
+  for (int j = 0; j < 20; ++j) small.InsertPage("acme", "job-" + std::to_string(j), "q", 1, kilobyte);
+  EXPECT_LE(small.stats().bytes, 8u * 1024);
+  EXPECT_TRUE(small.FindPage("acme", "job-19", "q"));
+  EXPECT_FALSE(small.FindPage("acme", "job-0", "q"));
 }
 
 }  // namespace

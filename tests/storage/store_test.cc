@@ -278,6 +278,35 @@ TEST_F(StoreTest, FilePagesFollowDiscoveryOrderAndFilters) {
   EXPECT_EQ(both->rows[1].status, FileStatus::kCompleted);
 }
 
+// A caller that holds a page as of a version is spared the rows while the job is
+// still at it, and gets them again once it moved on.
+TEST_F(StoreTest, APageHeldAsOfTheJobsVersionIsNotReadAgain) {
+  JobScenario a("job-a");
+  ASSERT_THAT(Append({a.Created(), a.Started(), a.Discovered({"s3://b/0", "s3://b/1"})}), IsOk());
+  engine::FileQuery q;
+  q.statuses = {FileStatus::kQueued};
+  auto full = store_->ListFiles("acme", "job-a", q);
+  ASSERT_THAT(full, IsOk());
+  ASSERT_EQ(full->rows.size(), 2u);
+  EXPECT_FALSE(full->rows_skipped);
+
+  q.unless_version = full->job.version;
+  auto same = store_->ListFiles("acme", "job-a", q);
+  ASSERT_THAT(same, IsOk());
+  EXPECT_TRUE(same->rows_skipped);
+  EXPECT_TRUE(same->rows.empty());
+  EXPECT_EQ(same->job.version, full->job.version);
+  EXPECT_EQ(same->total_matching, 2);  // the counts still come with the job
+
+  ASSERT_THAT(Append({a.FileStarted("s3://b/0")}), IsOk());
+  auto moved = store_->ListFiles("acme", "job-a", q);
+  ASSERT_THAT(moved, IsOk());
+  EXPECT_FALSE(moved->rows_skipped);
+  ASSERT_EQ(moved->rows.size(), 1u);
+  EXPECT_EQ(moved->rows[0].uri, "s3://b/1");
+  EXPECT_EQ(moved->total_matching, 1);
+}
+
 TEST_F(StoreTest, JobEventsPageFromAVersion) {
   JobScenario a("job-a");
   std::vector<engine::Event> batch = {a.Created()};
