@@ -190,7 +190,9 @@ net::awaitable<Response> Service::GetJob(Call& call, const std::string& job_id) 
       } else {
         files_page = std::make_shared<const std::string>(
             FilesPageText(call, cursors_, job_id, *ask, *page));
-        cache.InsertPage(call.principal.org, job_id, cache_query, page->job.version, files_page);
+        if (!engine::IsFinal(page->job.status)) {  // a final job's whole body is cached below
+          cache.InsertPage(call.principal.org, job_id, cache_query, page->job.version, files_page);
+        }
       }
       Response res = StatusResponse(call, store_, page->job, *files_page, clock_.NowMillis(),
                                     false, options_.view);
