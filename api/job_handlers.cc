@@ -128,6 +128,15 @@ Response StatusResponse(const Service::Call& call, const engine::JobStore& store
   return StatusBody(call, job.version, std::move(body));
 }
 
+// About the memory a running job's snapshot holds, for the status cache's bound.
+size_t SnapshotBytes(const engine::JobSnapshot& s) {
+  size_t n = sizeof s + s.org.size() + s.job_id.size() + s.collection_name.size() +
+             s.metadata_json.value_or("").size() + s.progress_message.value_or("").size();
+  for (const std::string& w : s.worker_ids) n += sizeof w + w.size();
+  for (const auto& [type, stats] : s.eta.types) n += sizeof stats + type.size() + 64;
+  return n;
+}
+
 // The page's parameters in one canonical form, the status cache's key within a job.
 std::string CacheQuery(const FilePageAsk& ask) {
   return std::to_string(ask.query.limit) + kSep +
@@ -174,8 +183,17 @@ net::awaitable<Response> Service::GetJob(Call& call, const std::string& job_id) 
       if (auto res = NotModified(call, ETag(hit->version))) co_return std::move(*res);
       co_return StatusBody(call, hit->version, std::move(hit->body));
     }
-    const uint64_t mark = cache.Mark();
+    // A running job with no commit since its snapshot was cached, and its page cached
+    // at the same version: rendered without reading the job from the store.
     auto cached_page = cache.FindPage(call.principal.org, job_id, cache_query);
+    if (auto job = cached_page ? cache.FindJob(call.principal.org, job_id) : nullptr;
+        job && job->version == cached_page->version && (!sub || job->version > *wait_for)) {
+      if (auto res = NotModified(call, ETag(job->version))) co_return std::move(*res);
+      cache.NotePage(true);
+      co_return StatusResponse(call, store_, *job, *cached_page->text, clock_.NowMillis(), false,
+                               options_.view);
+    }
+    const uint64_t mark = cache.Mark();
     engine::FileQuery query = ask->query;
     if (cached_page) query.unless_version = cached_page->version;
     auto page = store_.ListFiles(call.principal.org, job_id, query);
@@ -193,6 +211,11 @@ net::awaitable<Response> Service::GetJob(Call& call, const std::string& job_id) 
         if (!engine::IsFinal(page->job.status)) {  // a final job's whole body is cached below
           cache.InsertPage(call.principal.org, job_id, cache_query, page->job.version, files_page);
         }
+      }
+      if (!engine::IsFinal(page->job.status)) {
+        cache.InsertJob(call.principal.org, job_id,
+                        std::make_shared<const engine::JobSnapshot>(page->job),
+                        SnapshotBytes(page->job), mark);
       }
       Response res = StatusResponse(call, store_, page->job, *files_page, clock_.NowMillis(),
                                     false, options_.view);

@@ -112,6 +112,8 @@ Metrics::Metrics() : registry_(std::make_shared<p::Registry>()) {
                                  "GET /v2/jobs/{id} that read the store (the job running, or not cached)");
   status_cache_page_hits_ = counter("jobstate_status_cache_page_hits_total",
                                     "GET /v2/jobs/{id} that read the store but took the files page from the cache");
+  status_cache_snapshot_hits_ = counter("jobstate_status_cache_snapshot_hits_total",
+                                       "GET /v2/jobs/{id} of a running job rendered from its cached snapshot and page, without a read of the job");
   status_cache_page_misses_ = counter("jobstate_status_cache_page_misses_total",
                                       "GET /v2/jobs/{id} that read and rendered the files page");
   auto& jobs = p::BuildGauge().Name("jobstate_jobs").Help("Jobs by status").Register(*registry_);
@@ -194,6 +196,7 @@ std::string Metrics::Render(const engine::StoreStats& s) {
     status_cache_hits_->Increment(static_cast<double>(now.hits - status_cache_seen_.hits));
     status_cache_misses_->Increment(static_cast<double>(now.misses - status_cache_seen_.misses));
     status_cache_page_hits_->Increment(static_cast<double>(now.page_hits - status_cache_seen_.page_hits));
+    status_cache_snapshot_hits_->Increment(static_cast<double>(now.job_hits - status_cache_seen_.job_hits));
     status_cache_page_misses_->Increment(
         static_cast<double>(now.page_misses - status_cache_seen_.page_misses));
     status_cache_seen_ = now;

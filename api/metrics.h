@@ -87,6 +87,7 @@ class Metrics {
   prometheus::Counter* status_cache_misses_;
   prometheus::Counter* status_cache_page_hits_;
   prometheus::Counter* status_cache_page_misses_;
+  prometheus::Counter* status_cache_snapshot_hits_;
   std::mutex status_cache_mu_;
   StatusCache::Stats status_cache_seen_;  // counted so far; Guarded by status_cache_mu_
   std::array<prometheus::Gauge*, engine::kJobStatusCount> jobs_{};

@@ -49,11 +49,7 @@ void StatusCache::Insert(const std::string& org, const std::string& job_id,
   if (size > max_bytes_ / 8) return;  // a body this large would evict everything else
   const uint64_t h = Hash(key);
   std::scoped_lock lock(mu_);
-  // Was the read overtaken by a commit of this job?
-  if (published_ - mark > kRecent) return;
-  for (uint64_t s = mark; s < published_; ++s) {
-    if (recent_[s % kRecent] == h) return;
-  }
+  if (OvertakenLocked(h, mark)) return;
   auto it = jobs_.find(key);
   if (it != jobs_.end() && !it->second.bodies.empty() && it->second.version != version) {
     if (it->second.version > version) return;
@@ -107,6 +103,41 @@ void StatusCache::InsertPage(const std::string& org, const std::string& job_id,
   TrimLocked();
 }
 
+std::shared_ptr<const engine::JobSnapshot> StatusCache::FindJob(const std::string& org,
+                                                                const std::string& job_id) {
+  std::scoped_lock lock(mu_);
+  auto it = jobs_.find(JobKey(org, job_id));
+  if (it == jobs_.end() || !it->second.job) return nullptr;
+  ++job_hits_;
+  lru_.splice(lru_.begin(), lru_, it->second.lru);
+  return it->second.job;
+}
+
+void StatusCache::InsertJob(const std::string& org, const std::string& job_id,
+                            std::shared_ptr<const engine::JobSnapshot> job, size_t bytes,
+                            uint64_t mark) {
+  std::string key = JobKey(org, job_id);
+  if (key.size() + bytes > max_bytes_ / 8) return;
+  const uint64_t h = Hash(key);
+  std::scoped_lock lock(mu_);
+  if (OvertakenLocked(h, mark)) return;
+  Slot& slot = SlotLocked(std::move(key))->second;
+  if (slot.job && slot.job->version >= job->version) return;
+  slot.bytes = slot.bytes - slot.job_bytes + bytes;
+  bytes_ = bytes_ - slot.job_bytes + bytes;
+  slot.job = std::move(job);
+  slot.job_bytes = bytes;
+  TrimLocked();
+}
+
+bool StatusCache::OvertakenLocked(uint64_t h, uint64_t mark) const {
+  if (published_ - mark > kRecent) return true;
+  for (uint64_t s = mark; s < published_; ++s) {
+    if (recent_[s % kRecent] == h) return true;
+  }
+  return false;
+}
+
 void StatusCache::Invalidate(const engine::CommitNotice& notice) {
   std::scoped_lock lock(mu_);
   for (const engine::CommitNotice::Job& job : notice.jobs) {
@@ -142,7 +173,7 @@ void StatusCache::TrimLocked() {
 
 StatusCache::Stats StatusCache::stats() const {
   std::scoped_lock lock(mu_);
-  return Stats{bytes_, hits_, misses_, page_hits_, page_misses_};
+  return Stats{bytes_, hits_, misses_, page_hits_, page_misses_, job_hits_};
 }
 
 }  // namespace jobstate::api

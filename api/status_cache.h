@@ -8,6 +8,10 @@
 // query, so an entry carries its version and the reader uses it only when the job,
 // read from the store, is still at that version (FileQuery::unless_version).
 //
+// Running jobs' snapshots: kept under the same rules as final bodies (below), so a
+// snapshot found here is the job as it stands; with a page of the same version, a read
+// renders the status without reading the job from the store.
+//
 // A final job's status is a function of its version and the query alone (no estimate,
 // no clock: every instant it shows is one of its events'), yet a final job can still
 // change: files left processing may settle, and each settling is a new version. So an
@@ -34,6 +38,7 @@
 #include <unordered_map>
 
 #include "engine/query.h"
+#include "engine/state.h"
 
 namespace jobstate::api {
 
@@ -70,13 +75,21 @@ class StatusCache {
   // Caches the files page of (org, job_id) under `query` as of `version`.
   void InsertPage(const std::string& org, const std::string& job_id, const std::string& query,
                   uint64_t version, std::shared_ptr<const std::string> page);
+  // The snapshot cached for (org, job_id): the job as it stands, or nullopt.
+  std::shared_ptr<const engine::JobSnapshot> FindJob(const std::string& org,
+                                                     const std::string& job_id);
+  // Caches the snapshot of (org, job_id) read by a read that began at `mark`, unless a
+  // commit of the job has been published since. `bytes`: what it holds, about.
+  void InsertJob(const std::string& org, const std::string& job_id,
+                 std::shared_ptr<const engine::JobSnapshot> job, size_t bytes, uint64_t mark);
   // Drops the entries of every job in `notice`.
   void Invalidate(const engine::CommitNotice& notice);
 
   struct Stats {
-    size_t bytes = 0;           // keys, bodies and pages held
+    size_t bytes = 0;           // keys, bodies, pages and snapshots held
     uint64_t hits = 0, misses = 0;            // Find: whole bodies
     uint64_t page_hits = 0, page_misses = 0;  // pages used / read and rendered (NotePage)
+    uint64_t job_hits = 0;                    // FindJob: snapshots found
   };
   Stats stats() const;
 
@@ -86,6 +99,8 @@ class StatusCache {
     uint64_t version = 0;                                 // of the bodies
     std::unordered_map<std::string, std::string> bodies;  // query -> body
     std::unordered_map<std::string, PageHit> pages;       // query -> page and its version
+    std::shared_ptr<const engine::JobSnapshot> job;       // a running job's snapshot
+    size_t job_bytes = 0;
     size_t bytes = 0;
     std::list<std::string>::iterator lru;
   };
@@ -94,6 +109,8 @@ class StatusCache {
   Slots::iterator SlotLocked(std::string key);
   void EraseLocked(Slots::iterator it);
   void TrimLocked();
+  // Whether a commit of the job hashed `h` was published since `mark`.
+  bool OvertakenLocked(uint64_t h, uint64_t mark) const;
 
   const size_t max_bytes_;
   mutable std::mutex mu_;
@@ -104,6 +121,7 @@ class StatusCache {
   std::array<uint64_t, kRecent> recent_{};      // hashes of the last kRecent; Guarded by mu_
   uint64_t hits_ = 0, misses_ = 0;              // Guarded by mu_
   uint64_t page_hits_ = 0, page_misses_ = 0;    // Guarded by mu_
+  uint64_t job_hits_ = 0;                       // Guarded by mu_
 };
 
 }  // namespace jobstate::api

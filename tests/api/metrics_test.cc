@@ -72,6 +72,7 @@ TEST_F(MetricsTest, CountersAddUpAfterAKnownWorkload) {
   EXPECT_EQ(Sample(text, "jobstate_status_cache_hits_total"), 0);
   EXPECT_EQ(Sample(text, "jobstate_status_cache_page_misses_total"), 1);
   EXPECT_EQ(Sample(text, "jobstate_status_cache_page_hits_total"), 0);
+  EXPECT_EQ(Sample(text, "jobstate_status_cache_snapshot_hits_total"), 0);
   EXPECT_GT(Sample(text, "jobstate_status_cache_bytes"), 0);
   EXPECT_GT(Sample(text, "jobstate_rocksdb_wal_bytes"), 0);
   EXPECT_EQ(Sample(text, "jobstate_rocksdb_write_stopped"), 0);

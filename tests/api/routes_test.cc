@@ -167,6 +167,13 @@ TEST_F(RoutesTest, ARunningJobsFilesPageIsReusedUntilTheJobChanges) {
   EXPECT_EQ(page_of(second), page_of(first));
   EXPECT_EQ(second.header("etag"), first.header("etag"));
   EXPECT_EQ(status_cache().stats().hits, before.hits);  // a running job's body is not cached
+  // The first read cached the job's snapshot too: the second and third read nothing of
+  // the job from the store.
+  Reply cached = client_->Get(path, Keys::kReader);
+  EXPECT_EQ(status_cache().stats().job_hits, before.job_hits + 2);
+  EXPECT_EQ(page_of(cached), page_of(first));
+  EXPECT_EQ(cached.json().at("version"), first.json().at("version"));
+  EXPECT_EQ(cached.json().at("progress").at("files_total"), first.json().at("progress").at("files_total"));
 
   // The next page, through the cached page's cursor, is a page of its own.
   const std::string cursor(first.json().at("files_page").at("next_cursor").as_string());

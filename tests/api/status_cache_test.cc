@@ -132,5 +132,34 @@ TEST(StatusCacheTest, PagesAndBodiesShareTheBytesAndACommitDropsBoth) {
   EXPECT_FALSE(small.FindPage("acme", "job-0", "q"));
 }
 
+std::shared_ptr<const engine::JobSnapshot> Job(uint64_t version) {
+  auto job = std::make_shared<engine::JobSnapshot>();
+  job->version = version;
+  return job;
+}
+
+TEST(StatusCacheTest, ARunningJobsSnapshotFollowsTheRulesOfBodies) {
+  StatusCache cache(1 << 20);
+  EXPECT_FALSE(cache.FindJob("acme", "job-1"));
+  cache.InsertJob("acme", "job-1", Job(7), 100, cache.Mark());
+  ASSERT_TRUE(cache.FindJob("acme", "job-1"));
+  EXPECT_EQ(cache.FindJob("acme", "job-1")->version, 7u);
+  EXPECT_FALSE(cache.FindJob("globex", "job-1"));
+  cache.InsertJob("acme", "job-1", Job(6), 100, cache.Mark());  // older: ignored
+  EXPECT_EQ(cache.FindJob("acme", "job-1")->version, 7u);
+  EXPECT_EQ(cache.stats().job_hits, 3u);
+
+  // A commit of the job drops it, and a read that commit overtook is not cached.
+  const uint64_t mark = cache.Mark();
+  cache.Invalidate(Commit("acme", "job-1", 8));
+  EXPECT_FALSE(cache.FindJob("acme", "job-1"));
+  cache.InsertJob("acme", "job-1", Job(7), 100, mark);
+  EXPECT_FALSE(cache.FindJob("acme", "job-1"));
+  EXPECT_EQ(cache.stats().bytes, 0u);
+  cache.InsertJob("acme", "job-1", Job(8), 100, cache.Mark());
+  EXPECT_EQ(cache.FindJob("acme", "job-1")->version, 8u);
+  EXPECT_GE(cache.stats().bytes, 100u);
+}
+
 }  // namespace
 }  // namespace jobstate::api
