@@ -1,5 +1,6 @@
 // Every route of API.md over a real loopback socket against the real server and a
 // real RocksDB.
+#include <atomic>
 #include <regex>
 #include <thread>
 #include <set>
@@ -188,6 +189,38 @@ TEST_F(RoutesTest, ARunningJobsFilesPageIsReusedUntilTheJobChanges) {
   EXPECT_EQ(third.json().at("version").as_int64(), first.json().at("version").as_int64() + 1);
   // Another organisation sees nothing of it.
   EXPECT_EQ(client_->Get(path, Keys::kOther).status, 404);
+}
+
+// Readers keep filling the status cache while a worker appends: after each
+// acknowledged append, a read shows that version or a later one, never a snapshot or a
+// page cached from before it.
+TEST_F(RoutesTest, ACachedStatusNeverHidesAnAcknowledgedAppend) {
+  MakeJob("job-1", 60);
+  const std::string path = "/v2/jobs/job-1?files_limit=5";
+  std::atomic<bool> done{false};
+  std::vector<std::thread> readers;
+  for (int r = 0; r < 3; ++r) {
+    readers.emplace_back([&] {
+      HttpClient reader(port());
+      while (!done) reader.Get(path, Keys::kReader);
+    });
+  }
+  for (int i = 0; i < 60; ++i) {
+    const json::value ack = Append(Batch({Event(NewId(), "job-1", "file.started",
+                                                "{\"uri\":\"" + Uri("job-1", i) + "\"}")}));
+    const int64_t acked = ack.at("results").as_array()[0].at("version").as_int64();
+    const Reply after = client_->Get(path, Keys::kReader);
+    ASSERT_EQ(after.status, 200) << after.body;
+    const json::object s = after.json().as_object();
+    ASSERT_GE(s.at("version").as_int64(), acked) << "append " << i;
+    ASSERT_EQ(s.at("progress").at("files_processing").as_int64(), i + 1) << "append " << i;
+    if (i < 5) {  // the page shows the file that just started
+      ASSERT_EQ(s.at("files").as_array()[static_cast<size_t>(i)].at("status").as_string(), "processing");
+    }
+  }
+  done = true;
+  for (auto& t : readers) t.join();
+  EXPECT_GT(status_cache().stats().job_hits, 0u);  // the cache was in play
 }
 
 TEST_F(RoutesTest, CursorPagesVisitEveryFileOnceInDiscoveryOrder) {
