@@ -1,8 +1,8 @@
 #pragma once
 // StatusCache: the rendered status bodies of final jobs, so that polling a job that has
-// finished costs neither a read of the store nor rendering; and the rendered files pages
-// of any job, so that polling a running one costs one snapshot read and the rendering
-// of its head (the estimate moves with the clock) but not its page of files.
+// finished costs neither a read of the store nor rendering; and, for running jobs, the
+// snapshot and the rendered files pages, so that polling one costs the rendering of its
+// head (the estimate moves with the clock) but no read of the job and no page of files.
 //
 // Pages: a page ("files" and "files_page") is a function of the job's version and the
 // query, so an entry carries its version and the reader uses it only when the job,
@@ -24,7 +24,8 @@
 // the body when a commit of that job was published since the mark (remembered for the
 // last kRecent published jobs; older marks are refused outright).
 //
-// Bounded by the bytes of its keys and bodies; the least recently used jobs go first.
+// Bounded by the bytes of its keys, bodies, pages and (estimated) snapshots; the least
+// recently used jobs go first.
 //
 // Thread safety: all members are safe for concurrent use.
 
