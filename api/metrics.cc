@@ -105,17 +105,17 @@ Metrics::Metrics() : registry_(std::make_shared<p::Registry>()) {
   open_connections_ = gauge("jobstate_http_connections_open", "Open client connections");
   watchers_ = gauge("jobstate_watch_streams_open", "Open GET /v2/jobs/{id}/watch streams");
   status_cache_bytes_ = gauge("jobstate_status_cache_bytes",
-                              "Rendered statuses of final jobs and files pages held in memory");
+                              "Rendered statuses of final jobs, files pages and running jobs' snapshots held in memory");
   status_cache_hits_ = counter("jobstate_status_cache_hits_total",
                                "GET /v2/jobs/{id} answered from the status cache");
   status_cache_misses_ = counter("jobstate_status_cache_misses_total",
                                  "GET /v2/jobs/{id} that read the store (the job running, or not cached)");
   status_cache_page_hits_ = counter("jobstate_status_cache_page_hits_total",
                                     "GET /v2/jobs/{id} that read the store but took the files page from the cache");
-  status_cache_snapshot_hits_ = counter("jobstate_status_cache_snapshot_hits_total",
-                                       "GET /v2/jobs/{id} of a running job rendered from its cached snapshot and page, without a read of the job");
   status_cache_page_misses_ = counter("jobstate_status_cache_page_misses_total",
                                       "GET /v2/jobs/{id} that read and rendered the files page");
+  status_cache_snapshot_hits_ = counter("jobstate_status_cache_snapshot_hits_total",
+                                       "GET /v2/jobs/{id} of a running job rendered from its cached snapshot and page, without a read of the job");
   auto& jobs = p::BuildGauge().Name("jobstate_jobs").Help("Jobs by status").Register(*registry_);
   for (size_t s = 0; s < jobs_.size(); ++s) {
     jobs_[s] = &jobs.Add({{"status", std::string(engine::Name(static_cast<engine::JobStatus>(s)))}});
@@ -193,12 +193,15 @@ std::string Metrics::Render(const engine::StoreStats& s) {
     std::scoped_lock lock(status_cache_mu_);  // concurrent scrapes count each hit once
     const StatusCache::Stats now = sources_.status_cache();
     status_cache_bytes_->Set(static_cast<double>(now.bytes));
-    status_cache_hits_->Increment(static_cast<double>(now.hits - status_cache_seen_.hits));
-    status_cache_misses_->Increment(static_cast<double>(now.misses - status_cache_seen_.misses));
-    status_cache_page_hits_->Increment(static_cast<double>(now.page_hits - status_cache_seen_.page_hits));
-    status_cache_snapshot_hits_->Increment(static_cast<double>(now.job_hits - status_cache_seen_.job_hits));
-    status_cache_page_misses_->Increment(
-        static_cast<double>(now.page_misses - status_cache_seen_.page_misses));
+    // Each counter advances by what the cache counted since the last scrape.
+    auto advance = [&](prometheus::Counter* c, uint64_t StatusCache::Stats::*field) {
+      c->Increment(static_cast<double>(now.*field - status_cache_seen_.*field));
+    };
+    advance(status_cache_hits_, &StatusCache::Stats::hits);
+    advance(status_cache_misses_, &StatusCache::Stats::misses);
+    advance(status_cache_page_hits_, &StatusCache::Stats::page_hits);
+    advance(status_cache_page_misses_, &StatusCache::Stats::page_misses);
+    advance(status_cache_snapshot_hits_, &StatusCache::Stats::job_hits);
     status_cache_seen_ = now;
   }
   for (size_t i = 0; i < jobs_.size(); ++i) jobs_[i]->Set(static_cast<double>(s.jobs_by_status[i]));
