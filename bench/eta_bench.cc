@@ -334,7 +334,7 @@ std::optional<std::vector<Estimates>> Engine(const std::vector<Trace>& traces,
       if (t.id == dump) {
         // --dump: the grid of one trace, to see where the error comes from.
         const double tk = double(now - t.start) / 1000;
-        std::printf("dump %s k=%3d t=%7.3f R=%7.3f E=%7.3f [%s, %s] model=%7.3f files %ld/%ld\n",
+        std::printf("dump %s k=%3d t=%7.3f R=%7.3f E=%7.3f [%s, %s] model=%7.3f own=%7.3f hold=%7.3f files %ld/%ld\n",
                     t.id.c_str(), k, tk, double(t.end - t.start) / 1000 - tk,
                     est.e[k].value_or(NAN), est.lo[k] ? std::to_string(*est.lo[k]).c_str() : "-",
                     est.hi[k] ? std::to_string(*est.hi[k]).c_str() : "-",
@@ -343,6 +343,10 @@ std::optional<std::vector<Estimates>> Engine(const std::vector<Trace>& traces,
                       const engine::EtaHistory* p = prior && *prior ? &**prior : nullptr;
                       return engine::EtaModelSecondsRemaining(read->page.job, read->at, p).value_or(NAN);
                     }(),
+                    engine::EtaModelSecondsRemaining(read->page.job, read->at).value_or(NAN),
+                    read->page.job.eta.filter ? double(read->page.job.eta.filter->shown_end -
+                                                       read->page.job.eta.filter->model_end) / 1000
+                                              : NAN,
                     long(read->page.job.files_processed()), long(read->page.job.files_total()));
       }
     }
