@@ -15,6 +15,9 @@ constexpr double kFinalizeShare = 0.10;
 // The prior weighs as this many files of each (content type, stage): the job's own
 // evidence takes over within a few files. Chosen on the shared traces.
 constexpr double kPriorFiles = 4;
+// How fast the prior gives way when the job's own spans disagree with it: 1/(2σ²) for
+// a spread σ = 0.5 of the log ratio of spans to the prior's prediction (PriorWeightGiven).
+constexpr double kPriorDisagreement = 2;
 // A type's fit borrows this many files' worth of its stage's fit pooled over types.
 constexpr double kShrinkFiles = 2;
 // A finished span counts as at most this many times its prediction (Robust below).
@@ -77,6 +80,23 @@ std::optional<Fit> FitOf(const Moments& m) {
 // The prior's weight for evidence of `n` spans: at most kPriorFiles files' worth.
 double PriorWeight(double n) { return n > kPriorFiles ? kPriorFiles / n : 1.0; }
 
+// The prior's weight for one (type, stage), given the spans this job has finished
+// there: PriorWeight, times the likelihood of the job's spans under the prior's fit,
+// exp(−kPriorDisagreement · ln² ratio · n), where ratio is what the spans took against
+// what the prior predicts for their sizes. A job unlike its history (a timeout that
+// cuts large files short, a slower machine) leaves its prior within a few files, while
+// one that agrees keeps it as long as PriorWeight says.
+double PriorWeightGiven(const EtaFitSums& own, const EtaFitSums& prior) {
+  double w = PriorWeight(double(prior.n));
+  if (own.n == 0 || own.sum_y <= 0 || prior.n < 3) return w;
+  Moments m;
+  m.Add(prior, 1);
+  const double predicted = FitOf(m)->At(double(own.n), double(own.sum_x));
+  if (predicted <= 0) return w;
+  const double miss = std::log(double(own.sum_y) / predicted);
+  return w * std::exp(-kPriorDisagreement * miss * miss * double(own.n));
+}
+
 // Per (type, stage): the cost fit and the chance that a file entering the stage
 // finishes it (and so goes on to the next), the job's evidence with the prior's.
 struct StageCost {
@@ -97,7 +117,8 @@ CostModel CostsOf(const JobSnapshot& job, const EtaHistory* prior) {
     auto it = prior->types.find(type);
     return it == prior->types.end() ? kNone : it->second;
   };
-  // Each stage pooled over types: the job's own spans, and the prior's, weighted.
+  // Each stage pooled over types: the job's own spans, and the prior's, weighted by
+  // how well they agree.
   std::array<Moments, kEtaStages> pooled{};
   std::array<EtaFitSums, kEtaStages> prior_pooled{};
   if (prior) {
@@ -106,8 +127,10 @@ CostModel CostsOf(const JobSnapshot& job, const EtaHistory* prior) {
     }
   }
   for (size_t s = 0; s < kEtaStages; ++s) {
-    for (const auto& [type, t] : job.eta.types) pooled[s].Add(t.stages[s].done.spans, 1);
-    pooled[s].Add(prior_pooled[s], PriorWeight(double(prior_pooled[s].n)));
+    EtaFitSums own;
+    for (const auto& [type, t] : job.eta.types) own.Add(t.stages[s].done.spans);
+    pooled[s].Add(own, 1);
+    pooled[s].Add(prior_pooled[s], PriorWeightGiven(own, prior_pooled[s]));
   }
   CostModel out;
   for (size_t s = 0; s < kEtaStages; ++s) out.any = out.any || pooled[s].n > 0;
@@ -116,7 +139,7 @@ CostModel CostsOf(const JobSnapshot& job, const EtaHistory* prior) {
     TypeCosts& costs = out.types[type];
     for (size_t s = 0; s < kEtaStages; ++s) {
       const EtaStageEvidence& own = t.stages[s].done;
-      const double w = PriorWeight(double(p[s].spans.n));
+      const double w = PriorWeightGiven(own.spans, p[s].spans);
       Moments m;
       m.Add(own.spans, 1);
       m.Add(p[s].spans, w);

@@ -4,6 +4,7 @@
 // yields to the job's own evidence. Every instant is given; nothing is timed.
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <string>
 #include <vector>
 
@@ -187,15 +188,34 @@ TEST(EtaPriorTest, GivesAFirstEstimateAndYieldsToTheJobsOwnEvidence) {
   // Twelve files of 2 s (the prior's) over two lanes.
   EXPECT_NEAR(j.Model(&prior), WithFinalizing(12.0, j.Elapsed(), share), 0.02);
 
-  // Eight of its own files take 0.5 s: with the prior's four files, the cost is their
-  // mean, (8 × 0.5 + 4 × 2) / 12 = 1 s; four files left over two lanes.
+  // Eight of its own files take 2.2 s, near the prior's 2 s: the prior keeps most of
+  // its four files' weight, exp(−2 · ln²(2.2 / 2) · 8) of it, and the cost is the
+  // weighted mean; four files left over two lanes.
+  j.Run(0, 2, 2200);
+  j.Run(2, 4, 2200);
+  j.Run(4, 6, 2200);
+  j.Run(6, 8, 2200);
+  const double w = std::exp(-2 * std::pow(std::log(2.2 / 2), 2) * 8);
+  EXPECT_GT(w, 0.8);
+  const double cost_s = (8 * 2.2 + w * 4 * 2) / (8 + w * 4);
+  EXPECT_NEAR(j.Model(&prior), WithFinalizing(2 * cost_s, j.Elapsed(), share), 0.03);
+  EXPECT_LT(j.Model(&prior), WithFinalizing(2 * 2.2, j.Elapsed(), share) - 0.1);  // not its own alone
+}
+
+TEST(EtaPriorTest, AJobUnlikeItsHistoryLeavesThePriorWithinAFewFiles) {
+  const engine::EtaHistory prior = LessonOfAJobWithTwoSecondFiles();
+  const double files_s = double(prior.files_ms) / 1000, finalize_s = double(prior.finalize_ms) / 1000;
+  const double share = (finalize_s + 0.10 * files_s) / (2 * files_s);
+
+  // Its files take 0.5 s, a quarter of the prior's 2 s. Two of them leave the prior
+  // exp(−2 · ln² 4 · 2) ≈ 0.05 of its weight; four, nothing that shows: the cost is
+  // the job's own 0.5 s, eight files left over two lanes.
+  Job j("unlike", 12, 2, 4);
+  j.Fold(j.job_.StageCompleted(Stage::kScanning));
   j.Run(0, 2, 500);
   j.Run(2, 4, 500);
-  j.Run(4, 6, 500);
-  j.Run(6, 8, 500);
   EXPECT_NEAR(j.Model(&prior), WithFinalizing(2.0, j.Elapsed(), share), 0.03);
-  // Without the prior: its own 0.5 s.
-  EXPECT_NEAR(j.Model(), WithFinalizing(1.0, j.Elapsed()), 0.02);
+  EXPECT_NEAR(j.Model(), WithFinalizing(2.0, j.Elapsed()), 0.02);  // the same without it
 }
 
 TEST(EtaPriorTest, BeforeTheScanCompletesAJobTakesAtLeastATypicalOnesTime) {
