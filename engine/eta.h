@@ -16,8 +16,9 @@
 // organisation, collection and job type. Storage keeps them as derived data, in log
 // position order, so replay rebuilds them and a time-travel read sees them as they stood
 // at its instant. A read blends them in with the weight of a few files per (type,
-// stage): the job's own evidence takes over within a few files, and a job with no
-// finished file yet already has an estimate. The fold never sees the prior (a job's
+// stage), less when the job's own spans there disagree with the prior's fit: the job's
+// own evidence takes over within a few files (sooner when it is unlike its history),
+// and a job with no finished file yet already has an estimate. The fold never sees the prior (a job's
 // snapshot is a function of its own stream), so the display filter and the accuracy
 // record follow the job's own model.
 //
