@@ -188,6 +188,20 @@ double FinalizeShare(const EtaHistory* prior) {
          (double(prior->files_ms) + per_job);
 }
 
+// Finalizing (ms) for a job of `files` files whose file phase ends `files_end` ms after
+// its start: what finished jobs of its kind took, fitted against their number of files
+// (the mean below three jobs); without such history, a share of the file phase.
+// Finalizing builds and syncs the index: its time follows what was indexed, not how
+// long the files took (an outage or fewer workers stretch the file phase only).
+double FinalizeMs(const EtaHistory* prior, int64_t files, double files_end) {
+  if (prior && prior->finalize_by_files.n > 0) {
+    Moments m;
+    m.Add(prior->finalize_by_files, 1);
+    return FitOf(m)->At(1, double(files));
+  }
+  return FinalizeShare(prior) * files_end;
+}
+
 }  // namespace
 
 void EtaFitSums::Add(int64_t x, int64_t y) {
@@ -210,6 +224,7 @@ void EtaHistory::Add(const EtaHistory& other) {
   jobs += other.jobs;
   files_ms += other.files_ms;
   finalize_ms += other.finalize_ms;
+  finalize_by_files.Add(other.finalize_by_files);
   for (const auto& [type, stages] : other.types) {
     auto& mine = types[type];
     for (size_t s = 0; s < kEtaStages; ++s) {
@@ -316,6 +331,7 @@ std::optional<EtaHistory> EtaLearnedFrom(const JobSnapshot& job) {
     h.jobs = 1;
     h.files_ms = *job.eta.files_done_at - *job.started_at;
     h.finalize_ms = *job.completed_at - *job.eta.files_done_at;
+    h.finalize_by_files.Add(job.files_total(), h.finalize_ms);
   }
   if (h.jobs == 0 && h.types.empty()) return std::nullopt;
   return h;
@@ -361,10 +377,10 @@ std::optional<double> EtaModelSecondsRemaining(const JobSnapshot& job, Millis no
     file_work_ms = std::max(file_work_ms, typical - double(now - start));
   }
 
-  // Finalizing is work too: a share of the job's file phase, less what has run of it.
+  // Finalizing is work too (FinalizeMs), less what has run of it.
   const double files_end = job.eta.files_done_at ? double(*job.eta.files_done_at - start)
                                                  : double(now - start) + file_work_ms;
-  double finalize_ms = FinalizeShare(prior) * files_end;
+  double finalize_ms = FinalizeMs(prior, job.files_total(), files_end);
   if (job.eta.files_done_at) finalize_ms -= double(now - *job.eta.files_done_at);
   finalize_ms = std::max(finalize_ms, 0.02 * files_end);
   return (file_work_ms + finalize_ms) / 1000;

@@ -107,14 +107,20 @@ struct EtaTypeStats {
 
 // The prior: what completed jobs of one (organisation, collection, job type) taught,
 // summed in log position order. `files_ms` and `finalize_ms` sum each job's file phase
-// (start to its last file settling) and finalizing (from then to its completion).
+// (start to its last file settling) and finalizing (from then to its completion);
+// `finalize_by_files` fits finalizing against the job's number of files (x = files,
+// y = ms), so a read charges finalizing what jobs of this size took.
 struct EtaHistory {
   int64_t jobs = 0;
   int64_t files_ms = 0, finalize_ms = 0;
   std::map<std::string, std::array<EtaStageEvidence, kEtaStages>> types;
+  EtaFitSums finalize_by_files;  // class version 2; empty in a version-1 record
   void Add(const EtaHistory& other);
   bool operator==(const EtaHistory&) const = default;
-  template <class A> void serialize(A& ar, uint32_t) { ar(jobs, files_ms, finalize_ms, types); }
+  template <class A> void serialize(A& ar, uint32_t class_version) {
+    ar(jobs, files_ms, finalize_ms, types);
+    if (class_version >= 2) ar(finalize_by_files);
+  }
 };
 
 // The accuracy record: the estimate is sampled when `percent` first reaches each of
@@ -241,6 +247,6 @@ CEREAL_CLASS_VERSION(jobstate::engine::EtaFitSums, 1)
 CEREAL_CLASS_VERSION(jobstate::engine::EtaStageEvidence, 1)
 CEREAL_CLASS_VERSION(jobstate::engine::EtaStageStats, 1)
 CEREAL_CLASS_VERSION(jobstate::engine::EtaTypeStats, 2)
-CEREAL_CLASS_VERSION(jobstate::engine::EtaHistory, 1)
+CEREAL_CLASS_VERSION(jobstate::engine::EtaHistory, 2)
 CEREAL_CLASS_VERSION(jobstate::engine::EtaState, 3)
 CEREAL_CLASS_VERSION(jobstate::engine::EtaFilter, 2)

@@ -156,7 +156,7 @@ engine::EtaHistory LessonOfAJobWithTwoSecondFiles() {
   return lesson.value_or(engine::EtaHistory{});
 }
 
-TEST(EtaPriorTest, ACompletedJobTeachesItsSpansAndFinalizingShare) {
+TEST(EtaPriorTest, ACompletedJobTeachesItsSpansAndFinalizing) {
   const engine::EtaHistory lesson = LessonOfAJobWithTwoSecondFiles();
   EXPECT_EQ(lesson.jobs, 1);
   ASSERT_EQ(lesson.types.size(), 1u);
@@ -164,6 +164,10 @@ TEST(EtaPriorTest, ACompletedJobTeachesItsSpansAndFinalizingShare) {
   EXPECT_NEAR(double(lesson.types.begin()->second[0].spans.sum_y), 8000, 8);
   EXPECT_NEAR(double(lesson.finalize_ms), 400, 3);
   EXPECT_NEAR(double(lesson.files_ms), 4000, 15);  // each event is 1 ms after the last
+  // Finalizing against the job's size: one point, (4 files, its finalizing).
+  EXPECT_EQ(lesson.finalize_by_files.n, 1);
+  EXPECT_EQ(lesson.finalize_by_files.sum_x, 4);
+  EXPECT_EQ(lesson.finalize_by_files.sum_y, lesson.finalize_ms);
 
   // Failed and cancelled jobs teach nothing: their timings are not typical.
   Job f("failed", 2, 1, 2);
@@ -178,15 +182,14 @@ TEST(EtaPriorTest, ACompletedJobTeachesItsSpansAndFinalizingShare) {
 
 TEST(EtaPriorTest, GivesAFirstEstimateAndYieldsToTheJobsOwnEvidence) {
   const engine::EtaHistory prior = LessonOfAJobWithTwoSecondFiles();
-  const double files_s = double(prior.files_ms) / 1000, finalize_s = double(prior.finalize_ms) / 1000;
-  // The prior's finalizing share, with the default counting as one job more.
-  const double share = (finalize_s + 0.10 * files_s) / (2 * files_s);
+  // Finalizing: what the one job of history took (below three jobs, their mean).
+  const double finalize_s = double(prior.finalize_ms) / 1000;
 
   Job j("learner", 12, 2, 4);
   j.Fold(j.job_.StageCompleted(Stage::kScanning));  // the scope is known
   EXPECT_LT(j.Model(), 0);  // no evidence at all: no estimate
   // Twelve files of 2 s (the prior's) over two lanes.
-  EXPECT_NEAR(j.Model(&prior), WithFinalizing(12.0, j.Elapsed(), share), 0.02);
+  EXPECT_NEAR(j.Model(&prior), 12.0 + finalize_s, 0.02);
 
   // Eight of its own files take 2.2 s, near the prior's 2 s: the prior keeps most of
   // its four files' weight, exp(−2 · ln²(2.2 / 2) · 8) of it, and the cost is the
@@ -198,14 +201,13 @@ TEST(EtaPriorTest, GivesAFirstEstimateAndYieldsToTheJobsOwnEvidence) {
   const double w = std::exp(-2 * std::pow(std::log(2.2 / 2), 2) * 8);
   EXPECT_GT(w, 0.8);
   const double cost_s = (8 * 2.2 + w * 4 * 2) / (8 + w * 4);
-  EXPECT_NEAR(j.Model(&prior), WithFinalizing(2 * cost_s, j.Elapsed(), share), 0.03);
-  EXPECT_LT(j.Model(&prior), WithFinalizing(2 * 2.2, j.Elapsed(), share) - 0.1);  // not its own alone
+  EXPECT_NEAR(j.Model(&prior), 2 * cost_s + finalize_s, 0.03);
+  EXPECT_LT(j.Model(&prior), 2 * 2.2 + finalize_s - 0.1);  // not its own alone
 }
 
 TEST(EtaPriorTest, AJobUnlikeItsHistoryLeavesThePriorWithinAFewFiles) {
   const engine::EtaHistory prior = LessonOfAJobWithTwoSecondFiles();
-  const double files_s = double(prior.files_ms) / 1000, finalize_s = double(prior.finalize_ms) / 1000;
-  const double share = (finalize_s + 0.10 * files_s) / (2 * files_s);
+  const double finalize_s = double(prior.finalize_ms) / 1000;
 
   // Its files take 0.5 s, a quarter of the prior's 2 s. Two of them leave the prior
   // exp(−2 · ln² 4 · 2) ≈ 0.05 of its weight; four, nothing that shows: the cost is
@@ -214,8 +216,44 @@ TEST(EtaPriorTest, AJobUnlikeItsHistoryLeavesThePriorWithinAFewFiles) {
   j.Fold(j.job_.StageCompleted(Stage::kScanning));
   j.Run(0, 2, 500);
   j.Run(2, 4, 500);
-  EXPECT_NEAR(j.Model(&prior), WithFinalizing(2.0, j.Elapsed(), share), 0.03);
+  EXPECT_NEAR(j.Model(&prior), 2.0 + finalize_s, 0.03);
   EXPECT_NEAR(j.Model(), WithFinalizing(2.0, j.Elapsed()), 0.02);  // the same without it
+}
+
+TEST(EtaPriorTest, FinalizingFollowsTheJobsSizeNotHowLongItsFilesTook) {
+  // Three jobs of history: 10 files finalized in 1.1 s, 100 in 2 s, 1,000 in 11 s; the
+  // least-squares line is 1 s + 10 ms a file.
+  engine::EtaHistory prior;
+  for (auto [files, ms] : {std::pair{10, 1100}, {100, 2000}, {1000, 11000}}) {
+    engine::EtaHistory one;
+    one.jobs = 1;
+    one.files_ms = 60'000;  // a minute of files each: their share would say 1.8–18 s
+    one.finalize_ms = ms;
+    one.finalize_by_files.Add(files, ms);
+    prior.Add(one);
+  }
+  Job j("sized", 4, 2, 6);
+  j.Fold(j.job_.StageCompleted(Stage::kScanning));
+  j.Run(0, 2, 1000);
+  j.Run(2, 4, 1000);  // every file settled
+  // The fit through the three points, at this job's 4 files.
+  const double n = 3, sx = 1110, sy = 14100, sxx = 100 + 10'000 + 1'000'000,
+               sxy = 10 * 1100 + 100 * 2000 + 1000 * 11000;
+  const double b = (n * sxy - sx * sy) / (n * sxx - sx * sx), a = (sy - b * sx) / n;
+  EXPECT_NEAR(j.Model(&prior), (a + b * 4) / 1000, 0.01);
+  // However long the files took: a second job whose files stalled ten times as long.
+  Job slow("stalled", 4, 2, 7);
+  slow.Fold(slow.job_.StageCompleted(Stage::kScanning));
+  slow.Run(0, 2, 10'000);
+  slow.Run(2, 4, 10'000);
+  EXPECT_NEAR(slow.Model(&prior), (a + b * 4) / 1000, 0.01);
+
+  // History without the fit (a record from before it was kept): the share of the file
+  // phase, as before.
+  engine::EtaHistory old = prior;
+  old.finalize_by_files = {};
+  const double share = (double(old.finalize_ms) + 0.10 * 60'000) / (3 * 60'000 + 60'000);
+  EXPECT_NEAR(slow.Model(&old), share * slow.Elapsed(), 0.02);
 }
 
 TEST(EtaPriorTest, BeforeTheScanCompletesAJobTakesAtLeastATypicalOnesTime) {
