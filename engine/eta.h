@@ -231,7 +231,7 @@ struct EtaRange {
 // their first stage). The constants are calibrated on the finished jobs of
 // the shared traces (bench/eta_bench reports the coverage); see docs/decisions.md.
 struct EtaIntervalModel {
-  double base = 0.30, evidence = 0.8, z_low = 1.25, z_high = 1.05;
+  double base = 0.25, evidence = 0.7, z_low = 1.25, z_high = 1.05;
 };
 std::optional<EtaRange> EtaRangeAt(const JobSnapshot& job, Millis now,
                                    const EtaIntervalModel& model = {},
