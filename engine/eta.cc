@@ -24,18 +24,19 @@ constexpr double kShrinkFiles = 2;
 constexpr double kSpanClip = 3;
 // Work in flight past its prediction keeps this share of the prediction.
 constexpr double kOverrunKeep = 0.25;
-// The display filter: time constant = max(kFilterMinTau ms, share × elapsed); a jump of
+// The display filter: time constant = max(kFilterMinTau ms, share × elapsed); a fall of
 // the model's completion by more than kFilterPassJump of the time remaining passes at
-// once (news, not noise), and a rise by more than kFilterPassRise of it too (a rise
-// shown once beats one shown in steps); what the filter holds back is at most
-// kFilterHoldShare of the estimate, and the shown estimate never falls below
-// kFilterFloor of the model's. Chosen on the shared traces (docs/performance.md).
+// once (news, not noise), and so does a rise by more than kFilterPassRise of it (new
+// work, shown in one step); smaller moves, such as the steps of a few slow or fast files
+// finishing, are smoothed. What the filter holds back is at most kFilterHoldShare of the
+// estimate, and the shown estimate never falls below kFilterFloor of the model's.
+// Chosen on the shared traces (docs/performance.md).
 constexpr double kFilterTauShare = 0.10;
 constexpr double kFilterMinTau = 500;
 constexpr double kFilterFloor = 0.25;
-constexpr double kFilterPassJump = 0.75;
-constexpr double kFilterPassRise = 0.10;
-constexpr double kFilterHoldShare = 0.05;
+constexpr double kFilterPassJump = 0.30;
+constexpr double kFilterPassRise = 0.50;
+constexpr double kFilterHoldShare = 0.08;
 
 // The work stage of a stage a file reports: extracting 0 … embedding 3 (a file that
 // names scanning is extracting; one that names finalizing, embedding).
