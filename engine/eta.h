@@ -9,8 +9,10 @@
 // stages (a stage-at-a-time pipeline) costs nothing, so counting finished files is not
 // the model. Each type's fit borrows two files' worth of the stage's fit pooled over
 // types, so a type with few spans leans on the others (one with none uses theirs), and a
-// span far beyond its prediction (an outage) counts as three predictions. Files that leave in a stage (failed, skipped, cancelled) lower the chance that
-// later stages run. Finalizing is job-level work: a share of the file phase.
+// span far beyond its prediction (an outage) counts as three predictions. Files that
+// leave in a stage (failed, skipped, cancelled) lower the chance that later stages run.
+// Finalizing is job-level work: what finished jobs of this size took (the prior), or
+// without history a share of the file phase.
 //
 // The prior (EtaHistory). The same sums, learned from the completed jobs of one
 // organisation, collection and job type. Storage keeps them as derived data, in log
@@ -18,7 +20,8 @@
 // at its instant. A read blends them in with the weight of a few files per (type,
 // stage), less when the job's own spans there disagree with the prior's fit: the job's
 // own evidence takes over within a few files (sooner when it is unlike its history),
-// and a job with no finished file yet already has an estimate. The fold never sees the prior (a job's
+// and a job with no finished file yet already has an estimate. Finalizing is charged
+// what finished jobs of the job's size took. The fold never sees the prior (a job's
 // snapshot is a function of its own stream), so the display filter and the accuracy
 // record follow the job's own model.
 //

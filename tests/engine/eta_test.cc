@@ -295,8 +295,9 @@ TEST(EtaFilterFallTest, AFallOfMoreThanAThirdOfWhatIsLeftPassesAtOnce) {
   // among many files (a small fall) is smoothed instead.
   JobScenario job{"job-fall"};
   FoldHarness h{"job-fall"};
-  ASSERT_THAT(h.FoldAll({job.Created(), job.Started(), job.Discovered({"s3://b/0", "s3://b/1", "s3://b/2", "s3://b/3"}),
-                         job.Workers(1), job.FileStarted("s3://b/0")}),
+  const std::vector<std::string> uris{"s3://b/0", "s3://b/1", "s3://b/2", "s3://b/3"};
+  ASSERT_THAT(h.FoldAll({job.Created(), job.Started(), job.Discovered(uris), job.Workers(1),
+                         job.FileStarted("s3://b/0")}),
               IsOk());
   job.Advance(1000);
   ASSERT_THAT(h.Fold(job.FileCompleted("s3://b/0")), IsOk());
