@@ -227,7 +227,7 @@ TEST(EtaPriorTest, FinalizingFollowsTheJobsSizeNotHowLongItsFilesTook) {
   for (auto [files, ms] : {std::pair{10, 1100}, {100, 2000}, {1000, 11000}}) {
     engine::EtaHistory one;
     one.jobs = 1;
-    one.files_ms = 60'000;  // a minute of files each: their share would say 1.8–18 s
+    one.files_ms = 60'000;  // a minute of files each (finalizing's share: about 8%)
     one.finalize_ms = ms;
     one.finalize_by_files.Add(files, ms);
     prior.Add(one);

@@ -288,11 +288,10 @@ TEST_F(EtaFilterTest, LargeJumpsPassAtOnce) {
   EXPECT_NEAR(Shown(now), Model(now), 1e-3);
 }
 
-TEST(EtaFilterFallTest, AFallOfMoreThanAThirdOfWhatIsLeftPassesAtOnce) {
+TEST(EtaFilterFallTest, AFallOfMoreThan30PercentOfWhatIsLeftPassesAtOnce) {
   // Four files on one lane; one has run. One of the three waiting is cancelled: the
   // scope (files_total) stays, a third of the work left is gone (half of what is left
-  // after it, the filter's measure), and the estimate shows it at once. A cancellation
-  // among many files (a small fall) is smoothed instead.
+  // after it, the filter's measure), and the estimate shows it at once.
   JobScenario job{"job-fall"};
   FoldHarness h{"job-fall"};
   const std::vector<std::string> uris{"s3://b/0", "s3://b/1", "s3://b/2", "s3://b/3"};
