@@ -77,6 +77,11 @@ std::optional<Fit> FitOf(const Moments& m) {
   }
   return f;
 }
+std::optional<Fit> FitOf(const EtaFitSums& s) {
+  Moments m;
+  m.Add(s, 1);
+  return FitOf(m);
+}
 
 // The prior's weight for evidence of `n` spans: at most kPriorFiles files' worth.
 double PriorWeight(double n) { return n > kPriorFiles ? kPriorFiles / n : 1.0; }
@@ -90,9 +95,7 @@ double PriorWeight(double n) { return n > kPriorFiles ? kPriorFiles / n : 1.0; }
 double PriorWeightGiven(const EtaFitSums& own, const EtaFitSums& prior) {
   double w = PriorWeight(double(prior.n));
   if (own.n == 0 || own.sum_y <= 0 || prior.n < 3) return w;
-  Moments m;
-  m.Add(prior, 1);
-  const double predicted = FitOf(m)->At(double(own.n), double(own.sum_x));
+  const double predicted = FitOf(prior)->At(double(own.n), double(own.sum_x));
   if (predicted <= 0) return w;
   const double miss = std::log(double(own.sum_y) / predicted);
   return w * std::exp(-kPriorDisagreement * miss * miss * double(own.n));
@@ -174,9 +177,7 @@ double RestOf(const TypeCosts& c, size_t from, double n, double bytes) {
 // predictions, so one stall does not inflate every later estimate.
 int64_t Robust(const EtaFitSums& sums, int64_t size, int64_t span) {
   if (sums.n < 3) return span;
-  Moments m;
-  m.Add(sums, 1);
-  const double predicted = FitOf(m)->At(1, double(size));
+  const double predicted = FitOf(sums)->At(1, double(size));
   if (predicted <= 0) return span;
   return std::min<int64_t>(span, std::llround(kSpanClip * predicted));
 }
@@ -196,9 +197,7 @@ double FinalizeShare(const EtaHistory* prior) {
 // long the files took (an outage or fewer workers stretch the file phase only).
 double FinalizeMs(const EtaHistory* prior, int64_t files, double files_end) {
   if (prior && prior->finalize_by_files.n > 0) {
-    Moments m;
-    m.Add(prior->finalize_by_files, 1);
-    return FitOf(m)->At(1, double(files));
+    return FitOf(prior->finalize_by_files)->At(1, double(files));
   }
   return FinalizeShare(prior) * files_end;
 }
