@@ -334,7 +334,11 @@ void ExpectSameStatus(json::object live, json::object past, const std::string& w
         Tolerance{number(live, "estimated_time_remaining_seconds"),
                   number(past, "estimated_time_remaining_seconds"), 1, "estimated_time_remaining_seconds"},
         Tolerance{instant(lp, "estimated_completion_at"), instant(pp, "estimated_completion_at"), 1500,
-                  "estimated_completion_at"}}) {
+                  "estimated_completion_at"},
+        // The interval is scaled from the estimate: a few ms can round it a second apart.
+        Tolerance{number(lp, "eta_low_seconds"), number(pp, "eta_low_seconds"), 1, "eta_low_seconds"},
+        Tolerance{number(lp, "eta_high_seconds"), number(pp, "eta_high_seconds"), 1,
+                  "eta_high_seconds"}}) {
     EXPECT_EQ(t.a.has_value(), t.b.has_value()) << where << ": " << t.name;
     if (t.a && t.b) {
       EXPECT_LE(std::abs(*t.a - *t.b), t.within) << where << ": " << t.name;
@@ -348,7 +352,8 @@ void ExpectSameStatus(json::object live, json::object past, const std::string& w
   }
   for (json::object* o : {&live, &past}) {
     o->erase("estimated_time_remaining_seconds");
-    for (const char* key : {"elapsed_seconds", "estimated_completion_at", "files_per_second"}) {
+    for (const char* key : {"elapsed_seconds", "estimated_completion_at", "files_per_second",
+                            "eta_low_seconds", "eta_high_seconds"}) {
       (*o)["progress"].as_object().erase(key);
     }
   }
