@@ -22,6 +22,12 @@ constexpr double kPriorDisagreement = 2;
 constexpr double kShrinkFiles = 2;
 // A finished span counts as at most this many times its prediction (Robust below).
 constexpr double kSpanClip = 3;
+// Spans (of any stage) that must end under the lanes in force before they say how
+// those lanes stretch spans: about fifty files' worth. Chosen on the shared traces.
+constexpr int64_t kLaneSpans = 200;
+// Lane counts from this one up share their sums, so that a job reporting ever new
+// worker counts does not grow its snapshot without bound.
+constexpr int64_t kLaneKeys = 64;
 // Work in flight past its prediction keeps this share of the prediction.
 constexpr double kOverrunKeep = 0.25;
 // The display filter: time constant = max(kFilterMinTau ms, share × elapsed); a fall of
@@ -114,6 +120,53 @@ struct CostModel {
   bool any = false;  // some stage has evidence
 };
 
+// The key of the lanes in force in EtaStageStats::by_lanes; nullopt before the job
+// reports its workers.
+std::optional<int64_t> LaneKey(const JobSnapshot& job) {
+  if (!job.workers_count) return std::nullopt;
+  return std::min(*job.workers_count, kLaneKeys);
+}
+
+// How much longer than the fits predict the spans ran that ended under the lanes in
+// force now, against all the job's spans. On a shared machine more lanes stretch every
+// span (in the shared traces two workers on two cores finished a third more files than
+// one, not twice as many), so fits of spans that ran under other lane counts misjudge
+// the work left: right after a second worker joins, the estimate would halve. Contention
+// only grows with lanes, so under the most lanes the job has had no stretch is below 1,
+// and under the fewest none above 1: a costly file that happened to run under one lane
+// does not make one lane look slower than two. 1 until kLaneSpans spans have ended
+// under the lanes in force, and for a job that does not report its workers.
+double LaneStretch(const JobSnapshot& job, const CostModel& costs) {
+  const auto lanes_now = LaneKey(job);
+  if (!lanes_now) return 1;
+  const int64_t now = *lanes_now;
+  double span_now = 0, fit_now = 0, span_all = 0, fit_all = 0;
+  int64_t n_now = 0, fewest = now, most = now;
+  for (const auto& [type, t] : job.eta.types) {
+    const TypeCosts& c = costs.types.at(type);
+    for (size_t s = 0; s < kEtaStages; ++s) {
+      for (const auto& [lanes, sums] : t.stages[s].by_lanes) {
+        const double fit = c[s].fit.At(double(sums.n), double(sums.sum_x));
+        span_all += double(sums.sum_y);
+        fit_all += fit;
+        fewest = std::min(fewest, lanes);
+        most = std::max(most, lanes);
+        if (lanes != now) continue;
+        n_now += sums.n;
+        span_now += double(sums.sum_y);
+        fit_now += fit;
+      }
+    }
+  }
+  if (n_now < kLaneSpans || span_now <= 0 || fit_now <= 0 || span_all <= 0 || fit_all <= 0) {
+    return 1;
+  }
+  double stretch = (span_now / fit_now) / (span_all / fit_all);
+  if (now == most) stretch = std::max(stretch, 1.0);
+  if (now == fewest) stretch = std::min(stretch, 1.0);
+  return stretch;
+}
+
 CostModel CostsOf(const JobSnapshot& job, const EtaHistory* prior) {
   static const std::array<EtaStageEvidence, kEtaStages> kNone{};
   auto prior_of = [&](const std::string& type) -> const std::array<EtaStageEvidence, kEtaStages>& {
@@ -156,6 +209,13 @@ CostModel CostsOf(const JobSnapshot& job, const EtaHistory* prior) {
       costs[s].fit = fit.value_or(Fit{});
       const double ended = double(own.ended) + w * double(p[s].ended);
       costs[s].goes_on = (n - ended + 1) / (n + 1);
+    }
+  }
+  const double stretch = LaneStretch(job, out);
+  for (auto& [type, costs] : out.types) {
+    for (StageCost& c : costs) {
+      c.fit.a *= stretch;
+      c.fit.b *= stretch;
     }
   }
   return out;
@@ -276,7 +336,9 @@ void EtaFileChanged(JobSnapshot& job, FileRow& row, const EtaSpot& before, Milli
       --st.running;
       st.running_bytes -= size;
       st.running_since_sum -= before.since - job.created_at;
-      st.done.spans.Add(size, Robust(st.done.spans, size, std::max<Millis>(0, at - before.since)));
+      const int64_t span = Robust(st.done.spans, size, std::max<Millis>(0, at - before.since));
+      st.done.spans.Add(size, span);
+      if (const auto lanes = LaneKey(job)) st.by_lanes[*lanes].Add(size, span);
       // Leaving the job here, other than by completing it, ends the file in the stage.
       if (after.kind == Kind::kNone && row.status != FileStatus::kCompleted) ++st.done.ended;
       break;

@@ -27,6 +27,9 @@
 //
 // The schedule (read time). Work waiting and in flight over the worker lanes (job.workers,
 // or the files in a stage now, whichever is more, but no more lanes than files left).
+// Lanes sharing a machine stretch each other's spans, so once enough spans have ended
+// under the lanes in force, the fits are scaled by how much longer (or shorter) those
+// spans ran than the job's spans overall.
 // Work in flight that overruns its prediction is extended, never assumed done, and no
 // estimate is shorter than the longest file in flight. Between events the estimate
 // moves with the clock, so a stall never freezes it.
@@ -84,9 +87,14 @@ struct EtaStageStats {
   int64_t running = 0, running_bytes = 0, running_since_sum = 0;
   int64_t after = 0, after_bytes = 0;
   EtaStageEvidence done;
+  // The same spans by the number of worker lanes (job.workers, 64 standing for 64 or
+  // more) in force when each ended; spans that ended before the job reported its
+  // workers are not in it. Class version 2 (empty in a snapshot folded before).
+  std::map<int64_t, EtaFitSums> by_lanes;
   bool operator==(const EtaStageStats&) const = default;
-  template <class A> void serialize(A& ar, uint32_t) {
+  template <class A> void serialize(A& ar, uint32_t class_version) {
     ar(running, running_bytes, running_since_sum, after, after_bytes, done);
+    if (class_version >= 2) ar(by_lanes);
   }
 };
 
@@ -248,7 +256,7 @@ std::optional<EtaAccuracy> EtaAccuracyOf(const JobSnapshot& job);
 
 CEREAL_CLASS_VERSION(jobstate::engine::EtaFitSums, 1)
 CEREAL_CLASS_VERSION(jobstate::engine::EtaStageEvidence, 1)
-CEREAL_CLASS_VERSION(jobstate::engine::EtaStageStats, 1)
+CEREAL_CLASS_VERSION(jobstate::engine::EtaStageStats, 2)
 CEREAL_CLASS_VERSION(jobstate::engine::EtaTypeStats, 2)
 CEREAL_CLASS_VERSION(jobstate::engine::EtaHistory, 2)
 CEREAL_CLASS_VERSION(jobstate::engine::EtaState, 3)

@@ -104,6 +104,66 @@ TEST(EtaScheduleTest, LanesFollowJobWorkersAddedAndRemoved) {
   EXPECT_NEAR(j.Model(), WithFinalizing(6.0, j.Elapsed()), 0.02);
 }
 
+// The mean span (s) of the job's one type and stage: of all, or of those that ended
+// under `lanes` lanes. The harness's clock moves a millisecond an event, so a batch of
+// files started together runs a little longer than the time the test advances.
+double MeanSpan(const Job& j, std::optional<int64_t> lanes = std::nullopt) {
+  const auto& stage = j.h_.snap().eta.types.begin()->second.stages[0];
+  const engine::EtaFitSums& sums = lanes ? stage.by_lanes.at(*lanes) : stage.done.spans;
+  return double(sums.sum_y) / double(sums.n) / 1000;
+}
+
+// Spans that ran under more lanes ran longer (shared cores): once 200 spans have ended
+// under the lanes in force, the fits are scaled to what those spans took. (All files
+// are one size, so the fit is the mean span.)
+TEST(EtaScheduleTest, SpansStretchedByMoreLanesScaleTheWorkLeftUnderThem) {
+  Job j("stretch", 700, 1);
+  j.Run(0, 200, 1000);  // under one lane
+  j.Fold(j.job_.Workers(2));
+  // Nothing has ended under two lanes yet: 500 files at the mean over two lanes.
+  EXPECT_NEAR(j.Model(), WithFinalizing(500 * MeanSpan(j) / 2, j.Elapsed()), 0.1);
+  j.Run(200, 399, 1500);  // 199 longer spans under two: not enough yet
+  EXPECT_NEAR(j.Model(), WithFinalizing(301 * MeanSpan(j) / 2, j.Elapsed()), 0.1);
+  j.Run(399, 400, 1500);
+  ASSERT_GT(MeanSpan(j, 2), 1.1 * MeanSpan(j));  // so the scaling shows
+  EXPECT_NEAR(j.Model(), WithFinalizing(300 * MeanSpan(j, 2) / 2, j.Elapsed()), 0.1);
+  j.Fold(j.job_.Workers(1));
+  // Back to one lane, whose spans were shorter than the fit.
+  ASSERT_LT(MeanSpan(j, 1), 0.9 * MeanSpan(j));
+  EXPECT_NEAR(j.Model(), WithFinalizing(300 * MeanSpan(j, 1), j.Elapsed()), 0.1);
+}
+
+// More lanes never make spans shorter: files that happened to take longer under one
+// lane do not make two lanes look faster than the fit (nor, back under one, slower).
+TEST(EtaScheduleTest, LaneStretchOnlyGrowsWithLanes) {
+  Job j("contention", 700, 1);
+  j.Run(0, 200, 1500);
+  j.Fold(j.job_.Workers(2));
+  j.Run(200, 400, 1000);
+  ASSERT_LT(MeanSpan(j, 2), MeanSpan(j));
+  EXPECT_NEAR(j.Model(), WithFinalizing(300 * MeanSpan(j) / 2, j.Elapsed()), 0.1);
+  j.Fold(j.job_.Workers(1));
+  EXPECT_NEAR(j.Model(), WithFinalizing(300 * MeanSpan(j), j.Elapsed()), 0.1);
+}
+
+// Spans that ended before the job reported its workers say nothing of any lane count;
+// 64 lanes and more share one entry, so the snapshot stays bounded.
+TEST(EtaScheduleTest, SpansAreCountedPerLaneOnceTheJobReportsItsWorkers) {
+  Job j("unreported", 10, std::nullopt);
+  j.Run(0, 3, 1000);
+  j.Fold(j.job_.Workers(2));
+  j.Run(3, 4, 1000);
+  j.Fold(j.job_.Workers(100));
+  j.Run(4, 5, 1000);
+  j.Fold(j.job_.Workers(5000));
+  j.Run(5, 6, 1000);
+  const auto& by_lanes = j.h_.snap().eta.types.begin()->second.stages[0].by_lanes;
+  EXPECT_EQ(j.h_.snap().eta.types.begin()->second.stages[0].done.spans.n, 6);
+  ASSERT_EQ(by_lanes.size(), 2u);
+  EXPECT_EQ(by_lanes.at(2).n, 1);
+  EXPECT_EQ(by_lanes.at(64).n, 2);
+}
+
 TEST(EtaScheduleTest, LanesAreInferredFromFilesInFlightWithoutJobWorkers) {
   Job j("inferred", 9, std::nullopt);
   j.Run(0, 3, 1000);  // three at once: three lanes
