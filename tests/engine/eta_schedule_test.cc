@@ -157,11 +157,11 @@ TEST(EtaScheduleTest, SpansAreCountedPerLaneOnceTheJobReportsItsWorkers) {
   j.Run(4, 5, 1000);
   j.Fold(j.job_.Workers(5000));
   j.Run(5, 6, 1000);
-  const auto& by_lanes = j.h_.snap().eta.types.begin()->second.stages[0].by_lanes;
-  EXPECT_EQ(j.h_.snap().eta.types.begin()->second.stages[0].done.spans.n, 6);
-  ASSERT_EQ(by_lanes.size(), 2u);
-  EXPECT_EQ(by_lanes.at(2).n, 1);
-  EXPECT_EQ(by_lanes.at(64).n, 2);
+  const auto& stage = j.h_.snap().eta.types.begin()->second.stages[0];
+  EXPECT_EQ(stage.done.spans.n, 6);
+  ASSERT_EQ(stage.by_lanes.size(), 2u);
+  EXPECT_EQ(stage.by_lanes.at(2).n, 1);
+  EXPECT_EQ(stage.by_lanes.at(64).n, 2);
 }
 
 TEST(EtaScheduleTest, LanesAreInferredFromFilesInFlightWithoutJobWorkers) {
