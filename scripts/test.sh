@@ -28,6 +28,8 @@ echo "bench smoke: live_bench --scale 0.004"
 ./build/bench/live_bench --server build/jobstated --scale 0.004 > /dev/null
 echo "bench smoke: replay_bench --scale 0.004"
 ./build/bench/replay_bench --scale 0.004 > /dev/null
+echo "bench smoke: codec_bench --benchmark_min_time=0.01"
+./build/bench/codec_bench --benchmark_min_time=0.01 > /dev/null
 echo "bench smoke: eta_bench (scores the shared traces when they are there)"
 ./build/bench/eta_bench > /dev/null
 echo "bench smoke: bench/compare --scale 0.0005 --seconds 0.3 --reps 1 (PostgreSQL, Redis, nginx, RocksDB)"

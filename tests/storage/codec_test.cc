@@ -70,5 +70,51 @@ TEST(CodecTest, ContentHashIgnoresExpectedVersionOnly) {
   EXPECT_NE(ContentHash(e), h);
 }
 
+// The record envelope around cereal's own encoding of `value`, through a stream of its
+// own (the codec reuses one stream per thread; its bytes must not depend on that).
+template <class T>
+std::string RecordByFreshStream(const T& value) {
+  std::ostringstream os;
+  {
+    cereal::PortableBinaryOutputArchive ar(os);
+    ar(value);
+  }
+  return SealRecord(os.str());
+}
+
+TEST(CodecTest, EventRecordsAreCerealsBytesAndDecodeToTheEvent) {
+  const size_t checked = ForEachRandomEvent([](const engine::Event& e, uint64_t n) {
+    const engine::RecordedEvent recorded{e, n, 1000 + n, 1'700'000'000'000 + int64_t(n)};
+    const std::string record = EncodeEvent(recorded);
+    ASSERT_EQ(record, RecordByFreshStream(recorded)) << "event " << n;
+    auto back = DecodeEvent(record, "events/test");
+    ASSERT_TRUE(back.has_value()) << back.error().message();
+    ASSERT_EQ(back->event, e) << "event " << n;
+    ASSERT_EQ(EncodeEvent(*back), record) << "event " << n;
+  });
+  EXPECT_GT(checked, 1000u);
+}
+
+// Each thread decodes through one stream it keeps: a record that fails part-way must
+// not spoil the next.
+TEST(CodecTest, ARecordThatFailsToDecodeDoesNotSpoilTheNext) {
+  testing::RandomJob job("job-a", 3);
+  const engine::RecordedEvent good{*job.Next(), 1, 1, 1'700'000'000'000};
+  const std::string record = EncodeEvent(good);
+  const std::string_view payload = std::string_view(record).substr(5);
+  const std::string damaged[] = {
+      SealRecord(payload.substr(0, payload.size() / 2)),  // truncated: the read runs dry
+      SealRecord(std::string(40, '\xff')),                 // garbage: an absurd length
+  };
+  for (const std::string& bad : damaged) {
+    auto failed = DecodeEvent(bad, "events/bad");
+    ASSERT_FALSE(failed.has_value());
+    EXPECT_EQ(failed.error().code(), StatusCode::kCorruption);
+    auto next = DecodeEvent(record, "events/good");
+    ASSERT_TRUE(next.has_value()) << next.error().message();
+    EXPECT_EQ(next->event, good.event);
+  }
+}
+
 }  // namespace
 }  // namespace jobstate::storage

@@ -1,0 +1,71 @@
+// The cost of an event's record, the codec every append, read and replay goes through
+// (Google Benchmark; its flags apply):
+//
+//   codec_bench [--benchmark_repetitions=5]
+//
+// EncodeEvent encodes the events of a realistic job of 250 files (bench_support.h) as
+// the commit path does (the record and the content hash from one encoding);
+// DecodeEvent decodes those records as reads and replay do. On a shared VM the time
+// moves with the neighbours; for a figure that does not, count instructions:
+//
+//   valgrind --tool=callgrind ./build/bench/codec_bench --benchmark_min_time=0.05
+#include <string>
+#include <vector>
+
+#include <benchmark/benchmark.h>
+
+#include "bench/bench_support.h"
+#include "storage/codec.h"
+
+namespace {
+
+using namespace jobstate;
+
+constexpr engine::Millis kAt = 1'700'000'000'000;
+
+const std::vector<engine::Event>& Events() {
+  static const std::vector<engine::Event> events = [] {
+    uint64_t id = 0;
+    return bench::JobEvents("job-1", 250, id, kAt);
+  }();
+  return events;
+}
+
+void EncodeEvent(benchmark::State& state) {
+  const auto& events = Events();
+  size_t bytes = 0;
+  for (auto _ : state) {
+    for (size_t i = 0; i < events.size(); ++i) {
+      auto encoded = storage::EncodeEventAndHash(events[i], i + 1, i + 1, kAt);
+      benchmark::DoNotOptimize(encoded.content_hash);
+      bytes += encoded.record.size();
+    }
+  }
+  state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * events.size()));
+  state.SetBytesProcessed(static_cast<int64_t>(bytes));
+}
+BENCHMARK(EncodeEvent);
+
+void DecodeEvent(benchmark::State& state) {
+  const auto& events = Events();
+  std::vector<std::string> records;
+  for (size_t i = 0; i < events.size(); ++i) {
+    records.push_back(storage::EncodeEventAndHash(events[i], i + 1, i + 1, kAt).record);
+  }
+  for (auto _ : state) {
+    for (const std::string& record : records) {
+      auto decoded = storage::DecodeEvent(record, "events");
+      if (!decoded.has_value()) {
+        state.SkipWithError("a record did not decode");
+        return;
+      }
+      benchmark::DoNotOptimize(decoded->position);
+    }
+  }
+  state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * records.size()));
+}
+BENCHMARK(DecodeEvent);
+
+}  // namespace
+
+BENCHMARK_MAIN();
