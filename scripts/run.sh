@@ -9,10 +9,11 @@ bash scripts/setup.sh
 
 DATA=${JOBSTATE_DATA_DIR:-./jobstate-data}
 PORT_FILE=$(mktemp)
+SIM_OUT=$(mktemp)
 ./build/jobstated --data-dir "$DATA" --listen 127.0.0.1:${JOBSTATE_PORT:-8080} \
   --port-file "$PORT_FILE" &
 SERVER=$!
-trap 'kill -TERM $SERVER 2>/dev/null; wait $SERVER 2>/dev/null; rm -f "$PORT_FILE"' EXIT
+trap 'kill -TERM $SERVER 2>/dev/null; wait $SERVER 2>/dev/null; rm -f "$PORT_FILE" "$SIM_OUT"' EXIT
 for _ in $(seq 1 100); do [ -s "$PORT_FILE" ] && break; sleep 0.1; done
 if [ ! -s "$PORT_FILE" ]; then echo "jobstated did not start (see above)" >&2; exit 1; fi
 PORT=$(cat "$PORT_FILE")
@@ -21,8 +22,11 @@ URL="http://127.0.0.1:$PORT"
 
 echo
 echo "== jobsim: 3 jobs of 40 files, 4 workers, against $URL =="
-JOBS=$(./build/jobsim --url "$URL" --key "$KEY" --jobs 3 --files 40 --workers 4 --speed 4 \
-  | tee /dev/stderr | grep '^sim-' || true)
+# Shown as it runs and kept in a file of our own (tee to /dev/stderr would reopen, and
+# truncate, a log file the output is redirected to).
+./build/jobsim --url "$URL" --key "$KEY" --jobs 3 --files 40 --workers 4 --speed 4 \
+  | tee "$SIM_OUT" || true
+JOBS=$(grep '^sim-' "$SIM_OUT" || true)
 FIRST=$(echo "$JOBS" | head -n 1)
 cat <<MSG
 
