@@ -171,14 +171,27 @@ net::awaitable<Response> Service::GetJob(Call& call, const std::string& job_id) 
                           v, call.request_id);
   }
   // A final job's status is a function of its version and the page asked for: served
-  // from the hub's cache while no commit of the job has been published since. Any job's
-  // files page is a function of its version and the page asked for: taken from the cache
-  // when the job is still at the version it was rendered at.
+  // from the hub's cache while no commit of the job has been published since; a running
+  // job's status also of the instant and the priors, and served from the cache to the
+  // reads of the same millisecond. Any job's files page is a function of its version and
+  // the page asked for: taken from the cache when the job is still at the version it was
+  // rendered at.
   StatusCache& cache = hub_.status_cache();
   const std::string cache_query = CacheQuery(*ask);
+  // A running job's body rendered at `now`, offered to the cache.
+  auto render_running = [&](const engine::JobSnapshot& job, const std::string& files_page,
+                            engine::Millis now, uint64_t mark) {
+    Response res = StatusResponse(call, store_, job, files_page, now, false, options_.view);
+    if (res.result() == http::status::ok) {
+      cache.InsertAt(call.principal.org, job_id, cache_query, job.version, now, res.body(), mark);
+    }
+    return res;
+  };
   for (;;) {
     if (sub) sub->Rearm();
-    if (auto hit = cache.Find(call.principal.org, job_id, cache_query);
+    const uint64_t mark = cache.Mark();  // before anything of the job is read
+    const engine::Millis now = clock_.NowMillis();
+    if (auto hit = cache.Find(call.principal.org, job_id, cache_query, now);
         hit && (!sub || hit->version > *wait_for)) {
       if (auto res = NotModified(call, ETag(hit->version))) co_return std::move(*res);
       co_return StatusBody(call, hit->version, std::move(hit->body));
@@ -190,10 +203,8 @@ net::awaitable<Response> Service::GetJob(Call& call, const std::string& job_id) 
         job && job->version == cached_page->version && (!sub || job->version > *wait_for)) {
       if (auto res = NotModified(call, ETag(job->version))) co_return std::move(*res);
       cache.NotePage(true);
-      co_return StatusResponse(call, store_, *job, *cached_page->text, clock_.NowMillis(), false,
-                               options_.view);
+      co_return render_running(*job, *cached_page->text, now, mark);
     }
-    const uint64_t mark = cache.Mark();
     engine::FileQuery query = ask->query;
     if (cached_page) query.unless_version = cached_page->version;
     auto page = store_.ListFiles(call.principal.org, job_id, query);
@@ -216,10 +227,12 @@ net::awaitable<Response> Service::GetJob(Call& call, const std::string& job_id) 
         cache.InsertJob(call.principal.org, job_id,
                         std::make_shared<const engine::JobSnapshot>(page->job),
                         SnapshotBytes(page->job), mark);
+        // The instant after the read: a job started meanwhile never shows a negative age.
+        co_return render_running(page->job, *files_page, clock_.NowMillis(), mark);
       }
       Response res = StatusResponse(call, store_, page->job, *files_page, clock_.NowMillis(),
                                     false, options_.view);
-      if (res.result() == http::status::ok && engine::IsFinal(page->job.status)) {
+      if (res.result() == http::status::ok) {
         cache.Insert(call.principal.org, job_id, cache_query, page->job.version, res.body(),
                      mark);
       }

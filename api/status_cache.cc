@@ -1,5 +1,6 @@
 #include "api/status_cache.h"
 
+#include <algorithm>
 #include <functional>
 
 namespace jobstate::api {
@@ -19,21 +20,25 @@ uint64_t Hash(const std::string& job_key) { return std::hash<std::string>{}(job_
 
 std::optional<StatusCache::Hit> StatusCache::Find(const std::string& org,
                                                   const std::string& job_id,
-                                                  const std::string& query) {
+                                                  const std::string& query, engine::Millis now) {
   std::scoped_lock lock(mu_);
   auto it = jobs_.find(JobKey(org, job_id));
   if (it == jobs_.end()) {
     ++misses_;
     return std::nullopt;
   }
-  auto body = it->second.bodies.find(query);
-  if (body == it->second.bodies.end()) {
-    ++misses_;
-    return std::nullopt;
+  Slot& slot = it->second;
+  std::optional<Hit> hit;
+  if (auto body = slot.bodies.find(query); body != slot.bodies.end()) {
+    hit = Hit{slot.version, body->second};
+  } else if (auto timed = slot.timed.find(query);
+             timed != slot.timed.end() && timed->second.at == now &&
+             timed->second.priors == priors_) {
+    hit = Hit{timed->second.version, timed->second.body};
   }
-  ++hits_;
-  lru_.splice(lru_.begin(), lru_, it->second.lru);
-  return Hit{it->second.version, body->second};
+  ++(hit ? hits_ : misses_);
+  if (hit) lru_.splice(lru_.begin(), lru_, slot.lru);
+  return hit;
 }
 
 uint64_t StatusCache::Mark() const {
@@ -61,6 +66,32 @@ void StatusCache::Insert(const std::string& org, const std::string& job_id,
   if (!added) return;  // another request rendered the same body first
   slot.version = version;
   pos->second = std::move(body);
+  slot.bytes += size;
+  bytes_ += size;
+  TrimLocked();
+}
+
+void StatusCache::InsertAt(const std::string& org, const std::string& job_id,
+                           const std::string& query, uint64_t version, engine::Millis at,
+                           const std::string& body, uint64_t mark) {
+  std::string key = JobKey(org, job_id);
+  const size_t size = query.size() + body.size();
+  if (key.size() + size > max_bytes_ / 8) return;
+  const uint64_t h = Hash(key);
+  std::scoped_lock lock(mu_);
+  if (OvertakenLocked(h, mark) || OvertakenLocked(kPriorsHash, mark)) return;
+  Slot& slot = SlotLocked(std::move(key))->second;
+  const bool again = slot.rendered_at == at;
+  slot.rendered_at = std::max(slot.rendered_at, at);
+  if (!again) return;  // the first rendering at this instant: maybe the only one
+  auto [pos, added] = slot.timed.try_emplace(query);
+  if (!added) {
+    const TimedBody& held = pos->second;
+    if (held.version > version || (held.version == version && held.at >= at)) return;
+    slot.bytes -= query.size() + held.body.size();
+    bytes_ -= query.size() + held.body.size();
+  }
+  pos->second = TimedBody{version, at, priors_, body};
   slot.bytes += size;
   bytes_ += size;
   TrimLocked();
@@ -140,6 +171,11 @@ bool StatusCache::OvertakenLocked(uint64_t h, uint64_t mark) const {
 
 void StatusCache::Invalidate(const engine::CommitNotice& notice) {
   std::scoped_lock lock(mu_);
+  if (notice.priors_changed) {  // every running body read the priors
+    ++priors_;
+    recent_[published_ % kRecent] = kPriorsHash;
+    ++published_;
+  }
   for (const engine::CommitNotice::Job& job : notice.jobs) {
     std::string key = JobKey(job.org, job.job_id);
     recent_[published_ % kRecent] = Hash(key);

@@ -2,7 +2,9 @@
 // StatusCache: the rendered status bodies of final jobs, so that polling a job that has
 // finished costs neither a read of the store nor rendering; and, for running jobs, the
 // snapshot and the rendered files pages, so that polling one costs the rendering of its
-// head (the estimate moves with the clock) but no read of the job and no page of files.
+// head (the estimate moves with the clock) but no read of the job and no page of files,
+// and the body rendered at one instant, so that the reads of a job within one
+// millisecond share one rendering.
 //
 // Pages: a page ("files" and "files_page") is a function of the job's version and the
 // query, so an entry carries its version and the reader uses it only when the job,
@@ -24,6 +26,15 @@
 // the body when a commit of that job was published since the mark (remembered for the
 // last kRecent published jobs; older marks are refused outright).
 //
+// A running job's body is a function of its version, the query, the ETA priors and the
+// instant (EVENTS.md, The fold), taken at the API's resolution of a millisecond. So a
+// body rendered at instant t serves the reads of the same job and query at t, while no
+// commit of the job and no change of a prior (a job finishing: CommitNotice::
+// priors_changed) has been published since its read began. Only one instant per query is
+// kept, and only from the second rendering at that instant on: a burst of pollers, or
+// the waiting reads one commit wakes, share one rendering, while a job polled now and
+// then costs no copy of its body.
+//
 // Bounded by the bytes of its keys, bodies, pages and (estimated) snapshots; the least
 // recently used jobs go first.
 //
@@ -40,6 +51,7 @@
 
 #include "engine/query.h"
 #include "engine/state.h"
+#include "engine/types.h"
 
 namespace jobstate::api {
 
@@ -55,15 +67,20 @@ class StatusCache {
   StatusCache& operator=(const StatusCache&) = delete;
 
   // The body cached for (org, job_id) under `query` (the canonical form of the page's
-  // parameters), or nullopt.
+  // parameters) as read at the instant `now`, or nullopt.
   std::optional<Hit> Find(const std::string& org, const std::string& job_id,
-                          const std::string& query);
+                          const std::string& query, engine::Millis now);
   // Where the stream of published commits stands; take it before reading the store.
   uint64_t Mark() const;
   // Caches a final job's body rendered from a read that began at `mark`, unless a commit
   // of the job has been published since.
   void Insert(const std::string& org, const std::string& job_id, const std::string& query,
               uint64_t version, std::string body, uint64_t mark);
+  // Offers a running job's body rendered at the instant `at` by a read that began at
+  // `mark`: kept when another body of the job was rendered at `at` already (see above),
+  // unless a commit of the job or a change of a prior has been published since the mark.
+  void InsertAt(const std::string& org, const std::string& job_id, const std::string& query,
+                uint64_t version, engine::Millis at, const std::string& body, uint64_t mark);
   struct PageHit {
     uint64_t version = 0;
     std::shared_ptr<const std::string> text;  // shared: a page is tens of kilobytes
@@ -96,9 +113,19 @@ class StatusCache {
 
  private:
   static constexpr size_t kRecent = 4096;
+  // Where a change of the priors is remembered among the published jobs' hashes.
+  static constexpr uint64_t kPriorsHash = 0;
+  struct TimedBody {
+    uint64_t version = 0;
+    engine::Millis at = 0;  // the instant it was rendered at
+    uint64_t priors = 0;    // priors_ when it was kept
+    std::string body;
+  };
   struct Slot {
     uint64_t version = 0;                                 // of the bodies
     std::unordered_map<std::string, std::string> bodies;  // query -> body
+    std::unordered_map<std::string, TimedBody> timed;     // query -> a running job's body
+    engine::Millis rendered_at = -1;  // the instant of the last body offered to InsertAt
     std::unordered_map<std::string, PageHit> pages;       // query -> page and its version
     std::shared_ptr<const engine::JobSnapshot> job;       // a running job's snapshot
     size_t job_bytes = 0;
@@ -118,7 +145,8 @@ class StatusCache {
   Slots jobs_;                                  // org 0 job_id -> slot; Guarded by mu_
   std::list<std::string> lru_;                  // job keys, most recent first; Guarded by mu_
   size_t bytes_ = 0;                            // Guarded by mu_
-  uint64_t published_ = 0;                      // jobs published so far; Guarded by mu_
+  uint64_t published_ = 0;  // jobs (and changes of the priors) published; Guarded by mu_
+  uint64_t priors_ = 0;                         // changes of the priors; Guarded by mu_
   std::array<uint64_t, kRecent> recent_{};      // hashes of the last kRecent; Guarded by mu_
   uint64_t hits_ = 0, misses_ = 0;              // Guarded by mu_
   uint64_t page_hits_ = 0, page_misses_ = 0;    // Guarded by mu_

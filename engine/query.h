@@ -58,6 +58,9 @@ struct CommitNotice {
   };
   std::vector<Job> jobs;
   uint64_t last_position = 0;
+  // Whether the group changed an ETA prior (a job finished), which every running job's
+  // estimate reads.
+  bool priors_changed = false;
   // The group: its events and requests, and how long its write (with the WAL sync in
   // sync durability) took.
   size_t events = 0, requests = 0;

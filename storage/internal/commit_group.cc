@@ -410,6 +410,7 @@ engine::CommitNotice CommitGroup::Notice() const {
   notice.last_position = counters_.last_position;
   notice.events = events_;
   notice.requests = requests_;
+  notice.priors_changed = !history_.empty();
   notice.jobs.reserve(dirty_.size());
   for (uint64_t jid : dirty_) {
     const engine::JobSnapshot& snap = jobs_.at(jid).snap;

@@ -455,5 +455,39 @@ TEST_F(TimeTravelHttpTest, AJobWithoutFinishedFilesGetsAnEstimateFromItsKindsHis
   EXPECT_TRUE(eta("/v2/jobs/stranger", Keys::kOther).is_null());
 }
 
+// A running job's body kept for the reads of one millisecond does not outlive a change
+// of the prior its estimate reads: another job of its kind completing in that very
+// millisecond gives the next read an estimate.
+TEST_F(TimeTravelHttpTest, AReadInTheMillisecondAnotherJobTeachesSeesTheLesson) {
+  MakeJob("early", 2);
+  Append(Progress("early"));
+  MakeJob("teacher", 2);
+  std::vector<std::string> work;
+  for (int i = 0; i < 2; ++i) {
+    work.push_back(Event(NewId(), "teacher", "file.started", "{\"uri\":\"" + Uri("teacher", i) + "\"}"));
+  }
+  for (int i = 0; i < 2; ++i) {
+    work.push_back(Event(NewId(), "teacher", "file.completed", "{\"uri\":\"" + Uri("teacher", i) + "\"}"));
+  }
+  work.push_back(Event(NewId(), "teacher", "job.completed"));
+
+  std::this_thread::sleep_for(milliseconds(5));  // the teacher ran for a while
+  clock().Hold(clock().NowMillis());
+  auto early = [&] {
+    Reply r = client_->Get("/v2/jobs/early", Keys::kAll);
+    EXPECT_EQ(r.status, 200) << r.body;
+    return r.json().at("estimated_time_remaining_seconds");
+  };
+  const uint64_t hits = status_cache().stats().hits;
+  EXPECT_TRUE(early().is_null());  // no evidence, no history
+  EXPECT_TRUE(early().is_null());
+  EXPECT_TRUE(early().is_null());
+  EXPECT_EQ(status_cache().stats().hits, hits + 1);  // the third read: the second's body
+
+  Append(Batch(work));  // in the same millisecond
+  EXPECT_FALSE(early().is_null());
+  clock().Release();
+}
+
 }  // namespace
 }  // namespace jobstate::testing

@@ -3,6 +3,7 @@
 // Beast server on a loopback port with two threads, and a keys file with one key per
 // role (and one in another organisation).
 
+#include <atomic>
 #include <memory>
 #include <thread>
 
@@ -10,6 +11,7 @@
 #include <gtest/gtest.h>
 
 #include "api/server.h"
+#include "engine/clock.h"
 #include "storage/store.h"
 #include "tests/api/http_client.h"
 #include "tests/support/temp_dir.h"
@@ -21,6 +23,22 @@ struct Keys {
   static constexpr const char* kWriter = "jsk_writer_acme";   // events:write
   static constexpr const char* kReader = "jsk_reader_acme";   // jobs:read
   static constexpr const char* kOther = "jsk_all_globex";     // every scope, org globex
+};
+
+// The system's clock, unless a test holds it at one instant (to make reads of the same
+// millisecond, which share the status cache's running bodies).
+class HoldableClock final : public engine::Clock {
+ public:
+  engine::Millis NowMillis() const override {
+    const engine::Millis held = held_.load();
+    return held != kNone ? held : engine::SystemClock().NowMillis();
+  }
+  void Hold(engine::Millis at) { held_ = at; }
+  void Release() { held_ = kNone; }
+
+ private:
+  static constexpr engine::Millis kNone = -1;
+  std::atomic<engine::Millis> held_{kNone};
 };
 
 class ServerTest : public ::testing::Test {
@@ -40,6 +58,7 @@ class ServerTest : public ::testing::Test {
 
   uint16_t port() const { return port_; }
   api::StatusCache& status_cache() { return hub_->status_cache(); }
+  HoldableClock& clock() { return clock_; }
   // JSON of N events built by `events`, posted with the all-scopes key; asserts 200.
   boost::json::value Append(const std::string& body, const std::string& key = Keys::kAll);
   // The stored state of org acme's `jobs`, byte for byte: the last position, each
@@ -53,7 +72,7 @@ class ServerTest : public ::testing::Test {
   std::unique_ptr<HttpClient> client_;
 
  private:
-  engine::SystemClock clock_;
+  HoldableClock clock_;
   std::unique_ptr<api::ChangeHub> hub_;
   std::unique_ptr<api::Metrics> metrics_;
   std::unique_ptr<storage::Store> store_;
