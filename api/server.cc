@@ -18,7 +18,8 @@ using tcp = net::ip::tcp;
 constexpr auto kTuple = net::as_tuple(net::use_awaitable);
 
 // One client connection. `stopping` and `busy` are touched only on the connection's
-// strand (the coroutine and the lambdas Shutdown posts to it), so they need no lock.
+// executor (the coroutine and the lambdas Shutdown posts to it), which runs one handler
+// at a time (a worker's thread, or a strand of `ioc`), so they need no lock.
 struct Server::Connection {
   explicit Connection(tcp::socket socket) : stream(std::move(socket)) {}
   beast::tcp_stream stream;
@@ -80,8 +81,11 @@ size_t Server::open_connections() const {
 
 net::awaitable<void> Server::Accept() {
   for (;;) {
-    net::io_context& home = workers_.empty() ? ioc_ : *workers_[next_worker_++ % workers_.size()];
-    auto [ec, socket] = co_await acceptor_.async_accept(net::make_strand(home), kTuple);
+    // A worker's one thread serializes its connections; `ioc` may have several.
+    const net::any_io_executor home =
+        workers_.empty() ? net::any_io_executor(net::make_strand(ioc_))
+                         : net::any_io_executor(workers_[next_worker_++ % workers_.size()]->get_executor());
+    auto [ec, socket] = co_await acceptor_.async_accept(home, kTuple);
     if (ec) {
       if (!acceptor_.is_open() || ec == net::error::operation_aborted) co_return;
       // Out of descriptors or the like: back off instead of spinning.

@@ -1,6 +1,6 @@
 #pragma once
-// Server: HTTP/1.1 over TCP for a Service (Beast, one coroutine per connection on its
-// own strand). Keep-alive and pipelining (requests on a connection are answered in
+// Server: HTTP/1.1 over TCP for a Service (Beast, one coroutine per connection, on a
+// worker's io_context or on its own strand). Keep-alive and pipelining (requests on a connection are answered in
 // order), a read timeout per request, header and body limits, and a graceful
 // shutdown: stop accepting, let every request in flight finish, close idle
 // connections.
@@ -35,7 +35,9 @@ struct ServerOptions {
 class Server {
  public:
   // Accepts on `ioc`. Connections run on `workers` in turn (one io_context per thread,
-  // so a request never changes threads), or on `ioc` when there are none.
+  // so a request never changes threads), or on `ioc` when there are none. Each worker
+  // must be run by exactly one thread: its connections take no strand (whose executor
+  // costs a reference count at every copy), the thread alone keeps their handlers apart.
   Server(boost::asio::io_context& ioc, Service& service, ServerOptions options,
          std::vector<boost::asio::io_context*> workers = {});
   ~Server();
