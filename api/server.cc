@@ -105,6 +105,29 @@ net::awaitable<void> Server::Accept() {
   }
 }
 
+namespace {
+
+// The answer's bytes in one string, through Beast's serializer. Written by
+// http::async_write, the answer goes out through layers of buffer-sequence views that
+// the serializer rebuilds at every write (13% of a cached status read's server
+// samples); copied out once, the socket gets one contiguous buffer.
+void Flatten(Response& res, std::string& wire) {
+  wire.clear();
+  http::response_serializer<http::string_body> sr(res);
+  beast::error_code ec;
+  while (!sr.is_done()) {
+    sr.next(ec, [&](beast::error_code&, const auto& buffers) {
+      for (const net::const_buffer b : beast::buffers_range_ref(buffers)) {
+        wire.append(static_cast<const char*>(b.data()), b.size());
+      }
+      sr.consume(beast::buffer_bytes(buffers));
+    });
+    if (ec) throw beast::system_error(ec);  // a string body cannot fail
+  }
+}
+
+}  // namespace
+
 net::awaitable<boost::system::error_code> Server::WriteStream(Connection& c, Response& head,
                                                              BodyStream& body) {
   head.chunked(true);
@@ -139,6 +162,7 @@ net::awaitable<void> Server::Refuse(std::shared_ptr<Connection> c) {
 
 net::awaitable<void> Server::Serve(std::shared_ptr<Connection> c) {
   beast::flat_buffer buffer;
+  std::string wire;  // an answer's bytes; its capacity is kept for the next
   for (;;) {
     if (c->stopping) break;
     http::request_parser<http::string_body> parser;
@@ -181,7 +205,8 @@ net::awaitable<void> Server::Serve(std::shared_ptr<Connection> c) {
     if (reply.stream) {
       wec = co_await WriteStream(*c, res, *reply.stream);
     } else {
-      std::tie(wec, std::ignore) = co_await http::async_write(c->stream, res, kTuple);
+      Flatten(res, wire);
+      std::tie(wec, std::ignore) = co_await net::async_write(c->stream, net::buffer(wire), kTuple);
     }
     c->busy = false;
     if (wec || !keep) break;
