@@ -1,5 +1,8 @@
 #include "engine/validate.h"
 
+#include <cctype>
+#include <cstring>
+
 #include <gtest/gtest.h>
 
 #include "tests/support/job_scenario.h"
@@ -80,6 +83,22 @@ TEST(ValidateTest, JobIdAlphabet) {
   EXPECT_FALSE(engine::IsJobId(""));
   EXPECT_FALSE(engine::IsJobId("a/b"));
   EXPECT_FALSE(engine::IsJobId("é"));
+}
+
+// The id checks classify bytes themselves; the C library's classes in the "C" locale
+// are the reference, over every byte value.
+TEST(ValidateTest, IdAlphabetsAgreeWithTheCLocaleOnEveryByte) {
+  const std::string uuid = "0f8fad5b-d9cb-469f-a165-70867728950e";
+  for (int b = 0; b < 256; ++b) {
+    const char c = static_cast<char>(b);
+    const bool alnum = std::isalnum(b) != 0;
+    EXPECT_EQ(engine::IsJobId(std::string(1, c)), alnum || (b != 0 && std::strchr("_-.:", b) != nullptr))
+        << "byte " << b;
+    std::string id = uuid;
+    id[0] = c;
+    id[35] = c;
+    EXPECT_EQ(engine::IsUuid(id), std::isxdigit(b) != 0) << "byte " << b;
+  }
 }
 
 }  // namespace
