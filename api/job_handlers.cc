@@ -181,9 +181,11 @@ net::awaitable<Response> Service::GetJob(Call& call, const std::string& job_id) 
   // A running job's body rendered at `now`, offered to the cache.
   auto render_running = [&](const engine::JobSnapshot& job, const std::string& files_page,
                             engine::Millis now, uint64_t mark) {
-    Response res = StatusResponse(call, store_, job, files_page, now, false, options_.view);
+    Response res =
+        StatusResponse(call, store_, job, files_page, now, false, options_.view);
     if (res.result() == http::status::ok) {
-      cache.InsertAt(call.principal.org, job_id, cache_query, job.version, now, res.body(), mark);
+      cache.InsertAt(call.principal.org, job_id, cache_query, job.version, now,
+                     res.body(), mark);
     }
     return res;
   };

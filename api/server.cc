@@ -82,9 +82,12 @@ size_t Server::open_connections() const {
 net::awaitable<void> Server::Accept() {
   for (;;) {
     // A worker's one thread serializes its connections; `ioc` may have several.
-    const net::any_io_executor home =
-        workers_.empty() ? net::any_io_executor(net::make_strand(ioc_))
-                         : net::any_io_executor(workers_[next_worker_++ % workers_.size()]->get_executor());
+    net::any_io_executor home;
+    if (workers_.empty()) {
+      home = net::make_strand(ioc_);
+    } else {
+      home = workers_[next_worker_++ % workers_.size()]->get_executor();
+    }
     auto [ec, socket] = co_await acceptor_.async_accept(home, kTuple);
     if (ec) {
       if (!acceptor_.is_open() || ec == net::error::operation_aborted) co_return;
@@ -206,7 +209,8 @@ net::awaitable<void> Server::Serve(std::shared_ptr<Connection> c) {
       wec = co_await WriteStream(*c, res, *reply.stream);
     } else {
       Flatten(res, wire);
-      std::tie(wec, std::ignore) = co_await net::async_write(c->stream, net::buffer(wire), kTuple);
+      std::tie(wec, std::ignore) =
+          co_await net::async_write(c->stream, net::buffer(wire), kTuple);
     }
     c->busy = false;
     if (wec || !keep) break;

@@ -20,7 +20,8 @@ uint64_t Hash(const std::string& job_key) { return std::hash<std::string>{}(job_
 
 std::optional<StatusCache::Hit> StatusCache::Find(const std::string& org,
                                                   const std::string& job_id,
-                                                  const std::string& query, engine::Millis now) {
+                                                  const std::string& query,
+                                                  engine::Millis now) {
   std::scoped_lock lock(mu_);
   auto it = jobs_.find(JobKey(org, job_id));
   if (it == jobs_.end()) {

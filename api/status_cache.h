@@ -79,8 +79,9 @@ class StatusCache {
   // Offers a running job's body rendered at the instant `at` by a read that began at
   // `mark`: kept when another body of the job was rendered at `at` already (see above),
   // unless a commit of the job or a change of a prior has been published since the mark.
-  void InsertAt(const std::string& org, const std::string& job_id, const std::string& query,
-                uint64_t version, engine::Millis at, const std::string& body, uint64_t mark);
+  void InsertAt(const std::string& org, const std::string& job_id,
+                const std::string& query, uint64_t version, engine::Millis at,
+                const std::string& body, uint64_t mark);
   struct PageHit {
     uint64_t version = 0;
     std::shared_ptr<const std::string> text;  // shared: a page is tens of kilobytes

@@ -21,7 +21,9 @@ constexpr bool IsAlpha(unsigned char c) { return (c | 0x20) >= 'a' && (c | 0x20)
 constexpr bool IsHexDigit(unsigned char c) {
   return IsDigit(c) || ((c | 0x20) >= 'a' && (c | 0x20) <= 'f');
 }
-constexpr char Lower(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c | 0x20) : c; }
+constexpr char Lower(char c) {
+  return c >= 'A' && c <= 'Z' ? static_cast<char>(c | 0x20) : c;
+}
 
 // Printable: no ASCII control characters (UTF-8 bytes >= 0x80 pass).
 bool IsPrintable(std::string_view s) {
@@ -186,7 +188,8 @@ bool IsUuid(std::string_view s) {
 bool IsJobId(std::string_view s) {
   if (s.empty() || s.size() > Limits::kMaxJobId) return false;
   for (unsigned char c : s) {
-    if (!IsDigit(c) && !IsAlpha(c) && c != '_' && c != '-' && c != '.' && c != ':') return false;
+    const bool punctuation = c == '_' || c == '-' || c == '.' || c == ':';
+    if (!IsDigit(c) && !IsAlpha(c) && !punctuation) return false;
   }
   return true;
 }

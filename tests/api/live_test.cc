@@ -463,11 +463,9 @@ TEST_F(TimeTravelHttpTest, AReadInTheMillisecondAnotherJobTeachesSeesTheLesson) 
   Append(Progress("early"));
   MakeJob("teacher", 2);
   std::vector<std::string> work;
-  for (int i = 0; i < 2; ++i) {
-    work.push_back(Event(NewId(), "teacher", "file.started", "{\"uri\":\"" + Uri("teacher", i) + "\"}"));
-  }
-  for (int i = 0; i < 2; ++i) {
-    work.push_back(Event(NewId(), "teacher", "file.completed", "{\"uri\":\"" + Uri("teacher", i) + "\"}"));
+  const auto file = [&](int i) { return "{\"uri\":\"" + Uri("teacher", i) + "\"}"; };
+  for (const char* type : {"file.started", "file.completed"}) {
+    for (int i = 0; i < 2; ++i) work.push_back(Event(NewId(), "teacher", type, file(i)));
   }
   work.push_back(Event(NewId(), "teacher", "job.completed"));
 

@@ -223,10 +223,11 @@ TEST_F(RoutesTest, ReadsOfARunningJobInOneMillisecondShareOneRendering) {
 
   // An append to the job in the held millisecond: the next read shows it.
   clock().Hold(at);
-  Append(Batch({Event(NewId(), "job-1", "file.started", "{\"uri\":\"" + Uri("job-1", 0) + "\"}")}));
-  Reply after = client_->Get(path, Keys::kReader);
-  EXPECT_EQ(after.json().at("version").as_int64(), first.json().at("version").as_int64() + 1);
-  EXPECT_EQ(after.json().at("files").as_array()[0].at("status").as_string(), "processing");
+  const std::string started = "{\"uri\":\"" + Uri("job-1", 0) + "\"}";
+  Append(Batch({Event(NewId(), "job-1", "file.started", started)}));
+  const json::value after = client_->Get(path, Keys::kReader).json();
+  EXPECT_EQ(after.at("version").as_int64(), first.json().at("version").as_int64() + 1);
+  EXPECT_EQ(after.at("files").as_array()[0].at("status").as_string(), "processing");
   EXPECT_EQ(status_cache().stats().hits, hits);
   clock().Release();
 }

@@ -62,7 +62,8 @@ TEST(StatusCacheTest, AMarkOlderThanTheRememberedCommitsIsRefused) {
   const uint64_t mark = cache.Mark();
   for (int i = 0; i < 5000; ++i) cache.Invalidate(Commit("acme", "other-" + std::to_string(i), 1));
   cache.Insert("acme", "job-1", "q", 1, "body", mark);
-  EXPECT_FALSE(cache.Find("acme", "job-1", "q", kNow));  // it cannot tell, so it does not cache
+  // It cannot tell, so it does not cache.
+  EXPECT_FALSE(cache.Find("acme", "job-1", "q", kNow));
 }
 
 TEST(StatusCacheTest, AnOlderVersionNeverReplacesANewerOne) {

@@ -91,8 +91,8 @@ TEST(ValidateTest, IdAlphabetsAgreeWithTheCLocaleOnEveryByte) {
   const std::string uuid = "0f8fad5b-d9cb-469f-a165-70867728950e";
   for (int b = 0; b < 256; ++b) {
     const char c = static_cast<char>(b);
-    const bool alnum = std::isalnum(b) != 0;
-    EXPECT_EQ(engine::IsJobId(std::string(1, c)), alnum || (b != 0 && std::strchr("_-.:", b) != nullptr))
+    const bool punctuation = b != 0 && std::strchr("_-.:", b) != nullptr;
+    EXPECT_EQ(engine::IsJobId(std::string(1, c)), std::isalnum(b) != 0 || punctuation)
         << "byte " << b;
     std::string id = uuid;
     id[0] = c;
