@@ -109,7 +109,7 @@ Metrics::Metrics() : registry_(std::make_shared<p::Registry>()) {
   status_cache_hits_ = counter("jobstate_status_cache_hits_total",
                                "GET /v2/jobs/{id} answered from the status cache");
   status_cache_misses_ = counter("jobstate_status_cache_misses_total",
-                                 "GET /v2/jobs/{id} that read the store (the job running, or not cached)");
+                                 "GET /v2/jobs/{id} not answered whole from the status cache");
   status_cache_page_hits_ = counter("jobstate_status_cache_page_hits_total",
                                     "GET /v2/jobs/{id} that read the store but took the files page from the cache");
   status_cache_page_misses_ = counter("jobstate_status_cache_page_misses_total",
