@@ -31,6 +31,41 @@ class RoutesTest : public ServerTest {
     Append(Batch(events));
   }
   std::string Uri(const std::string& job, int i) { return "s3://b/" + job + "/" + std::to_string(i); }
+  // Starts job-1's 60 files one append at a time while three readers poll its status;
+  // after each acknowledged append, a read shows that version or a later one.
+  void ExpectAcknowledgedAppendsAreSeen() {
+    const std::string path = "/v2/jobs/job-1?files_limit=5";
+    std::atomic<bool> done{false};
+    std::vector<std::thread> readers;
+    struct Stop {  // the readers end however this returns, a failed assertion included
+      std::atomic<bool>& done;
+      std::vector<std::thread>& readers;
+      ~Stop() {
+        done = true;
+        for (auto& t : readers) t.join();
+      }
+    } stop{done, readers};
+    for (int r = 0; r < 3; ++r) {
+      readers.emplace_back([&] {
+        HttpClient reader(port());
+        while (!done) reader.Get(path, Keys::kReader);
+      });
+    }
+    for (int i = 0; i < 60; ++i) {
+      const std::string started = "{\"uri\":\"" + Uri("job-1", i) + "\"}";
+      const json::value ack = Append(Batch({Event(NewId(), "job-1", "file.started", started)}));
+      const int64_t acked = ack.at("results").as_array()[0].at("version").as_int64();
+      const Reply after = client_->Get(path, Keys::kReader);
+      ASSERT_EQ(after.status, 200) << after.body;
+      const json::object s = after.json().as_object();
+      ASSERT_GE(s.at("version").as_int64(), acked) << "append " << i;
+      ASSERT_EQ(s.at("progress").at("files_processing").as_int64(), i + 1) << "append " << i;
+      if (i < 5) {  // the page shows the file that just started
+        ASSERT_EQ(s.at("files").as_array()[static_cast<size_t>(i)].at("status").as_string(),
+                  "processing");
+      }
+    }
+  }
 };
 
 const std::regex kInstant(R"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z)");
@@ -233,35 +268,22 @@ TEST_F(RoutesTest, ReadsOfARunningJobInOneMillisecondShareOneRendering) {
 }
 
 // Readers keep filling the status cache while a worker appends: after each
-// acknowledged append, a read shows that version or a later one, never a snapshot or a
-// page cached from before it.
+// acknowledged append, a read shows that version or a later one, never a snapshot, a
+// page or a body cached from before it.
 TEST_F(RoutesTest, ACachedStatusNeverHidesAnAcknowledgedAppend) {
   MakeJob("job-1", 60);
-  const std::string path = "/v2/jobs/job-1?files_limit=5";
-  std::atomic<bool> done{false};
-  std::vector<std::thread> readers;
-  for (int r = 0; r < 3; ++r) {
-    readers.emplace_back([&] {
-      HttpClient reader(port());
-      while (!done) reader.Get(path, Keys::kReader);
-    });
-  }
-  for (int i = 0; i < 60; ++i) {
-    const json::value ack = Append(Batch({Event(NewId(), "job-1", "file.started",
-                                                "{\"uri\":\"" + Uri("job-1", i) + "\"}")}));
-    const int64_t acked = ack.at("results").as_array()[0].at("version").as_int64();
-    const Reply after = client_->Get(path, Keys::kReader);
-    ASSERT_EQ(after.status, 200) << after.body;
-    const json::object s = after.json().as_object();
-    ASSERT_GE(s.at("version").as_int64(), acked) << "append " << i;
-    ASSERT_EQ(s.at("progress").at("files_processing").as_int64(), i + 1) << "append " << i;
-    if (i < 5) {  // the page shows the file that just started
-      ASSERT_EQ(s.at("files").as_array()[static_cast<size_t>(i)].at("status").as_string(), "processing");
-    }
-  }
-  done = true;
-  for (auto& t : readers) t.join();
+  ExpectAcknowledgedAppendsAreSeen();
   EXPECT_GT(status_cache().stats().job_hits, 0u);  // the cache was in play
+}
+
+// The same with the clock held at one instant: every read falls in one millisecond, so
+// the bodies kept per instant are in play throughout.
+TEST_F(RoutesTest, ABodyKeptForItsMillisecondNeverHidesAnAcknowledgedAppend) {
+  MakeJob("job-1", 60);
+  clock().Hold(clock().NowMillis());
+  ExpectAcknowledgedAppendsAreSeen();
+  clock().Release();
+  EXPECT_GT(status_cache().stats().hits, 0u);  // bodies kept per instant were served
 }
 
 TEST_F(RoutesTest, CursorPagesVisitEveryFileOnceInDiscoveryOrder) {
