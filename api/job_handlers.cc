@@ -178,7 +178,8 @@ net::awaitable<Response> Service::GetJob(Call& call, const std::string& job_id) 
   // rendered at.
   StatusCache& cache = hub_.status_cache();
   const std::string cache_query = CacheQuery(*ask);
-  // A running job's body rendered at `now`, offered to the cache.
+  // A running job's body rendered at `now`, offered to the cache. `now` is taken after
+  // the job was read, as it always was, so no event it shows is later than the read.
   auto render_running = [&](const engine::JobSnapshot& job, const std::string& files_page,
                             engine::Millis now, uint64_t mark) {
     Response res =
@@ -191,13 +192,13 @@ net::awaitable<Response> Service::GetJob(Call& call, const std::string& job_id) 
   };
   for (;;) {
     if (sub) sub->Rearm();
-    const uint64_t mark = cache.Mark();  // before anything of the job is read
     const engine::Millis now = clock_.NowMillis();
     if (auto hit = cache.Find(call.principal.org, job_id, cache_query, now);
         hit && (!sub || hit->version > *wait_for)) {
       if (auto res = NotModified(call, ETag(hit->version))) co_return std::move(*res);
       co_return StatusBody(call, hit->version, std::move(hit->body));
     }
+    const uint64_t mark = cache.Mark();  // before anything else of the job is read
     // A running job with no commit since its snapshot was cached, and its page cached
     // at the same version: rendered without reading the job from the store.
     auto cached_page = cache.FindPage(call.principal.org, job_id, cache_query);
@@ -205,7 +206,7 @@ net::awaitable<Response> Service::GetJob(Call& call, const std::string& job_id) 
         job && job->version == cached_page->version && (!sub || job->version > *wait_for)) {
       if (auto res = NotModified(call, ETag(job->version))) co_return std::move(*res);
       cache.NotePage(true);
-      co_return render_running(*job, *cached_page->text, now, mark);
+      co_return render_running(*job, *cached_page->text, clock_.NowMillis(), mark);
     }
     engine::FileQuery query = ask->query;
     if (cached_page) query.unless_version = cached_page->version;
@@ -229,7 +230,6 @@ net::awaitable<Response> Service::GetJob(Call& call, const std::string& job_id) 
         cache.InsertJob(call.principal.org, job_id,
                         std::make_shared<const engine::JobSnapshot>(page->job),
                         SnapshotBytes(page->job), mark);
-        // The instant after the read: a job started meanwhile never shows a negative age.
         co_return render_running(page->job, *files_page, clock_.NowMillis(), mark);
       }
       Response res = StatusResponse(call, store_, page->job, *files_page, clock_.NowMillis(),
