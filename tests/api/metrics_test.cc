@@ -66,8 +66,9 @@ TEST_F(MetricsTest, CountersAddUpAfterAKnownWorkload) {
             Sample(text, "jobstate_commit_groups_total"));
   EXPECT_GE(Sample(text, "jobstate_http_connections_open"), 1);
   EXPECT_EQ(Sample(text, "jobstate_watch_streams_open"), 0);
-  // Both status reads read the store: a running job's body is never cached, nor a
-  // missing one's; the running job's files page is, for the next read.
+  // Both status reads read the store: a running job's first body is not kept (only a
+  // second rendering in the same millisecond is), nor a missing one's; the running
+  // job's files page is, for the next read.
   EXPECT_EQ(Sample(text, "jobstate_status_cache_misses_total"), 2);
   EXPECT_EQ(Sample(text, "jobstate_status_cache_hits_total"), 0);
   EXPECT_EQ(Sample(text, "jobstate_status_cache_page_misses_total"), 1);
