@@ -5,7 +5,9 @@
 //
 // EncodeEvent encodes the events of a realistic job of 250 files (bench_support.h) as
 // the commit path does (the record and the content hash from one encoding);
-// DecodeEvent decodes those records as reads and replay do. On a shared VM the time
+// DecodeEvent decodes those records as reads and replay do; ParseJsonBatch parses the
+// same job as a worker posts it, in bodies of 100 events, as POST /v2/events does on
+// the HTTP threads. On a shared VM the time
 // moves with the neighbours; for a figure that does not, count instructions:
 //
 //   valgrind --tool=callgrind ./build/bench/codec_bench --benchmark_min_time=0.05
@@ -14,6 +16,7 @@
 
 #include <benchmark/benchmark.h>
 
+#include "api/json_events.h"
 #include "bench/bench_support.h"
 #include "storage/codec.h"
 
@@ -65,6 +68,32 @@ void DecodeEvent(benchmark::State& state) {
   state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * records.size()));
 }
 BENCHMARK(DecodeEvent);
+
+void ParseJsonBatch(benchmark::State& state) {
+  uint64_t id = 0;
+  const auto events = bench::JobEventsJson("job-1", 250, id);
+  std::vector<std::string> bodies;
+  for (size_t i = 0; i < events.size(); i += 100) {
+    std::string body = "{\"events\":[";
+    for (size_t k = i; k < std::min(events.size(), i + 100); ++k) {
+      body += (k > i ? "," : "") + events[k].json;
+    }
+    bodies.push_back(body + "]}");
+  }
+  const api::BatchLimits limits;
+  for (auto _ : state) {
+    for (const std::string& body : bodies) {
+      auto parsed = api::ParseJsonBatch(body, limits);
+      if (!parsed.has_value()) {
+        state.SkipWithError("a body did not parse");
+        return;
+      }
+      benchmark::DoNotOptimize(parsed->data());
+    }
+  }
+  state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * events.size()));
+}
+BENCHMARK(ParseJsonBatch);
 
 }  // namespace
 
