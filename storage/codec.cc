@@ -199,24 +199,76 @@ uint64_t ContentHash(const engine::Event& e) {
   return XXH3_64bits(payload.data(), payload.size());
 }
 
-EncodedEvent EncodeEventAndHash(const engine::Event& e, uint64_t version, uint64_t position,
-                                engine::Millis recorded_at) {
-  EncodedEvent out{EncodeRecord(RecordedEventView{e, version, position, recorded_at}), 0};
-  if (e.expected_version) {
-    out.content_hash = ContentHash(e);  // the record holds it; the content leaves it out
-    return out;
-  }
-  // The payload is   endianness:u8  RecordedEvent's version:u32  Event's version:u32
-  // the event's members  version:u64 position:u64 recorded_at:i64,   and ContentHash
-  // hashes  endianness:u8  EventContent's version:u32 (= Event's)  the same members.
-  const std::string_view payload = std::string_view(out.record).substr(5);
-  constexpr size_t kTail = 3 * 8;
+namespace {
+
+// An event record's payload is   endianness:u8  RecordedEvent's version:u32  Event's
+// version:u32  the event's members  version:u64 position:u64 recorded_at:i64,   and
+// ContentHash hashes   endianness:u8  EventContent's version:u32 (= Event's)  the same
+// members. So, for an event without an expected_version (which the record holds and
+// the content leaves out), the hash is that of the payload less bytes 1-4 and the tail.
+constexpr size_t kRecordedTail = 3 * 8;
+
+uint64_t ContentHashOfPayload(std::string_view payload) {
   XXH3_state_t state;
   XXH3_64bits_reset(&state);
   XXH3_64bits_update(&state, payload.data(), 1);
-  XXH3_64bits_update(&state, payload.data() + 5, payload.size() - 5 - kTail);
-  out.content_hash = XXH3_64bits_digest(&state);
+  XXH3_64bits_update(&state, payload.data() + 5, payload.size() - 5 - kRecordedTail);
+  return XXH3_64bits_digest(&state);
+}
+
+// Whether a stored payload holds the event in this build's encoding, so that its bytes
+// are what ContentHash would hash. The payload names the versions of RecordedEvent and
+// Event; the classes inside an event write theirs where they first appear, among the
+// members' bytes. Every one of them is still at its first version, so a record whose
+// two leading versions are this build's holds the rest in this build's encoding too.
+// Should one of them be bumped, records written before the bump would differ from a
+// fresh encoding where the leading versions do not show it: every record is then
+// encoded again (correct, and slower) until this check learns to tell them apart.
+template <class... T>
+bool AllFirstVersions() {
+  return ((cereal::detail::Version<T>::version == 1) && ...);
+}
+
+bool InThisBuildsEncoding(std::string_view payload) {
+  static const bool kInnerClassesUnchanged =
+      AllFirstVersions<engine::ResultData, engine::Money, engine::Billing,
+                       engine::DiscoveredFile, engine::JobCreated, engine::JobStarted,
+                       engine::StageStarted, engine::StageCompleted,
+                       engine::FilesDiscovered, engine::FileStarted, engine::FileProgress,
+                       engine::FileCompleted, engine::FileFailed, engine::FileSkipped,
+                       engine::FileRetried, engine::FileCancelled, engine::JobProgress,
+                       engine::JobWorkers, engine::JobCompleted, engine::JobFailed,
+                       engine::JobCancelled>();
+  auto version_at = [&](size_t i) {
+    uint32_t v = 0;
+    for (size_t b = 0; b < 4; ++b) {
+      v |= uint32_t{static_cast<uint8_t>(payload[i + b])} << (8 * b);
+    }
+    return v;
+  };
+  return kInnerClassesUnchanged && payload.size() >= 9 + kRecordedTail &&
+         static_cast<uint8_t>(payload[0]) == 1 &&
+         version_at(1) == cereal::detail::Version<engine::RecordedEvent>::version &&
+         version_at(5) == cereal::detail::Version<engine::Event>::version;
+}
+
+}  // namespace
+
+EncodedEvent EncodeEventAndHash(const engine::Event& e, uint64_t version, uint64_t position,
+                                engine::Millis recorded_at) {
+  EncodedEvent out{EncodeRecord(RecordedEventView{e, version, position, recorded_at}), 0};
+  out.content_hash = e.expected_version
+                         ? ContentHash(e)
+                         : ContentHashOfPayload(std::string_view(out.record).substr(5));
   return out;
+}
+
+uint64_t ContentHashOfRecord(std::string_view record, const engine::RecordedEvent& e) {
+  const std::string_view payload = record.substr(std::min<size_t>(5, record.size()));
+  if (e.event.expected_version || !InThisBuildsEncoding(payload)) {
+    return ContentHash(e.event);
+  }
+  return ContentHashOfPayload(payload);
 }
 
 std::string EncodeDedupe(const DedupeEntry& d) {

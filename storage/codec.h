@@ -59,6 +59,11 @@ struct EncodedEvent {
 EncodedEvent EncodeEventAndHash(const engine::Event& e, uint64_t version, uint64_t position,
                                 engine::Millis recorded_at);
 
+// ContentHash(e.event) for an event read back from `record` (its record as stored):
+// hashed from the record's bytes where they hold the event in this build's encoding,
+// without encoding it again (replay and verify hash every event of the log).
+uint64_t ContentHashOfRecord(std::string_view record, const engine::RecordedEvent& e);
+
 // dedupe: (jid, event_id) -> where the event went and what it held.
 struct DedupeEntry {
   uint64_t version = 0;

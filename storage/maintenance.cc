@@ -144,9 +144,11 @@ Result<ReplayStats> Replay(const std::string& path, const ReplayOptions& options
     if (job_id.empty() && org.empty()) return Status::OK();  // a jid never committed
     job.files = TrackingFileTable();
     Status st = RefoldJob(db, {}, jid, org, job_id, job,
-                          [&](const engine::RecordedEvent& e, RefoldedJob& j) -> Status {
+                          [&](const engine::RecordedEvent& e, std::string_view record,
+                              RefoldedJob& j) -> Status {
       out.Put(Cf::kDedupe, keys::Dedupe(jid, e.event.event_id),
-              EncodeDedupe({e.version, e.position, e.recorded_at, ContentHash(e.event)}));
+              EncodeDedupe({e.version, e.position, e.recorded_at,
+                            ContentHashOfRecord(record, e)}));
       if (k > 0 && e.version % k == 0) {
         // A checkpoint, and every row changed since the previous one as of it: what
         // time travel needs to start a fold here.

@@ -69,12 +69,14 @@ Status VerifyJob(const Db& db, const ReadSnapshot& snap, uint64_t jid, const std
   }
   RefoldedJob job;
   Status s = RefoldJob(db, ro, jid, org, job_id, job,
-                       [&](const engine::RecordedEvent& e, RefoldedJob& j) -> Status {
+                       [&](const engine::RecordedEvent& e, std::string_view record,
+                           RefoldedJob& j) -> Status {
     ++report.events;
     const std::string dkey = keys::Dedupe(jid, e.event.event_id);
     auto d = db.Get(Cf::kDedupe, dkey, snap.get());
     if (!d.has_value()) return d.error();
-    const DedupeEntry want{e.version, e.position, e.recorded_at, ContentHash(e.event)};
+    const DedupeEntry want{e.version, e.position, e.recorded_at,
+                           ContentHashOfRecord(record, e)};
     if (!*d || **d != EncodeDedupe(want)) {
       differ("dedupe entry of event " + e.event.event_id + (*d ? ": differs" : ": missing"));
     }

@@ -9,9 +9,11 @@
 
 namespace jobstate::storage {
 
-Status RefoldJob(const Db& db, const rocksdb::ReadOptions& ro, uint64_t jid,
-                 const std::string& org, const std::string& job_id, RefoldedJob& out,
-                 const std::function<Status(const engine::RecordedEvent&, RefoldedJob&)>& each) {
+Status RefoldJob(
+    const Db& db, const rocksdb::ReadOptions& ro, uint64_t jid, const std::string& org,
+    const std::string& job_id, RefoldedJob& out,
+    const std::function<Status(const engine::RecordedEvent&, std::string_view record,
+                               RefoldedJob&)>& each) {
   out.snap = engine::JobSnapshot{};
   out.snap.org = org;
   out.snap.job_id = job_id;
@@ -32,7 +34,7 @@ Status RefoldJob(const Db& db, const rocksdb::ReadOptions& ro, uint64_t jid,
       out.final_event = {e->position, e->recorded_at};
     }
     if (each) {
-      s = each(*e, out);
+      s = each(*e, it->value().ToStringView(), out);
       if (!s.ok()) return s;
     }
   }

@@ -1,7 +1,7 @@
 #pragma once
 // Folds one job's stored stream from scratch, in memory: the shared core of replay and
-// verification. After each event `each` sees the event, the snapshot and the file
-// table as they stand, and the ordinals the event changed.
+// verification. After each event `each` sees the event, its record as stored, the
+// snapshot and the file table as they stand, and the ordinals the event changed.
 //
 // Thread safety: a free function; the caller owns the iterator's snapshot.
 
@@ -10,6 +10,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <string_view>
 #include <utility>
 
 #include <rocksdb/options.h>
@@ -54,8 +55,10 @@ struct RefoldedJob {
 // Folds job `jid` (named org/job_id) from its events read with `ro`. `each` may be
 // empty; a non-OK Status from it stops the fold and is returned. Corruption when an
 // event does not decode or does not fold.
-Status RefoldJob(const Db& db, const rocksdb::ReadOptions& ro, uint64_t jid,
-                 const std::string& org, const std::string& job_id, RefoldedJob& out,
-                 const std::function<Status(const engine::RecordedEvent&, RefoldedJob&)>& each);
+Status RefoldJob(
+    const Db& db, const rocksdb::ReadOptions& ro, uint64_t jid, const std::string& org,
+    const std::string& job_id, RefoldedJob& out,
+    const std::function<Status(const engine::RecordedEvent&, std::string_view record,
+                               RefoldedJob&)>& each);
 
 }  // namespace jobstate::storage

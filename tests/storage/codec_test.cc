@@ -60,6 +60,36 @@ TEST(CodecTest, EncodeEventAndHashIsTheRecordAndTheHashOfTheSeparateFunctions) {
   EXPECT_GT(checked, 1000u);
 }
 
+TEST(CodecTest, ContentHashOfRecordIsTheContentHashOfTheEventItHolds) {
+  const size_t checked = ForEachRandomEvent([](const engine::Event& e, uint64_t n) {
+    const engine::RecordedEvent stored{e, n, 1000 + n, 1'700'000'000'000 + int64_t(n)};
+    const std::string record = EncodeEvent(stored);
+    auto decoded = DecodeEvent(record, "events");
+    ASSERT_TRUE(decoded.has_value()) << "event " << n;
+    ASSERT_EQ(ContentHashOfRecord(record, *decoded), ContentHashByCopy(e))
+        << "event " << n;
+  });
+  EXPECT_GT(checked, 1000u);
+}
+
+// A record that an earlier (or later) encoding of Event wrote: its bytes are not what
+// this build's ContentHash hashes, so the hash comes from encoding the event again.
+TEST(CodecTest, ContentHashOfRecordEncodesAgainARecordOfAnotherEventVersion) {
+  testing::RandomJob job("job-a", 11);
+  const engine::Event e = *job.Next();
+  const engine::RecordedEvent stored{e, 1, 1, 1'700'000'000'000};
+  std::string payload = EncodeEvent(stored).substr(5);
+  ASSERT_EQ(payload[5], '\x01') << "Event's class version is the payload's bytes 5-8";
+  payload[5] = '\x02';
+  const std::string record = SealRecord(payload);
+  auto decoded = DecodeEvent(record, "events");  // Event::serialize ignores its version
+  ASSERT_TRUE(decoded.has_value()) << decoded.error().message();
+  EXPECT_EQ(ContentHashOfRecord(record, *decoded), ContentHashByCopy(e));
+  // What hashing the record's own bytes would have given instead.
+  std::string content = payload.substr(0, 1) + payload.substr(5, payload.size() - 5 - 24);
+  EXPECT_NE(XXH3_64bits(content.data(), content.size()), ContentHashByCopy(e));
+}
+
 TEST(CodecTest, ContentHashIgnoresExpectedVersionOnly) {
   testing::RandomJob job("job-a", 7);
   engine::Event e = *job.Next();
