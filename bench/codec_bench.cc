@@ -7,8 +7,8 @@
 // the commit path does (the record and the content hash from one encoding);
 // DecodeEvent decodes those records as reads and replay do; ParseJsonBatch parses the
 // same job as a worker posts it, in bodies of 100 events, as POST /v2/events does on
-// the HTTP threads. On a shared VM the time
-// moves with the neighbours; for a figure that does not, count instructions:
+// the HTTP threads. On a shared VM the time moves with the neighbours; for a figure
+// that does not, count instructions:
 //
 //   valgrind --tool=callgrind ./build/bench/codec_bench --benchmark_min_time=0.05
 #include <string>
