@@ -5,10 +5,12 @@
 //
 // EncodeEvent encodes the events of a realistic job of 250 files (bench_support.h) as
 // the commit path does (the record and the content hash from one encoding);
-// DecodeEvent decodes those records as reads and replay do; ParseJsonBatch parses the
-// same job as a worker posts it, in bodies of 100 events, as POST /v2/events does on
-// the HTTP threads. On a shared VM the time moves with the neighbours; for a figure
-// that does not, count instructions:
+// DecodeEvent decodes those records as reads and replay do; Encode/DecodeSnapshot do
+// the same for the job's snapshot halfway through (a commit group encodes one per job
+// it changed, so a group of single events from many jobs encodes one per event);
+// ParseJsonBatch parses the same job as a worker posts it, in bodies of 100 events,
+// as POST /v2/events does on the HTTP threads. On a shared VM the time moves with the
+// neighbours; for a figure that does not, count instructions:
 //
 //   valgrind --tool=callgrind ./build/bench/codec_bench --benchmark_min_time=0.05
 #include <string>
@@ -18,6 +20,8 @@
 
 #include "api/json_events.h"
 #include "bench/bench_support.h"
+#include "engine/file_table.h"
+#include "engine/projector.h"
 #include "storage/codec.h"
 
 namespace {
@@ -68,6 +72,42 @@ void DecodeEvent(benchmark::State& state) {
   state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * records.size()));
 }
 BENCHMARK(DecodeEvent);
+
+// The snapshot of the job above, folded halfway (its files in every state), encoded
+// and decoded as a commit group's seal and a status read do.
+engine::JobSnapshot HalfwaySnapshot() {
+  const auto& events = Events();
+  engine::JobSnapshot job;
+  job.org = "default";
+  job.job_id = "job-1";
+  engine::MemoryFileTable files;
+  for (size_t i = 0; i < events.size() / 2; ++i) {
+    const engine::RecordedEvent e{events[i], i + 1, i + 1, kAt + int64_t(i)};
+    if (!engine::Apply(job, files, e).ok()) std::abort();
+  }
+  return job;
+}
+
+void EncodeSnapshot(benchmark::State& state) {
+  const engine::JobSnapshot job = HalfwaySnapshot();
+  size_t bytes = 0;
+  for (auto _ : state) {
+    std::string record = storage::EncodeSnapshot(job);
+    bytes += record.size();
+    benchmark::DoNotOptimize(record.data());
+  }
+  state.SetBytesProcessed(static_cast<int64_t>(bytes));
+}
+BENCHMARK(EncodeSnapshot);
+
+void DecodeSnapshot(benchmark::State& state) {
+  const std::string record = storage::EncodeSnapshot(HalfwaySnapshot());
+  for (auto _ : state) {
+    auto job = storage::DecodeSnapshot(record, "snapshots");
+    benchmark::DoNotOptimize(job->version);
+  }
+}
+BENCHMARK(DecodeSnapshot);
 
 void ParseJsonBatch(benchmark::State& state) {
   uint64_t id = 0;
