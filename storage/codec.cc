@@ -3,14 +3,19 @@
 //   format   := 0x01
 //   checksum := low 32 bits of XXH3_64bits(payload)
 //   payload  := cereal PortableBinaryArchive of one value; every class carries its
-//               CEREAL_CLASS_VERSION the first time it appears in a payload
+//               CEREAL_CLASS_VERSION the first time it appears in a payload. The codec
+//               writes and reads these bytes with archives of its own, over a string
+//               (codec_detail below), not cereal's over iostreams.
 // Fixed-width values:
 //   dedupe   := format:u8 version:u64be position:u64be recorded_at:i64be hash:u64be
 #include "storage/codec.h"
 
 #include <algorithm>
+#include <bit>
 #include <cstring>
-#include <streambuf>
+#include <memory>
+#include <string>
+#include <type_traits>
 
 #include <cereal/archives/portable_binary.hpp>
 #define XXH_STATIC_LINKING_ONLY  // XXH3_state_t on the stack
@@ -18,64 +23,112 @@
 
 #include "storage/internal/keys.h"
 
-namespace jobstate::storage {
+namespace jobstate::storage::codec_detail {
 
-namespace {
-
-// Appends whatever cereal writes to the string it points at, without an
-// ostringstream's copies.
-class StringSink : public std::streambuf {
+// cereal's PortableBinaryOutputArchive, writing little-endian on this little-endian
+// machine, emits its endianness byte and then every value's bytes as they are; this
+// archive emits the same bytes straight into a string, without an ostream and a
+// virtual streambuf call for every value (codec_test compares the two).
+static_assert(std::endian::native == std::endian::little);
+class StringOutputArchive
+    : public cereal::OutputArchive<StringOutputArchive, cereal::AllowEmptyClassElision> {
  public:
-  void Target(std::string* out) { out_ = out; }
-
- protected:
-  std::streamsize xsputn(const char* p, std::streamsize n) override {
-    out_->append(p, static_cast<size_t>(n));
-    return n;
+  explicit StringOutputArchive(std::string& out)
+      : cereal::OutputArchive<StringOutputArchive, cereal::AllowEmptyClassElision>(this),
+        out_(out) {
+    out_.push_back('\x01');  // the portable archive's "little endian" byte
   }
-  int_type overflow(int_type c) override {
-    if (c != traits_type::eof()) out_->push_back(static_cast<char>(c));
-    return c;
+  void SaveBytes(const void* data, size_t size) {
+    out_.append(static_cast<const char*>(data), size);
   }
 
  private:
-  std::string* out_ = nullptr;
+  std::string& out_;
 };
 
-// Reads a string_view as a stream buffer, without copying it.
-class ViewSource : public std::streambuf {
- public:
-  void Source(std::string_view in) {
-    char* p = const_cast<char*>(in.data());  // read-only: no put area is set
-    setg(p, p, p + in.size());
-  }
-
- protected:
-  // cereal reads every value with sgetn; one copy instead of the base class's loop.
-  std::streamsize xsgetn(char* out, std::streamsize n) override {
-    const std::streamsize k = std::min<std::streamsize>(n, egptr() - gptr());
-    std::memcpy(out, gptr(), static_cast<size_t>(k));
-    gbump(static_cast<int>(k));
-    return k;
-  }
-};
-
-// cereal reads and writes through iostreams, and constructing one (its ios_base and
-// locale) for every record cost about a sixth of an event's encoding: each thread
-// keeps one of each, pointed at the record in hand. Records do not nest, so one per
-// thread is enough; cereal reads and writes the buffers directly, so a record that
-// failed to decode leaves nothing behind in the stream's state for the next one.
-struct Streams {
-  StringSink sink;
-  std::ostream out{&sink};
-  ViewSource source;
-  std::istream in{&source};
-};
-
-Streams& ThreadStreams() {
-  thread_local Streams streams;
-  return streams;
+template <class T>
+std::enable_if_t<std::is_arithmetic_v<T>> CEREAL_SAVE_FUNCTION_NAME(
+    StringOutputArchive& ar, const T& t) {
+  ar.SaveBytes(std::addressof(t), sizeof(t));
 }
+template <class T>
+void CEREAL_SERIALIZE_FUNCTION_NAME(StringOutputArchive& ar,
+                                    cereal::NameValuePair<T>& t) {
+  ar(t.value);
+}
+template <class T>
+void CEREAL_SERIALIZE_FUNCTION_NAME(StringOutputArchive& ar, cereal::SizeTag<T>& t) {
+  ar(t.size);
+}
+template <class T>
+void CEREAL_SAVE_FUNCTION_NAME(StringOutputArchive& ar, const cereal::BinaryData<T>& bd) {
+  ar.SaveBytes(bd.data, static_cast<size_t>(bd.size));
+}
+
+// Reads what PortableBinaryOutputArchive wrote, as cereal's PortableBinaryInputArchive
+// does (byte order from the leading byte), from a string_view instead of an istream.
+class ViewInputArchive
+    : public cereal::InputArchive<ViewInputArchive, cereal::AllowEmptyClassElision> {
+ public:
+  explicit ViewInputArchive(std::string_view in)
+      : cereal::InputArchive<ViewInputArchive, cereal::AllowEmptyClassElision>(this),
+        in_(in) {
+    uint8_t little = 0;
+    LoadBytes<1>(&little, 1);
+    swap_ = little == 0;
+  }
+  // Throws cereal::Exception when the record ends first (the decoder reports it).
+  template <size_t DataSize>
+  void LoadBytes(void* data, size_t size) {
+    if (size > in_.size()) {
+      throw cereal::Exception("Failed to read " + std::to_string(size) +
+                              " bytes from the record; " + std::to_string(in_.size()) +
+                              " left");
+    }
+    std::memcpy(data, in_.data(), size);
+    in_.remove_prefix(size);
+    if (swap_ && DataSize > 1) {
+      auto* p = static_cast<uint8_t*>(data);
+      for (size_t i = 0; i + DataSize <= size; i += DataSize) {
+        std::reverse(p + i, p + i + DataSize);
+      }
+    }
+  }
+
+ private:
+  std::string_view in_;
+  bool swap_ = false;
+};
+
+template <class T>
+std::enable_if_t<std::is_arithmetic_v<T>> CEREAL_LOAD_FUNCTION_NAME(ViewInputArchive& ar,
+                                                                    T& t) {
+  ar.LoadBytes<sizeof(T)>(std::addressof(t), sizeof(t));
+}
+template <class T>
+void CEREAL_SERIALIZE_FUNCTION_NAME(ViewInputArchive& ar, cereal::NameValuePair<T>& t) {
+  ar(t.value);
+}
+template <class T>
+void CEREAL_SERIALIZE_FUNCTION_NAME(ViewInputArchive& ar, cereal::SizeTag<T>& t) {
+  ar(t.size);
+}
+template <class T>
+void CEREAL_LOAD_FUNCTION_NAME(ViewInputArchive& ar, cereal::BinaryData<T>& bd) {
+  using Element = std::remove_pointer_t<T>;
+  ar.LoadBytes<sizeof(Element)>(bd.data, static_cast<size_t>(bd.size));
+}
+
+}  // namespace jobstate::storage::codec_detail
+
+CEREAL_REGISTER_ARCHIVE(jobstate::storage::codec_detail::StringOutputArchive)
+CEREAL_REGISTER_ARCHIVE(jobstate::storage::codec_detail::ViewInputArchive)
+CEREAL_SETUP_ARCHIVE_TRAITS(jobstate::storage::codec_detail::ViewInputArchive,
+                            jobstate::storage::codec_detail::StringOutputArchive)
+
+namespace jobstate::storage {
+
+namespace {
 
 uint32_t Checksum(std::string_view payload) {
   return static_cast<uint32_t>(XXH3_64bits(payload.data(), payload.size()));
@@ -83,9 +136,7 @@ uint32_t Checksum(std::string_view payload) {
 
 template <class T>
 void AppendPayload(std::string& out, const T& value) {
-  Streams& streams = ThreadStreams();
-  streams.sink.Target(&out);
-  cereal::PortableBinaryOutputArchive ar(streams.out);
+  codec_detail::StringOutputArchive ar(out);
   ar(value);
 }
 
@@ -121,9 +172,7 @@ Result<T> DecodeRecord(std::string_view record, std::string_view where) {
   }
   T value;
   try {
-    Streams& streams = ThreadStreams();
-    streams.source.Source(payload);
-    cereal::PortableBinaryInputArchive ar(streams.in);
+    codec_detail::ViewInputArchive ar(payload);
     ar(value);
   } catch (const std::exception& ex) {  // cereal::Exception and bad_alloc on garbage
     return Err(Status::Corruption(std::string(where) + ": " + ex.what()));
