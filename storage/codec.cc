@@ -17,7 +17,7 @@
 #include <string>
 #include <type_traits>
 
-#include <cereal/archives/portable_binary.hpp>
+#include <cereal/cereal.hpp>
 #define XXH_STATIC_LINKING_ONLY  // XXH3_state_t on the stack
 #include <xxhash.h>
 
