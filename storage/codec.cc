@@ -39,7 +39,8 @@ class StringOutputArchive
     out_.push_back('\x01');  // the portable archive's "little endian" byte
   }
   void SaveBytes(const void* data, size_t size) {
-    out_.append(static_cast<const char*>(data), size);
+    // An empty vector's data may be null, which append must not be given.
+    if (size > 0) out_.append(static_cast<const char*>(data), size);
   }
 
  private:
@@ -80,6 +81,7 @@ class ViewInputArchive
   // Throws cereal::Exception when the record ends first (the decoder reports it).
   template <size_t DataSize>
   void LoadBytes(void* data, size_t size) {
+    if (size == 0) return;  // an empty vector's data may be null
     if (size > in_.size()) {
       throw cereal::Exception("Failed to read " + std::to_string(size) +
                               " bytes from the record; " + std::to_string(in_.size()) +
