@@ -2,9 +2,8 @@
 // Server: HTTP/1.1 over TCP for a Service (Beast, one coroutine per connection, on a
 // worker's io_context or on its own strand). Keep-alive and pipelining (requests on a
 // connection are answered in order), a read timeout per request, header and body
-// limits, and a graceful
-// shutdown: stop accepting, let every request in flight finish, close idle
-// connections.
+// limits, and a graceful shutdown: stop accepting, let every request in flight
+// finish, close idle connections.
 //
 // Thread safety: Listen and Start before the io_context runs; Shutdown from any thread.
 
