@@ -10,6 +10,7 @@
 
 #include "storage/codec.h"
 #include "storage/internal/keys.h"
+#include "storage/internal/skiplist_rep.h"
 #include "storage/rocks_status.h"
 
 namespace jobstate::storage {
@@ -33,6 +34,10 @@ Result<std::unique_ptr<Db>> Db::Open(const DbOptions& o) {
   options.create_missing_column_families = true;
   options.max_background_jobs = 2;
   options.bytes_per_sync = 1 << 20;
+  // Our memtable (skiplist_rep.h) takes one writer at a time: RocksDB's write group
+  // leader inserts every batch of its group.
+  options.memtable_factory = NewSkipListRepFactory();
+  options.allow_concurrent_memtable_write = false;
   options.write_buffer_manager =
       std::make_shared<rocksdb::WriteBufferManager>(o.total_memtable_bytes);
 
@@ -70,7 +75,8 @@ Result<std::unique_ptr<Db>> Db::Open(const DbOptions& o) {
     // writer thread's CPU -12% on 8 × 100).
     const bool by_jid = cf == Cf::kEvents || cf == Cf::kFiles || cf == Cf::kFileIds ||
                         cf == Cf::kFilesByStatus || cf == Cf::kDedupe ||
-                        cf == Cf::kCheckpoints || cf == Cf::kFileVersions;
+                        cf == Cf::kCheckpoints || cf == Cf::kFileVersions ||
+                        cf == Cf::kSnapshots;
     if (by_jid) {
       options_i.memtable_insert_with_hint_prefix_extractor.reset(
           rocksdb::NewFixedPrefixTransform(8));

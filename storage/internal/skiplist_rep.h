@@ -1,0 +1,35 @@
+#pragma once
+// The memtable of every column family: a skip list with one writer and lock-free
+// readers, behind RocksDB's public MemTableRep interface.
+//
+// Why not RocksDB's own: Debian's librocksdb is built without NDEBUG, so its assertions
+// run. After every insert its skip list checks each level of the insert position
+// against the new key, about twenty key comparisons, where the insert itself, with a
+// hint, takes two or three. Those checks were a third of the commit path's writer
+// thread (callgrind, docs/performance.md). Nothing else in a memtable's work costs as
+// much, and the interface is small and public, so this is the one piece of RocksDB
+// Jobstate replaces.
+//
+// The list is the textbook one (Pugh; LevelDB's layout): nodes are never removed, the
+// writer links a node bottom-up with release stores, readers follow acquire loads and
+// never lock. Inserts start from a finger (a "splice": the node before the last key
+// inserted, at every level): the one of the family's insert-hint prefix when the family
+// sets `memtable_insert_with_hint_prefix_extractor`, else one per memtable. Keys that
+// arrive in ascending order, as a commit group writes them, then cost a few comparisons
+// each instead of a search from the top.
+//
+// Concurrent inserts are not supported: the database runs with
+// allow_concurrent_memtable_write = false (RocksDB's write group leader inserts every
+// batch of the group).
+//
+// Thread safety: one writer (RocksDB serialises them), any number of readers.
+
+#include <memory>
+
+#include <rocksdb/memtablerep.h>
+
+namespace jobstate::storage {
+
+std::shared_ptr<rocksdb::MemTableRepFactory> NewSkipListRepFactory();
+
+}  // namespace jobstate::storage
