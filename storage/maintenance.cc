@@ -70,6 +70,7 @@ Result<ReplayStats> Replay(const std::string& path, const ReplayOptions& options
   DbOptions db_options;
   db_options.path = path;
   db_options.create_if_missing = false;
+  db_options.memtable_filters = false;  // replay writes the derived families, never probes them
   auto opened = Db::Open(db_options);
   if (!opened.has_value()) return Err(opened.error());
   Db& db = **opened;

@@ -68,8 +68,10 @@ Result<std::unique_ptr<Db>> Db::Open(const DbOptions& o) {
   filtered.index_type = rocksdb::BlockBasedTableOptions::IndexType::kTwoLevelIndexSearch;
   rocksdb::ColumnFamilyOptions probed = cf_options;
   probed.table_factory.reset(rocksdb::NewBlockBasedTableFactory(filtered));
-  probed.memtable_whole_key_filtering = true;
-  probed.memtable_prefix_bloom_size_ratio = 0.05;
+  if (o.memtable_filters) {
+    probed.memtable_whole_key_filtering = true;
+    probed.memtable_prefix_bloom_size_ratio = 0.05;
+  }
 
   std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
   for (size_t i = 0; i < kNames.size(); ++i) {

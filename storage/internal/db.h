@@ -52,6 +52,9 @@ struct DbOptions {
   bool create_if_missing = true;
   size_t block_cache_bytes = 128 << 20;      // Default: 128 MiB shared by every family
   size_t total_memtable_bytes = 256 << 20;   // Default: 256 MiB across families
+  // Bloom filters in the memtables of the families probed by key. A bulk rebuild that
+  // never probes them (replay) turns them off: each insert would only pay a cache miss.
+  bool memtable_filters = true;
 };
 
 class Db {
