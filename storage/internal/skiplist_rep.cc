@@ -3,7 +3,6 @@
 #include <array>
 #include <atomic>
 #include <cstdint>
-#include <cstring>
 #include <new>
 #include <vector>
 
@@ -33,9 +32,10 @@ struct Node {
   Node* Next(int level) const { return next[level].load(std::memory_order_acquire); }
 };
 
-// The node before the last key inserted through it, at every level. Each entry is a
-// node of at least that level's height (or the head), so it is a valid place for a
-// search at that level to start from whenever its key is before the one searched.
+// Where the last insert through it went: at every level, a node at or before that key
+// (the inserted node itself on the levels it spans). Each entry is a node of at least
+// that level's height, or the head, so a search at that level may start from it
+// whenever its key is before the one searched.
 struct Splice {
   std::array<Node*, kMaxHeight> prev;
 };
@@ -49,8 +49,7 @@ class SkipListRep final : public MemTableRep {
   }
 
   KeyHandle Allocate(const size_t len, char** buf) override {
-    Node* node = NewNode(RandomHeight(), len, buf);
-    return node;
+    return NewNode(RandomHeight(), len, buf);
   }
 
   void Insert(KeyHandle handle) override {
