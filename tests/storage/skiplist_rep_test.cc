@@ -145,41 +145,67 @@ TEST_P(SkipListRepTest, ReadersBesideTheWriterSeeEveryWrittenKeyInOrder) {
   auto db = OpenDb(dir.path(), GetParam());
   ASSERT_TRUE(db);
   constexpr uint32_t kKeys = 60'000;
-  std::atomic<uint32_t> written{0};  // keys [0, written) are in the database
-  std::atomic<bool> failed{false};
-  // Key i has prefix i % 16 and suffix i: each batch lands all over the list.
+  // Key i has prefix i % 16 and suffix i, written in a random order in batches of 37:
+  // each batch lands all over the list, and readers race the links of every level.
+  std::vector<uint32_t> order(kKeys);
+  for (uint32_t i = 0; i < kKeys; ++i) order[i] = i;
+  std::shuffle(order.begin(), order.end(), std::mt19937{11});
   const auto key_of = [](uint32_t i) { return Key(i % 16, i); };
+  std::atomic<uint32_t> written{0};  // keys order[0, written) are in the database
+  std::atomic<bool> failed{false};
+  const auto fail = [&](const char* what) {
+    ADD_FAILURE() << what;
+    failed = true;
+  };
 
   auto reader = [&](int seed) {
     std::mt19937 rng{static_cast<uint32_t>(seed)};
     while (!failed && written.load() < kKeys) {
       const uint32_t known = written.load();
-      if (known > 0) {
-        std::string value;
-        const uint32_t i = rng() % known;
-        if (!db->Get({}, key_of(i), &value).ok() || value != std::to_string(i)) failed = true;
+      if (known == 0) continue;
+      const uint32_t i = order[rng() % known];
+      const std::string key = key_of(i);
+      std::string value;
+      if (!db->Get({}, key, &value).ok() || value != std::to_string(i)) fail("Get");
+      std::unique_ptr<rocksdb::Iterator> it(db->NewIterator({}));
+      it->Seek(key);
+      if (!it->Valid() || it->key() != key) fail("Seek");
+      // The iterator reads at its creation's sequence number, so a key written since
+      // never appears between the two steps.
+      it->Prev();
+      if (it->Valid()) {
+        if (!(it->key().ToString() < key)) fail("Prev");
+        it->Next();
+        if (!it->Valid() || it->key() != key) fail("Next after Prev");
       }
-      if (rng() % 64 == 0) {
-        std::unique_ptr<rocksdb::Iterator> it(db->NewIterator({}));
+      it->SeekForPrev(key);
+      if (!it->Valid() || it->key() != key) fail("SeekForPrev");
+      if (rng() % 32 == 0) {
+        // A whole walk, either way: strictly ordered, and at least what was known.
+        const bool forward = rng() % 2 == 0;
         std::string last;
         uint32_t seen = 0;
-        for (it->SeekToFirst(); it->Valid(); it->Next(), ++seen) {
-          if (!last.empty() && it->key().ToString() <= last) failed = true;
-          last = it->key().ToString();
+        for (forward ? it->SeekToFirst() : it->SeekToLast(); it->Valid();
+             forward ? it->Next() : it->Prev(), ++seen) {
+          const std::string k = it->key().ToString();
+          if (!last.empty() && (forward ? k <= last : k >= last)) fail("walk order");
+          last = k;
         }
-        if (seen < known) failed = true;
+        if (seen < known) fail("walk missed keys");
       }
     }
   };
   std::thread r1(reader, 1), r2(reader, 2);
   rocksdb::WriteOptions wo;
   wo.disableWAL = true;
-  for (uint32_t i = 0; i < kKeys && !failed;) {
+  for (uint32_t n = 0; n < kKeys && !failed;) {
     rocksdb::WriteBatch wb;
-    const uint32_t end = std::min(kKeys, i + 37);
-    for (uint32_t j = i; j < end; ++j) ASSERT_TRUE(wb.Put(key_of(j), std::to_string(j)).ok());
+    const uint32_t end = std::min(kKeys, n + 37);
+    for (uint32_t j = n; j < end; ++j) {
+      ASSERT_TRUE(wb.Put(key_of(order[j]), std::to_string(order[j])).ok());
+    }
     ASSERT_TRUE(db->Write(wo, &wb).ok());
-    written = i = end;
+    written = n = end;
   }
   r1.join();
   r2.join();
