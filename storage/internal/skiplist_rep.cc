@@ -206,7 +206,8 @@ class SkipListRep final : public MemTableRep {
 // Iterators come from a free list of the thread: RocksDB places memtable iterators in
 // its read arena and then only runs their destructor (a class it does not publish), or
 // deletes them when it passed no arena. So the destructor hands the storage back, and
-// `delete` frees nothing more. A thread's list holds as many as it had open at once.
+// `delete` frees nothing more. A thread's list holds as many as it had open at once,
+// up to kKeep.
 // An iterator that outlives its thread's list (destroyed during the thread's exit)
 // goes back to the heap.
 thread_local bool free_list_gone = false;
@@ -224,7 +225,8 @@ class FreeList {
     return slot;
   }
   void Give(void* slot) {
-    if (free_list_gone) {
+    // Bounded, for a thread that destroys iterators others created and makes none.
+    if (free_list_gone || slots_.size() >= kKeep) {
       ::operator delete(slot);
     } else {
       slots_.push_back(slot);
@@ -232,6 +234,7 @@ class FreeList {
   }
 
  private:
+  static constexpr size_t kKeep = 64;
   std::vector<void*> slots_;
 };
 
