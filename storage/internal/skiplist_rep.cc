@@ -208,9 +208,7 @@ class SkipListRep final : public MemTableRep {
 // deletes them when it passed no arena. So the destructor hands the storage back, and
 // `delete` frees nothing more. A thread's list holds as many as it had open at once,
 // up to kKeep.
-// An iterator that outlives its thread's list (destroyed during the thread's exit)
-// goes back to the heap.
-thread_local bool free_list_gone = false;
+thread_local bool free_list_gone = false;  // set once the thread's list is destroyed
 
 class FreeList {
  public:
@@ -224,13 +222,18 @@ class FreeList {
     slots_.pop_back();
     return slot;
   }
+  // Called by the destructor, which is still running: `slot` must not be freed here.
   void Give(void* slot) {
-    // Bounded, for a thread that destroys iterators others created and makes none.
-    if (free_list_gone || slots_.size() >= kKeep) {
-      ::operator delete(slot);
-    } else {
+    if (free_list_gone) return;  // the thread is exiting: leave these few bytes
+    if (slots_.size() < kKeep) {
       slots_.push_back(slot);
+      return;
     }
+    // Bounded, for a thread that destroys iterators others created and makes none: free
+    // one given back earlier, whose destructor has long returned.
+    void* oldest = slots_.front();
+    slots_.front() = slot;
+    ::operator delete(oldest);
   }
 
  private:
