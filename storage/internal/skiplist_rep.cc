@@ -78,7 +78,13 @@ class SkipListRep final : public MemTableRep {
   // Every byte is in the allocator's arena, which RocksDB accounts for itself.
   size_t ApproximateMemoryUsage() override { return 0; }
 
-  MemTableRep::Iterator* GetIterator(rocksdb::Arena* /*arena*/) override;
+  // RocksDB's own Get (the base class's) takes an iterator from GetDynamicPrefixIterator,
+  // seeks and walks it, and never frees it. So a point read lends it the thread's lookup
+  // iterator, which lives in thread-local storage and needs no freeing.
+  void Get(const rocksdb::LookupKey& k, void* callback_args,
+           bool (*callback_func)(void* arg, const char* entry)) override;
+
+  MemTableRep::Iterator* GetIterator(rocksdb::Arena* arena) override;
 
   const Node* FindGreaterOrEqual(const Slice& target) const {
     const Node* x = head_;
@@ -243,13 +249,10 @@ class FreeList {
 
 thread_local FreeList free_iterators;
 
-class Iter final : public MemTableRep::Iterator {
+// Iteration over the list; where the object lives is the subclasses' business.
+class ListIter : public MemTableRep::Iterator {
  public:
-  explicit Iter(const SkipListRep* list) : list_(list) {}
-  ~Iter() override { free_iterators.Give(this); }
-
-  static void* operator new(size_t size) { return free_iterators.Take(size); }
-  static void operator delete(void* /*storage*/) noexcept {}  // the destructor gave it back
+  explicit ListIter(const SkipListRep* list) : list_(list) {}
 
   bool Valid() const override { return node_ != nullptr; }
   const char* key() const override { return node_->key; }
@@ -279,7 +282,48 @@ class Iter final : public MemTableRep::Iterator {
   const Node* node_ = nullptr;
 };
 
-MemTableRep::Iterator* SkipListRep::GetIterator(rocksdb::Arena* /*arena*/) {
+std::atomic<int64_t> live_iterators{0};
+
+// The iterators of scans and flushes.
+class Iter final : public ListIter {
+ public:
+  explicit Iter(const SkipListRep* list) : ListIter(list) {
+    live_iterators.fetch_add(1, std::memory_order_relaxed);
+  }
+  ~Iter() override {
+    live_iterators.fetch_sub(1, std::memory_order_relaxed);
+    free_iterators.Give(this);
+  }
+
+  static void* operator new(size_t size) { return free_iterators.Take(size); }
+  static void operator delete(void* /*storage*/) noexcept {}  // the destructor gave it back
+};
+
+// A point read's: one per thread, built anew for each read, never freed, so nothing
+// is lost when RocksDB keeps it and nothing breaks if it deletes it.
+class LookupIter final : public ListIter {
+ public:
+  using ListIter::ListIter;
+  static void operator delete(void* /*storage*/) noexcept {}
+};
+
+thread_local bool in_lookup = false;
+alignas(LookupIter) thread_local unsigned char lookup_storage[sizeof(LookupIter)];
+
+void SkipListRep::Get(const rocksdb::LookupKey& k, void* callback_args,
+                      bool (*callback_func)(void* arg, const char* entry)) {
+  struct Lookup {
+    Lookup() { in_lookup = true; }
+    ~Lookup() { in_lookup = false; }
+  } lookup;
+  MemTableRep::Get(k, callback_args, callback_func);
+}
+
+MemTableRep::Iterator* SkipListRep::GetIterator(rocksdb::Arena* arena) {
+  if (in_lookup && arena == nullptr) {
+    in_lookup = false;  // one per read: any other iterator it asks for is a pooled one
+    return new (lookup_storage) LookupIter(this);
+  }
   return new Iter(this);
 }
 
@@ -299,5 +343,7 @@ class SkipListRepFactory final : public rocksdb::MemTableRepFactory {
 std::shared_ptr<rocksdb::MemTableRepFactory> NewSkipListRepFactory() {
   return std::make_shared<SkipListRepFactory>();
 }
+
+int64_t LiveMemTableIterators() { return live_iterators.load(std::memory_order_relaxed); }
 
 }  // namespace jobstate::storage

@@ -24,6 +24,7 @@
 //
 // Thread safety: one writer (RocksDB serialises them), any number of readers.
 
+#include <cstdint>
 #include <memory>
 
 #include <rocksdb/memtablerep.h>
@@ -31,5 +32,9 @@
 namespace jobstate::storage {
 
 std::shared_ptr<rocksdb::MemTableRepFactory> NewSkipListRepFactory();
+
+// Iterators over these memtables that exist now, in every thread: what tests watch so
+// that a read path that loses its iterators shows.
+int64_t LiveMemTableIterators();
 
 }  // namespace jobstate::storage
