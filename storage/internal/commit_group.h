@@ -123,7 +123,7 @@ class CommitGroup {
 
   const Db& db_;
   JobCache& cache_;
-  const GroupOptions& options_;
+  const GroupOptions options_;  // a copy: callers pass temporaries
   const engine::Millis now_;
   const CommitGroup* parent_;
   LogCounters counters_;
