@@ -96,6 +96,20 @@ void ExpectSame(rocksdb::DB& db, const std::map<std::string, std::string>& want,
   }
 }
 
+// The list takes one writer at a time; RocksDB must refuse a database that would
+// insert into it from several threads at once, so the two settings cannot drift apart.
+TEST(SkipListRepFactoryTest, RocksDbRefusesConcurrentMemtableWrites) {
+  testing::TempDir dir;
+  rocksdb::Options options;
+  options.create_if_missing = true;
+  options.memtable_factory = NewSkipListRepFactory();
+  options.allow_concurrent_memtable_write = true;
+  rocksdb::DB* raw = nullptr;
+  const rocksdb::Status s = rocksdb::DB::Open(options, dir.path(), &raw);
+  std::unique_ptr<rocksdb::DB> db(raw);
+  EXPECT_TRUE(s.IsInvalidArgument()) << s.ToString();
+}
+
 class SkipListRepTest : public ::testing::TestWithParam<bool> {};
 
 TEST_P(SkipListRepTest, AgreesWithAnOrderedMapUnderRandomWrites) {
