@@ -69,6 +69,22 @@ struct JsonEvent {
   std::string event_id, job_id, type, json;
 };
 
+inline const std::string& JsonOf(const std::string& json) { return json; }
+inline const std::string& JsonOf(const JsonEvent& e) { return e.json; }
+
+// The body of POST /v2/events that carries `events` (JSON texts or JsonEvents), in order.
+template <class Events>
+std::string EventsBody(const Events& events) {
+  std::string body = "{\"events\":[";
+  bool first = true;
+  for (const auto& e : events) {
+    if (!first) body += ',';
+    first = false;
+    body += JsonOf(e);
+  }
+  return body + "]}";
+}
+
 // The same realistic job as JobEvents, as the JSON a worker posts: created, started,
 // discovered by 100, then each file started, two progress events and completed; and,
 // when `complete`, the job completed.

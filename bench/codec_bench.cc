@@ -13,6 +13,7 @@
 // neighbours; for a figure that does not, count instructions:
 //
 //   valgrind --tool=callgrind ./build/bench/codec_bench --benchmark_min_time=0.05
+#include <span>
 #include <string>
 #include <vector>
 
@@ -114,11 +115,8 @@ void ParseJsonBatch(benchmark::State& state) {
   const auto events = bench::JobEventsJson("job-1", 250, id);
   std::vector<std::string> bodies;
   for (size_t i = 0; i < events.size(); i += 100) {
-    std::string body = "{\"events\":[";
-    for (size_t k = i; k < std::min(events.size(), i + 100); ++k) {
-      body += (k > i ? "," : "") + events[k].json;
-    }
-    bodies.push_back(body + "]}");
+    bodies.push_back(bench::EventsBody(
+        std::span(events).subspan(i, std::min<size_t>(100, events.size() - i))));
   }
   const api::BatchLimits limits;
   for (auto _ : state) {

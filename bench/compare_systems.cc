@@ -667,9 +667,7 @@ class RawRocksDb : public System {
 
 Batch MakeBatch(std::vector<JsonEvent> events) {
   Batch b;
-  b.body = "{\"events\":[";
-  for (size_t i = 0; i < events.size(); ++i) b.body += (i ? "," : "") + events[i].json;
-  b.body += "]}";
+  b.body = EventsBody(events);
   b.events = std::move(events);
   return b;
 }

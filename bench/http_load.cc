@@ -20,6 +20,7 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <span>
 #include <string>
 #include <thread>
 #include <vector>
@@ -38,6 +39,7 @@ namespace beast = boost::beast;
 namespace http = beast::http;
 using tcp = net::ip::tcp;
 using Clock = std::chrono::steady_clock;
+using jobstate::bench::EventsBody;
 using jobstate::bench::JobEventsJson;
 using jobstate::bench::StartServer;
 using jobstate::bench::Target;
@@ -52,9 +54,7 @@ std::vector<std::string> Bodies(const std::string& prefix, size_t events, size_t
   all.resize(events);
   std::vector<std::string> bodies;
   for (size_t i = 0; i < all.size(); i += batch) {
-    std::string b = "{\"events\":[";
-    for (size_t k = i; k < std::min(all.size(), i + batch); ++k) b += (k > i ? "," : "") + all[k];
-    bodies.push_back(b + "]}");
+    bodies.push_back(EventsBody(std::span(all).subspan(i, std::min(batch, all.size() - i))));
   }
   return bodies;
 }

@@ -153,11 +153,7 @@ std::string Event(uint64_t id, const std::string& job, const std::string& type,
          (data.empty() ? "" : ",\"data\":" + data) + "}";
 }
 
-std::string Batch(const std::vector<std::string>& events) {
-  std::string b = "{\"events\":[";
-  for (size_t i = 0; i < events.size(); ++i) b += (i ? "," : "") + events[i];
-  return b + "]}";
-}
+std::string Batch(const std::vector<std::string>& events) { return bench::EventsBody(events); }
 
 // VmRSS in MiB and CPU seconds (user + system) of a process.
 double RssMiB(pid_t pid) {

@@ -5,8 +5,9 @@
 // where format is kRecordFormat (1), checksum the low 32 bits of XXH3-64 over the
 // payload, and payload the bytes of cereal's PortableBinaryArchive of the value (which
 // stores each class's CEREAL_CLASS_VERSION, so old records still decode after a struct
-// grows), written and read by the codec's own archives over the record's string. Decoding a record that is short, of an unknown format, fails its checksum or
-// does not parse is Corruption naming the key. docs/formats.md has the full grammar.
+// grows), written and read by the codec's own archives over the record's string.
+// Decoding a record that is short, of an unknown format, fails its checksum or does not
+// parse is Corruption naming the key. docs/formats.md has the full grammar.
 //
 // Thread safety: free functions.
 
