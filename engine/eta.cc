@@ -561,4 +561,12 @@ void EtaAccuracyTotals::Add(const EtaAccuracy& accuracy) {
   }
 }
 
+void EtaAccuracyTotals::Add(const EtaAccuracyTotals& other) {
+  for (size_t i = 0; i < at.size(); ++i) {
+    at[i].count += other.at[i].count;
+    at[i].abs_error_micros += other.at[i].abs_error_micros;
+    for (size_t b = 0; b < kBounds.size(); ++b) at[i].le[b] += other.at[i].le[b];
+  }
+}
+
 }  // namespace jobstate::engine

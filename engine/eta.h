@@ -193,6 +193,7 @@ struct EtaAccuracyTotals {
   };
   std::array<Point, kEtaCheckpointTenths.size()> at{};
   void Add(const EtaAccuracy& accuracy);
+  void Add(const EtaAccuracyTotals& other);
   bool operator==(const EtaAccuracyTotals&) const = default;
 };
 

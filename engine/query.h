@@ -101,6 +101,12 @@ struct VerifyOptions {
   // Called after each job with (jobs done, jobs in all).
   std::function<void(uint64_t, uint64_t)> progress;
   const std::atomic<bool>* stop = nullptr;  // Aborted when it becomes true
+  // Jobs verified at once, each by its own thread; 0: one per core. The report is the
+  // same whatever the number (differences in job order).
+  unsigned threads = 1;
+  // A job's dedupe entries are read in one pass and held in memory (about 150 bytes
+  // each) when it has at most this many; a larger job's are read one event at a time.
+  size_t scanned_dedupe_limit = 200'000;
 };
 
 }  // namespace jobstate::engine

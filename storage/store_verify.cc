@@ -1,6 +1,11 @@
 // Store::Verify and Store::Backup: the online checks and copies operators rely on.
+#include <algorithm>
+#include <atomic>
 #include <map>
+#include <mutex>
 #include <set>
+#include <thread>
+#include <unordered_map>
 
 #include <rocksdb/utilities/backup_engine.h>
 
@@ -49,14 +54,66 @@ Status VerifyEtaHistory(const Db& db, const ReadSnapshot& snap, const EtaHistory
   return Status::OK();
 }
 
-// Compares one job's stored derived records with a fresh fold; appends what differs.
+// A forward-only cursor over one family for keys that mostly arrive in ascending order
+// and close together (a job's feed entries): a few Next steps are much cheaper than a
+// point read, which searches every level's index and block again.
+class ForwardCursor {
+ public:
+  ForwardCursor(const Db& db, const rocksdb::ReadOptions& ro, Cf cf)
+      : it_(db.get()->NewIterator(ro, db.cf(cf))) {}
+  // The value stored under `key`, or nullopt; an iterator error as a Status.
+  Result<std::optional<std::string_view>> Find(const std::string& key) {
+    const rocksdb::Slice target(key);
+    int steps = 0;
+    while (it_->Valid() && it_->key().compare(target) < 0 && steps++ < kMaxSteps) it_->Next();
+    // Past the target without a step (keys went back), or still short of it: seek.
+    if (!it_->Valid() || it_->key().compare(target) < 0 ||
+        (steps == 0 && it_->key().compare(target) > 0)) {
+      it_->Seek(target);
+    }
+    if (!it_->status().ok()) return Err(FromRocks(it_->status(), "scan the feed"));
+    if (!it_->Valid() || it_->key() != target) return std::optional<std::string_view>();
+    return std::optional<std::string_view>(it_->value().ToStringView());
+  }
+
+ private:
+  static constexpr int kMaxSteps = 8;
+  std::unique_ptr<rocksdb::Iterator> it_;
+};
+
+// What verifying one job found: its differences and events.
+struct JobCheck {
+  std::vector<VerifyDifference> differences;
+  uint64_t events = 0;
+};
+
+// Compares one job's stored derived records with a fresh fold; notes what differs in
+// `check`, and adds the job's status, accuracy and lesson to `counted` and `history`.
 Status VerifyJob(const Db& db, const ReadSnapshot& snap, uint64_t jid, const std::string& org,
-                 const std::string& job_id, VerifyReport& report,
+                 const std::string& job_id, size_t scanned_dedupe_limit, JobCheck& check,
                  LogCounters& counted, EtaHistoryBuilder& history) {
   auto differ = [&](std::string what) {
-    report.differences.push_back({org, job_id, std::move(what)});
+    check.differences.push_back({org, job_id, std::move(what)});
   };
   const rocksdb::ReadOptions ro = snap.Options();
+  ForwardCursor feed_cursor(db, ro, Cf::kLogByOrg);
+  // The job's dedupe entries in one pass (keyed by event id, not in stream order), held
+  // in memory up to VerifyOptions::scanned_dedupe_limit and read one by one beyond.
+  std::unordered_map<std::string, std::string> dedupe;
+  size_t dedupe_stored = 0, dedupe_matched = 0;
+  {
+    const std::string prefix = keys::Job(jid);
+    std::unique_ptr<rocksdb::Iterator> it(db.get()->NewIterator(ro, db.cf(Cf::kDedupe)));
+    for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
+      if (++dedupe_stored <= scanned_dedupe_limit) {
+        dedupe.emplace(it->key().ToString(), it->value().ToString());
+      } else if (dedupe_stored == scanned_dedupe_limit + 1) {
+        dedupe = {};  // too many to hold: count the rest only
+      }
+    }
+    if (!it->status().ok()) return FromRocks(it->status(), "scan dedupe");
+  }
+  const bool dedupe_scanned = dedupe_stored <= scanned_dedupe_limit;
   // Checkpoints to compare as the fold passes their versions.
   std::map<uint64_t, std::string> checkpoints;
   {
@@ -71,16 +128,23 @@ Status VerifyJob(const Db& db, const ReadSnapshot& snap, uint64_t jid, const std
   Status s = RefoldJob(db, ro, jid, org, job_id, job,
                        [&](const engine::RecordedEvent& e, std::string_view record,
                            RefoldedJob& j) -> Status {
-    ++report.events;
+    ++check.events;
     const std::string dkey = keys::Dedupe(jid, e.event.event_id);
-    auto d = db.Get(Cf::kDedupe, dkey, snap.get());
-    if (!d.has_value()) return d.error();
+    std::optional<std::string> d;
+    if (dedupe_scanned) {
+      if (auto it = dedupe.find(dkey); it != dedupe.end()) d = std::move(it->second);
+    } else {
+      auto got = db.Get(Cf::kDedupe, dkey, snap.get());
+      if (!got.has_value()) return got.error();
+      d = std::move(*got);
+    }
+    dedupe_matched += d.has_value();
     const DedupeEntry want{e.version, e.position, e.recorded_at,
                            ContentHashOfRecord(record, e)};
-    if (!*d || **d != EncodeDedupe(want)) {
-      differ("dedupe entry of event " + e.event.event_id + (*d ? ": differs" : ": missing"));
+    if (!d || *d != EncodeDedupe(want)) {
+      differ("dedupe entry of event " + e.event.event_id + (d ? ": differs" : ": missing"));
     }
-    auto feed = db.Get(Cf::kLogByOrg, keys::OrgPosition(org, e.position), snap.get());
+    auto feed = feed_cursor.Find(keys::OrgPosition(org, e.position));
     if (!feed.has_value()) return feed.error();
     if (!*feed || **feed != keys::JobVersion(jid, e.version)) {
       differ("feed entry of position " + std::to_string(e.position) +
@@ -103,6 +167,12 @@ Status VerifyJob(const Db& db, const ReadSnapshot& snap, uint64_t jid, const std
   }
   for (const auto& [version, record] : checkpoints) {
     differ("checkpoint " + std::to_string(version) + ": beyond the stream");
+  }
+  if (dedupe_stored > dedupe_matched) {
+    // An entry for an event the stream does not hold would answer its first real
+    // append as a duplicate.
+    differ("dedupe: " + std::to_string(dedupe_stored - dedupe_matched) +
+           " entries no event of the stream explains");
   }
 
   // The snapshot.
@@ -203,16 +273,61 @@ Result<VerifyReport> Store::Verify(const VerifyOptions& options) const {
     }
     if (!it->status().ok()) return Err(FromRocks(it->status(), "scan jobs"));
   }
+  // Jobs are verified in parallel, each into its own JobCheck; every thread sums the
+  // job counts, accuracy totals and lessons of its jobs, and the sums are merged after.
+  struct Sums {
+    LogCounters counted;
+    EtaHistoryBuilder history;
+  };
+  const unsigned threads = std::max<unsigned>(
+      1, std::min<size_t>(options.threads ? options.threads : std::thread::hardware_concurrency(),
+                          jobs.size()));
+  std::vector<JobCheck> checks(jobs.size());
+  std::vector<Sums> sums(threads);
+  std::atomic<size_t> next{0};
+  std::atomic<bool> failed{false};
+  std::mutex mu;  // guards first_error, done and the progress callback
+  Status first_error;
+  uint64_t done = 0;
+  auto fail = [&](Status st) {
+    std::scoped_lock lock(mu);
+    if (first_error.ok()) first_error = std::move(st);
+    failed = true;
+  };
+  auto worker = [&](Sums& mine) {
+    for (size_t i; !failed && (i = next.fetch_add(1)) < jobs.size();) {
+      if (options.stop && options.stop->load()) {
+        return fail(Status::Aborted("interrupted", "verification stopped"));
+      }
+      const auto& [jid, org, job_id] = jobs[i];
+      Status s = VerifyJob(*db_, snap, jid, org, job_id, options.scanned_dedupe_limit, checks[i],
+                           mine.counted, mine.history);
+      if (!s.ok()) return fail(std::move(s));
+      if (options.progress) {
+        std::scoped_lock lock(mu);
+        options.progress(++done, jobs.size());
+      }
+    }
+  };
+  {
+    std::vector<std::jthread> pool;
+    for (unsigned t = 1; t < threads; ++t) pool.emplace_back(worker, std::ref(sums[t]));
+    worker(sums[0]);
+  }
+  if (!first_error.ok()) return Err(first_error);
+  for (JobCheck& check : checks) {
+    ++report.jobs;
+    report.events += check.events;
+    for (auto& d : check.differences) report.differences.push_back(std::move(d));
+  }
   LogCounters counted;  // the job counts and accuracy totals the jobs add up to
   EtaHistoryBuilder history;  // the ETA's priors the jobs add up to
-  for (const auto& [jid, org, job_id] : jobs) {
-    if (options.stop && options.stop->load()) {
-      return Err(Status::Aborted("interrupted", "verification stopped"));
+  for (Sums& s : sums) {
+    for (size_t i = 0; i < counted.jobs_by_status.size(); ++i) {
+      counted.jobs_by_status[i] += s.counted.jobs_by_status[i];
     }
-    Status s = VerifyJob(*db_, snap, jid, org, job_id, report, counted, history);
-    if (!s.ok()) return Err(s);
-    ++report.jobs;
-    if (options.progress) options.progress(report.jobs, jobs.size());
+    counted.eta_accuracy.Add(s.counted.eta_accuracy);
+    history.Merge(std::move(s.history));
   }
   if (!options.job) {
     auto stored = db_->Get(Cf::kMeta, "jobs_by_status", snap.get());

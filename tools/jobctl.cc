@@ -189,7 +189,7 @@ int Replay(const std::string& dir, const std::string& metrics_file) {
 }
 
 int Verify(const std::string& dir, const std::string& org, const std::string& job,
-           const std::string& metrics_file) {
+           const std::string& metrics_file, unsigned threads) {
   engine::SystemClock clock;
   auto store = OpenStore(dir, false, clock);
   if (!store) return OpenFailure(store.error(), dir);
@@ -202,6 +202,7 @@ int Verify(const std::string& dir, const std::string& org, const std::string& jo
   storage::VerifyOptions options;
   if (!job.empty()) options.job = std::make_pair(org, job);
   options.stop = &g_stop;
+  options.threads = threads;  // 0: one per core (the server is not running)
   uint64_t done = 0, total = 0;
   options.progress = [&](uint64_t d, uint64_t t) {
     done = d;
@@ -450,6 +451,8 @@ int main(int argc, char** argv) {
       "verify", "refold every job (or one) and compare with what is stored; exit 1 on a difference");
   verify->add_option("--job", job, "only this job");
   verify->add_option("--metrics-file", metrics_file, metrics_help);
+  unsigned verify_threads = 0;
+  verify->add_option("--threads", verify_threads, "jobs verified at once (default 0: one per core)");
   org_option(verify);
 
   uint64_t from_position = 0;
@@ -510,7 +513,7 @@ int main(int argc, char** argv) {
   signal(SIGTERM, OnSignal);
 
   if (replay->parsed()) return Replay(dir, metrics_file);
-  if (verify->parsed()) return Verify(dir, org, job, metrics_file);
+  if (verify->parsed()) return Verify(dir, org, job, metrics_file, verify_threads);
   if (exp->parsed()) return Export(dir, org, job, from_position);
   if (imp->parsed()) return Import(dir, file, import_org);
   if (status->parsed()) return ShowStatus(dir, org, job, as_of, as_of_version, files_limit);

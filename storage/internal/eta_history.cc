@@ -41,6 +41,10 @@ void EtaHistoryBuilder::Add(const engine::JobSnapshot& job, uint64_t position,
   }
 }
 
+void EtaHistoryBuilder::Merge(EtaHistoryBuilder&& other) {
+  by_position_.merge(other.by_position_);
+}
+
 std::vector<std::pair<std::string, std::string>> EtaHistoryBuilder::Records() const {
   std::map<std::string, engine::EtaHistory> sums;
   std::vector<std::pair<std::string, std::string>> out;

@@ -41,6 +41,8 @@ class EtaHistoryBuilder {
  public:
   // The job whose event at `position`, recorded at `recorded_at`, completed it.
   void Add(const engine::JobSnapshot& job, uint64_t position, engine::Millis recorded_at);
+  // Takes every job `other` was given (builders filled by parallel workers).
+  void Merge(EtaHistoryBuilder&& other);
   // Every record (key, value), each prefix summed in position order, in key order.
   std::vector<std::pair<std::string, std::string>> Records() const;
 

@@ -170,6 +170,83 @@ TEST_F(MaintenanceTest, VerifyNamesEachTamperedRecordAndItsJob) {
   EXPECT_THAT(store_->Verify(one), StatusIs(StatusCode::kNotFound, "job_not_found"));
 }
 
+// Verification in parallel, and with dedupe entries read one by one instead of in one
+// pass, reports what one thread does, in the same order: the feed entries it now reads
+// with a forward cursor, and dedupe entries no event explains.
+TEST_F(MaintenanceTest, VerifyInParallelReportsWhatOneThreadReports) {
+  AppendRandomHistories(*store_, clock_, 30, 13);
+  storage::VerifyOptions parallel;
+  parallel.threads = 4;
+  auto clean = store_->Verify(parallel);
+  ASSERT_THAT(clean, IsOk());
+  // The job counts, accuracy totals and priors summed by four threads match the stored.
+  EXPECT_TRUE(clean->differences.empty());
+  EXPECT_EQ(clean->jobs, 30u);
+  store_.reset();
+  uint64_t lost_position = 0, changed_position = 0;
+  {
+    auto db = storage::Db::Open({options_.path});
+    ASSERT_THAT(db, IsOk());
+    rocksdb::WriteOptions wo;
+    auto jid = [&](const std::string& job) {
+      return storage::keys::DecodeFixed64(
+          (*(*db)->Get(Cf::kJobs, storage::keys::JobName("acme", job)))->data());
+    };
+    // The feed entry of job-2's third event is gone; job-4's second names another job.
+    auto feed_of = [&](const std::string& job, int nth) {
+      const std::string prefix = storage::keys::Job(jid(job));
+      std::unique_ptr<rocksdb::Iterator> it((*db)->get()->NewIterator({}, (*db)->cf(Cf::kLogByOrg)));
+      for (it->SeekToFirst(); it->Valid(); it->Next()) {
+        if (it->value().starts_with(prefix) && nth-- == 1) return it->key().ToString();
+      }
+      ADD_FAILURE() << "no feed entry";
+      return std::string();
+    };
+    const std::string lost = feed_of("job-2", 3), changed = feed_of("job-4", 2);
+    lost_position = storage::keys::TrailingFixed64(lost);
+    changed_position = storage::keys::TrailingFixed64(changed);
+    ASSERT_TRUE((*db)->get()->Delete(wo, (*db)->cf(Cf::kLogByOrg), lost).ok());
+    ASSERT_TRUE((*db)->get()->Put(wo, (*db)->cf(Cf::kLogByOrg), changed,
+                                  storage::keys::JobVersion(jid("job-5"), 1)).ok());
+    // job-6 has a dedupe entry for an event it never had; one of job-8's is gone.
+    const std::string job6 = storage::keys::Dedupe(jid("job-6"), "no-such-event");
+    ASSERT_TRUE((*db)->get()->Put(wo, (*db)->cf(Cf::kDedupe), job6, "x").ok());
+    std::unique_ptr<rocksdb::Iterator> it((*db)->get()->NewIterator({}, (*db)->cf(Cf::kDedupe)));
+    it->Seek(storage::keys::Job(jid("job-8")));
+    ASSERT_TRUE(it->Valid());
+    ASSERT_TRUE((*db)->get()->Delete(wo, (*db)->cf(Cf::kDedupe), it->key()).ok());
+  }
+  Reopen();
+  storage::VerifyOptions one_thread;
+  auto want = store_->Verify(one_thread);
+  ASSERT_THAT(want, IsOk());
+  std::map<std::string, std::vector<std::string>> by_job;
+  for (const auto& d : want->differences) by_job[d.job_id].push_back(d.what);
+  ASSERT_EQ(by_job.size(), 4u);
+  EXPECT_EQ(by_job["job-2"], std::vector<std::string>{"feed entry of position " +
+                                                      std::to_string(lost_position) + ": missing"});
+  EXPECT_EQ(by_job["job-4"], std::vector<std::string>{"feed entry of position " +
+                                                      std::to_string(changed_position) + ": differs"});
+  EXPECT_EQ(by_job["job-6"],
+            std::vector<std::string>{"dedupe: 1 entries no event of the stream explains"});
+  ASSERT_EQ(by_job["job-8"].size(), 1u);
+  EXPECT_NE(by_job["job-8"][0].find("missing"), std::string::npos);
+
+  storage::VerifyOptions one_by_one = parallel;
+  one_by_one.scanned_dedupe_limit = 1;  // every job's dedupe entries read per event
+  for (const storage::VerifyOptions& options : {parallel, one_by_one}) {
+    auto got = store_->Verify(options);
+    ASSERT_THAT(got, IsOk());
+    EXPECT_EQ(got->jobs, want->jobs);
+    EXPECT_EQ(got->events, want->events);
+    ASSERT_EQ(got->differences.size(), want->differences.size());
+    for (size_t i = 0; i < want->differences.size(); ++i) {
+      EXPECT_EQ(got->differences[i].job_id, want->differences[i].job_id);
+      EXPECT_EQ(got->differences[i].what, want->differences[i].what);
+    }
+  }
+}
+
 TEST_F(MaintenanceTest, VerifyNamesTamperedEtaAccuracyTotals) {
   AppendRandomHistories(*store_, clock_, 30, 11);
   const auto stats = store_->GetStats();
