@@ -15,6 +15,7 @@
 #include "storage/internal/eta_history.h"
 #include "storage/internal/keys.h"
 #include "storage/internal/refold.h"
+#include "storage/internal/sorted_files.h"
 #include "storage/rocks_status.h"
 
 namespace jobstate::storage {
@@ -22,12 +23,30 @@ namespace jobstate::storage {
 namespace {
 
 // Writes derived records in large batches without the WAL: a crash loses them, and
-// the replay marker makes sure nobody reads what is left.
+// the replay marker makes sure nobody reads what is left. With a SortedFiles, the
+// families keyed by job go to its sorted files instead, one job at a time (EndJob).
 class BulkWriter {
  public:
-  explicit BulkWriter(const Db& db) : db_(db) { wo_.disableWAL = true; }
+  explicit BulkWriter(const Db& db, SortedFiles* sorted = nullptr, size_t sorted_job_bytes = 0)
+      : db_(db), sorted_(sorted), sorted_job_bytes_(sorted_job_bytes) {
+    wo_.disableWAL = true;
+  }
   void Put(Cf cf, const std::string& key, const std::string& value) {
+    if (sorted_ && !job_unsorted_ && KeyedByJob(cf)) {
+      sorted_->Put(cf, key, value);
+      if (sorted_->buffered_bytes() > sorted_job_bytes_) {
+        // Too large a job to sort in memory: it goes through the memtables.
+        job_unsorted_ = true;
+        for (auto& [c, record] : sorted_->TakeBuffered()) Put(c, record.first, record.second);
+      }
+      return;
+    }
     batch_.Put(db_.cf(cf), key, value).PermitUncheckedError();
+  }
+  // The job's records are all put: its sorted ones are written out.
+  Status EndJob() {
+    job_unsorted_ = false;
+    return sorted_ ? sorted_->EndJob() : Status::OK();
   }
   Status MaybeFlush() { return batch_.GetDataSize() >= (8 << 20) ? Flush() : Status::OK(); }
   Status Flush() {
@@ -39,6 +58,9 @@ class BulkWriter {
 
  private:
   const Db& db_;
+  SortedFiles* sorted_;
+  size_t sorted_job_bytes_;
+  bool job_unsorted_ = false;
   rocksdb::WriteOptions wo_;
   rocksdb::WriteBatch batch_;
 };
@@ -186,8 +208,21 @@ Result<ReplayStats> Replay(const std::string& path, const ReplayOptions& options
     return out.MaybeFlush();
   };
 
-  auto worker = [&] {
-    BulkWriter out(db);
+  const unsigned threads = options.threads ? options.threads
+                                           : std::max(1u, std::thread::hardware_concurrency());
+  // The families keyed by job are written as sorted files per worker and ingested at
+  // the end (storage/internal/sorted_files.h); a replay that died leaves its files here.
+  const std::string sorted_dir = path + "/replay-sorted";
+  std::error_code ec;
+  std::filesystem::remove_all(sorted_dir, ec);
+  if (!std::filesystem::create_directories(sorted_dir, ec)) {
+    return Err(Status::Internal("create " + sorted_dir + ": " + ec.message()));
+  }
+  std::vector<SortedFiles> sorted;
+  sorted.reserve(threads);
+  for (unsigned t = 0; t < threads; ++t) sorted.emplace_back(db, sorted_dir, t);
+  auto worker = [&](SortedFiles& files) {
+    BulkWriter out(db, &files, options.sorted_job_bytes);
     RefoldedJob job;
     for (uint64_t item; !failed && (item = next_item.fetch_add(1)) < names->size();) {
       if (options.stop && options.stop->load()) {
@@ -195,17 +230,19 @@ Result<ReplayStats> Replay(const std::string& path, const ReplayOptions& options
         return;
       }
       Status st = item == 0 ? feed_index(out) : one_job(item, out, job);
+      if (st.ok() && item != 0) st = out.EndJob();
       if (!st.ok()) return fail(std::move(st));
     }
     Status st = out.Flush();
+    if (st.ok()) st = files.Finish();
     if (!st.ok()) fail(std::move(st));
   };
-  const unsigned threads = options.threads ? options.threads
-                                           : std::max(1u, std::thread::hardware_concurrency());
   std::vector<std::thread> pool;
-  for (unsigned t = 1; t < threads; ++t) pool.emplace_back(worker);
-  worker();
+  for (unsigned t = 1; t < threads; ++t) pool.emplace_back(worker, std::ref(sorted[t]));
+  worker(sorted[0]);
   for (auto& t : pool) t.join();
+  if (first_error.ok()) first_error = IngestSortedFiles(db, sorted);
+  std::filesystem::remove_all(sorted_dir, ec);
   if (!first_error.ok()) return Err(first_error);
   ReplayProgress progress{events_done.load(), events_total, jobs_done.load()};
   BulkWriter out(db);

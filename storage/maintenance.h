@@ -29,6 +29,10 @@ struct ReplayOptions {
   const std::atomic<bool>* stop = nullptr;
   // Worker threads folding jobs in parallel; 0: one per core.
   unsigned threads = 0;
+  // The families keyed by job are written as sorted files and ingested at the end;
+  // a job whose records there exceed this many bytes (they are sorted in memory) is
+  // written through the memtables instead.
+  size_t sorted_job_bytes = 256 << 20;  // Default: 256 MiB
 };
 
 struct ReplayStats {

@@ -1,0 +1,120 @@
+#include "storage/internal/sorted_files.h"
+
+#include <algorithm>
+
+#include "storage/rocks_status.h"
+
+namespace jobstate::storage {
+
+namespace {
+
+// A file is closed and a new one opened past this size, so that later compactions
+// work on pieces of a usual size.
+constexpr uint64_t kFileBytes = 64 << 20;
+
+}  // namespace
+
+bool KeyedByJob(Cf cf) {
+  switch (cf) {
+    case Cf::kDedupe:
+    case Cf::kCheckpoints:
+    case Cf::kFileVersions:
+    case Cf::kSnapshots:
+    case Cf::kFiles:
+    case Cf::kFileIds:
+    case Cf::kFilesByStatus:
+      return true;
+    default:
+      return false;
+  }
+}
+
+SortedFiles::SortedFiles(const Db& db, std::string dir, unsigned worker)
+    : db_(db), dir_(std::move(dir)), worker_(worker) {}
+
+SortedFiles::~SortedFiles() = default;
+SortedFiles::SortedFiles(SortedFiles&&) noexcept = default;
+
+void SortedFiles::Put(Cf cf, std::string key, std::string value) {
+  buffered_bytes_ += key.size() + value.size() + 64;
+  families_[static_cast<size_t>(cf)].job.emplace_back(std::move(key), std::move(value));
+}
+
+std::vector<std::pair<Cf, std::pair<std::string, std::string>>> SortedFiles::TakeBuffered() {
+  std::vector<std::pair<Cf, std::pair<std::string, std::string>>> out;
+  for (size_t i = 0; i < families_.size(); ++i) {
+    for (auto& record : families_[i].job) out.emplace_back(static_cast<Cf>(i), std::move(record));
+    families_[i].job.clear();
+  }
+  buffered_bytes_ = 0;
+  return out;
+}
+
+Status SortedFiles::EndJob() {
+  for (size_t i = 0; i < families_.size(); ++i) {
+    Status s = Append(static_cast<Cf>(i), families_[i]);
+    if (!s.ok()) return s;
+  }
+  buffered_bytes_ = 0;
+  return Status::OK();
+}
+
+Status SortedFiles::Append(Cf cf, Family& f) {
+  if (f.job.empty()) return Status::OK();
+  // Stable, so that of equal keys the last written stays last; it is the one kept.
+  std::stable_sort(f.job.begin(), f.job.end(),
+                   [](const auto& a, const auto& b) { return a.first < b.first; });
+  for (size_t i = 0; i < f.job.size(); ++i) {
+    if (i + 1 < f.job.size() && f.job[i].first == f.job[i + 1].first) continue;
+    if (f.writer && f.writer->FileSize() >= kFileBytes) {
+      rocksdb::Status s = f.writer->Finish();
+      f.writer.reset();
+      if (!s.ok()) return FromRocks(s, "finish " + f.files.back());
+    }
+    if (!f.writer) {
+      f.writer = std::make_unique<rocksdb::SstFileWriter>(
+          rocksdb::EnvOptions(), rocksdb::Options(db_.get()->GetDBOptions(),
+                                                  db_.get()->GetOptions(db_.cf(cf))),
+          db_.cf(cf));
+      f.files.push_back(dir_ + "/" + std::to_string(worker_) + "-" +
+                        std::to_string(next_file_++) + ".sst");
+      rocksdb::Status s = f.writer->Open(f.files.back());
+      if (!s.ok()) return FromRocks(s, "open " + f.files.back());
+    }
+    rocksdb::Status s = f.writer->Put(f.job[i].first, f.job[i].second);
+    if (!s.ok()) return FromRocks(s, "write " + f.files.back());
+  }
+  f.job.clear();
+  return Status::OK();
+}
+
+Status SortedFiles::Finish() {
+  for (Family& f : families_) {
+    if (!f.writer) continue;
+    rocksdb::Status s = f.writer->Finish();
+    f.writer.reset();
+    if (!s.ok()) return FromRocks(s, "finish " + f.files.back());
+  }
+  return Status::OK();
+}
+
+const std::vector<std::string>& SortedFiles::Files(Cf cf) const {
+  return families_[static_cast<size_t>(cf)].files;
+}
+
+Status IngestSortedFiles(const Db& db, std::vector<SortedFiles>& workers) {
+  rocksdb::IngestExternalFileOptions options;
+  options.move_files = true;
+  for (size_t i = 0; i < static_cast<size_t>(Cf::kCount); ++i) {
+    const Cf cf = static_cast<Cf>(i);
+    if (!KeyedByJob(cf)) continue;
+    for (const SortedFiles& w : workers) {
+      if (w.Files(cf).empty()) continue;
+      rocksdb::Status s = db.get()->IngestExternalFile(db.cf(cf), w.Files(cf), options);
+      if (!s.ok()) return FromRocks(s, "ingest replayed records");
+    }
+  }
+  return Status::OK();
+}
+
+}  // namespace jobstate::storage
