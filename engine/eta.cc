@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <vector>
 
 #include "engine/state.h"
 
@@ -116,7 +117,7 @@ struct StageCost {
 using TypeCosts = std::array<StageCost, kEtaStages>;
 
 struct CostModel {
-  std::map<std::string, TypeCosts, std::less<>> types;
+  std::vector<TypeCosts> types;  // in the order of job.eta.types
   bool any = false;  // some stage has evidence
 };
 
@@ -142,8 +143,9 @@ double LaneStretch(const JobSnapshot& job, const CostModel& costs) {
   const int64_t now = *lanes_now;
   double span_now = 0, fit_now = 0, span_all = 0, fit_all = 0;
   int64_t n_now = 0, fewest = now, most = now;
+  size_t i = 0;
   for (const auto& [type, t] : job.eta.types) {
-    const TypeCosts& c = costs.types.at(type);
+    const TypeCosts& c = costs.types[i++];
     for (size_t s = 0; s < kEtaStages; ++s) {
       for (const auto& [lanes, sums] : t.stages[s].by_lanes) {
         const double fit = c[s].fit.At(double(sums.n), double(sums.sum_x));
@@ -190,10 +192,12 @@ CostModel CostsOf(const JobSnapshot& job, const EtaHistory* prior) {
     pooled[s].Add(prior_pooled[s], PriorWeightGiven(own, prior_pooled[s]));
   }
   CostModel out;
+  out.types.resize(job.eta.types.size());
+  size_t i = 0;
   for (size_t s = 0; s < kEtaStages; ++s) out.any = out.any || pooled[s].n > 0;
   for (const auto& [type, t] : job.eta.types) {
     const auto& p = prior_of(type);
-    TypeCosts& costs = out.types[type];
+    TypeCosts& costs = out.types[i++];
     for (size_t s = 0; s < kEtaStages; ++s) {
       const EtaStageEvidence& own = t.stages[s].done;
       const double w = PriorWeightGiven(own.spans, p[s].spans);
@@ -212,7 +216,7 @@ CostModel CostsOf(const JobSnapshot& job, const EtaHistory* prior) {
     }
   }
   const double stretch = LaneStretch(job, out);
-  for (auto& [type, costs] : out.types) {
+  for (TypeCosts& costs : out.types) {
     for (StageCost& c : costs) {
       c.fit.a *= stretch;
       c.fit.b *= stretch;
@@ -409,8 +413,9 @@ std::optional<double> EtaModelSecondsRemaining(const JobSnapshot& job, Millis no
   const double since_created = double(now - job.created_at);
   double work = 0, longest = 0;  // ms of lane time; the longest single file in flight
   int64_t running = 0;
+  size_t i = 0;
   for (const auto& [type, t] : job.eta.types) {
-    const TypeCosts& c = costs.types.at(type);
+    const TypeCosts& c = costs.types[i++];
     work += RestOf(c, 0, double(t.queued), double(t.queued_bytes));
     for (size_t s = 0; s < kEtaStages; ++s) {
       const EtaStageStats& st = t.stages[s];
