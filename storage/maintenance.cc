@@ -145,6 +145,17 @@ Result<ReplayStats> Replay(const std::string& path, const ReplayOptions& options
     options.progress({done, events_total, jobs_done.load()});
   };
 
+  const unsigned threads = options.threads ? options.threads
+                                           : std::max(1u, std::thread::hardware_concurrency());
+  // The families keyed by job are written as sorted files per worker and ingested at
+  // the end (storage/internal/sorted_files.h); a replay that died leaves its files here.
+  const std::string sorted_dir = path + "/replay-sorted";
+  std::error_code ec;
+  std::filesystem::remove_all(sorted_dir, ec);
+  if (!std::filesystem::create_directories(sorted_dir, ec)) {
+    return Err(Status::Internal("create " + sorted_dir + ": " + ec.message()));
+  }
+  FeedFiles feed_files(db, sorted_dir);
   auto feed_index = [&](BulkWriter& out) -> Status {
     std::unique_ptr<rocksdb::Iterator> it(db.get()->NewIterator({}, db.cf(Cf::kLog)));
     for (it->SeekToFirst(); it->Valid(); it->Next()) {
@@ -154,12 +165,17 @@ Result<ReplayStats> Replay(const std::string& path, const ReplayOptions& options
                                   ": malformed entry");
       }
       const uint64_t position = keys::DecodeFixed64(it->key().data());
-      out.Put(Cf::kLogByOrg, keys::OrgPosition(value.substr(16), position),
-              std::string(value.substr(0, 16)));
+      const std::string_view org = value.substr(16), entry = value.substr(0, 16);
+      const std::string key = keys::OrgPosition(org, position);
+      auto filed = feed_files.Put(org, key, entry);
+      if (!filed.has_value()) return filed.error();
+      if (*filed) continue;
+      out.Put(Cf::kLogByOrg, key, std::string(entry));
       Status st = out.MaybeFlush();
       if (!st.ok()) return st;
     }
-    return FromRocks(it->status(), "scan log");
+    Status st = FromRocks(it->status(), "scan log");
+    return st.ok() ? feed_files.Finish() : st;
   };
 
   auto one_job = [&](uint64_t jid, BulkWriter& out, RefoldedJob& job) -> Status {
@@ -208,16 +224,6 @@ Result<ReplayStats> Replay(const std::string& path, const ReplayOptions& options
     return out.MaybeFlush();
   };
 
-  const unsigned threads = options.threads ? options.threads
-                                           : std::max(1u, std::thread::hardware_concurrency());
-  // The families keyed by job are written as sorted files per worker and ingested at
-  // the end (storage/internal/sorted_files.h); a replay that died leaves its files here.
-  const std::string sorted_dir = path + "/replay-sorted";
-  std::error_code ec;
-  std::filesystem::remove_all(sorted_dir, ec);
-  if (!std::filesystem::create_directories(sorted_dir, ec)) {
-    return Err(Status::Internal("create " + sorted_dir + ": " + ec.message()));
-  }
   std::vector<SortedFiles> sorted;
   sorted.reserve(threads);
   for (unsigned t = 0; t < threads; ++t) sorted.emplace_back(db, sorted_dir, t);
@@ -241,7 +247,7 @@ Result<ReplayStats> Replay(const std::string& path, const ReplayOptions& options
   for (unsigned t = 1; t < threads; ++t) pool.emplace_back(worker, std::ref(sorted[t]));
   worker(sorted[0]);
   for (auto& t : pool) t.join();
-  if (first_error.ok()) first_error = IngestSortedFiles(db, sorted);
+  if (first_error.ok()) first_error = IngestSortedFiles(db, sorted, feed_files);
   std::filesystem::remove_all(sorted_dir, ec);
   if (!first_error.ok()) return Err(first_error);
   ReplayProgress progress{events_done.load(), events_total, jobs_done.load()};

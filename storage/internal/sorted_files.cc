@@ -12,6 +12,12 @@ namespace {
 // work on pieces of a usual size.
 constexpr uint64_t kFileBytes = 64 << 20;
 
+std::unique_ptr<rocksdb::SstFileWriter> NewWriter(const Db& db, Cf cf) {
+  return std::make_unique<rocksdb::SstFileWriter>(
+      rocksdb::EnvOptions(),
+      rocksdb::Options(db.get()->GetDBOptions(), db.get()->GetOptions(db.cf(cf))), db.cf(cf));
+}
+
 }  // namespace
 
 bool KeyedByJob(Cf cf) {
@@ -72,10 +78,7 @@ Status SortedFiles::Append(Cf cf, Family& f) {
       if (!s.ok()) return FromRocks(s, "finish " + f.files.back());
     }
     if (!f.writer) {
-      f.writer = std::make_unique<rocksdb::SstFileWriter>(
-          rocksdb::EnvOptions(), rocksdb::Options(db_.get()->GetDBOptions(),
-                                                  db_.get()->GetOptions(db_.cf(cf))),
-          db_.cf(cf));
+      f.writer = NewWriter(db_, cf);
       f.files.push_back(dir_ + "/" + std::to_string(worker_) + "-" +
                         std::to_string(next_file_++) + ".sst");
       rocksdb::Status s = f.writer->Open(f.files.back());
@@ -102,9 +105,54 @@ const std::vector<std::string>& SortedFiles::Files(Cf cf) const {
   return families_[static_cast<size_t>(cf)].files;
 }
 
-Status IngestSortedFiles(const Db& db, std::vector<SortedFiles>& workers) {
+struct FeedFiles::Org {
+  std::unique_ptr<rocksdb::SstFileWriter> writer;
+};
+
+FeedFiles::FeedFiles(const Db& db, std::string dir) : db_(db), dir_(std::move(dir)) {}
+
+FeedFiles::~FeedFiles() = default;
+
+Result<bool> FeedFiles::Put(std::string_view org, const std::string& key, std::string_view value) {
+  auto it = orgs_.find(org);
+  if (it == orgs_.end()) {
+    if (orgs_.size() >= kMaxOrgs) return false;
+    it = orgs_.emplace(std::string(org), std::make_unique<Org>()).first;
+  }
+  Org& o = *it->second;
+  if (o.writer && o.writer->FileSize() >= kFileBytes) {
+    rocksdb::Status s = o.writer->Finish();
+    o.writer.reset();
+    if (!s.ok()) return Err(FromRocks(s, "finish a feed file"));
+  }
+  if (!o.writer) {
+    o.writer = NewWriter(db_, Cf::kLogByOrg);
+    files_.push_back(dir_ + "/feed-" + std::to_string(files_.size()) + ".sst");
+    rocksdb::Status s = o.writer->Open(files_.back());
+    if (!s.ok()) return Err(FromRocks(s, "open " + files_.back()));
+  }
+  rocksdb::Status s = o.writer->Put(key, rocksdb::Slice(value.data(), value.size()));
+  if (!s.ok()) return Err(FromRocks(s, "write a feed file"));
+  return true;
+}
+
+Status FeedFiles::Finish() {
+  for (auto& [org, o] : orgs_) {
+    if (!o->writer) continue;
+    rocksdb::Status s = o->writer->Finish();
+    o->writer.reset();
+    if (!s.ok()) return FromRocks(s, "finish a feed file");
+  }
+  return Status::OK();
+}
+
+Status IngestSortedFiles(const Db& db, std::vector<SortedFiles>& workers, const FeedFiles& feed) {
   rocksdb::IngestExternalFileOptions options;
   options.move_files = true;
+  if (!feed.Files().empty()) {
+    rocksdb::Status s = db.get()->IngestExternalFile(db.cf(Cf::kLogByOrg), feed.Files(), options);
+    if (!s.ok()) return FromRocks(s, "ingest the replayed feed");
+  }
   for (size_t i = 0; i < static_cast<size_t>(Cf::kCount); ++i) {
     const Cf cf = static_cast<Cf>(i);
     if (!KeyedByJob(cf)) continue;

@@ -10,6 +10,8 @@
 // Thread safety: one SortedFiles per worker; IngestSortedFiles once all have finished.
 
 #include <array>
+#include <map>
+#include <string_view>
 #include <memory>
 #include <string>
 #include <utility>
@@ -64,7 +66,31 @@ class SortedFiles {
   std::array<Family, static_cast<size_t>(Cf::kCount)> families_;
 };
 
-// Ingests every worker's files into their families (moving them), worker by worker.
-Status IngestSortedFiles(const Db& db, std::vector<SortedFiles>& workers);
+// The organisation feed index (log_by_org: organisation, then position), written while
+// the log is read in position order: within one organisation the keys ascend, and
+// organisations' ranges are disjoint, so each of the first kMaxOrgs organisations gets
+// files of its own and all of them are ingested by one call. Later organisations' entries
+// go through the memtables (Put answers false).
+class FeedFiles {
+ public:
+  static constexpr size_t kMaxOrgs = 64;
+  FeedFiles(const Db& db, std::string dir);
+  ~FeedFiles();
+  Result<bool> Put(std::string_view org, const std::string& key, std::string_view value);
+  // Closes the open files.
+  Status Finish();
+  const std::vector<std::string>& Files() const { return files_; }
+
+ private:
+  struct Org;
+  const Db& db_;
+  std::string dir_;
+  std::map<std::string, std::unique_ptr<Org>, std::less<>> orgs_;
+  std::vector<std::string> files_;
+};
+
+// Ingests every worker's files into their families (moving them), worker by worker,
+// and the feed's files.
+Status IngestSortedFiles(const Db& db, std::vector<SortedFiles>& workers, const FeedFiles& feed);
 
 }  // namespace jobstate::storage

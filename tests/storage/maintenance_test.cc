@@ -115,10 +115,22 @@ TEST_F(MaintenanceTest, ReplayRebuildsByteIdenticalDerivedRecordsAndTimeTravelSt
 
 // Replay writes the families keyed by job as sorted files and ingests them; a job too
 // large to sort in memory goes through the memtables instead. Either way, and mixed,
-// the records are the same, and replay leaves no files of its own behind (nor those a
+// the records are the same (the feed's too, whether an organisation's entries went
+// to files of its own or not), and replay leaves no files of its own behind (nor those a
 // replay that died left).
 TEST_F(MaintenanceTest, ReplayGivesTheSameRecordsWhetherJobsAreSortedOrNot) {
   AppendRandomHistories(*store_, clock_, 40, 21);
+  // More organisations than the feed gives files of their own (FeedFiles::kMaxOrgs),
+  // their events interleaved in the log.
+  std::vector<JobScenario> jobs;
+  for (int o = 0; o < 70; ++o) jobs.emplace_back("org-job", kT0, 1000 + o);
+  for (int round = 0; round < 3; ++round) {
+    for (int o = 0; o < 70; ++o) {
+      JobScenario& j = jobs[size_t(o)];
+      engine::Event e = round == 0 ? j.Created() : round == 1 ? j.Started() : j.Discovered({"s3://b/a"});
+      ASSERT_THAT(Append({e}, "org-" + std::to_string(o)), IsOk());
+    }
+  }
   store_.reset();
   const auto before = DumpReproducible();
   const std::filesystem::path sorted_dir = std::filesystem::path(options_.path) / "replay-sorted";
