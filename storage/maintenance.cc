@@ -152,9 +152,8 @@ Result<ReplayStats> Replay(const std::string& path, const ReplayOptions& options
   const std::string sorted_dir = path + "/replay-sorted";
   std::error_code ec;
   std::filesystem::remove_all(sorted_dir, ec);
-  if (!std::filesystem::create_directories(sorted_dir, ec)) {
-    return Err(Status::Internal("create " + sorted_dir + ": " + ec.message()));
-  }
+  if (!ec) std::filesystem::create_directories(sorted_dir, ec);
+  if (ec) return Err(Status::Internal("prepare " + sorted_dir + ": " + ec.message()));
   FeedFiles feed_files(db, sorted_dir);
   auto feed_index = [&](BulkWriter& out) -> Status {
     std::unique_ptr<rocksdb::Iterator> it(db.get()->NewIterator({}, db.cf(Cf::kLog)));

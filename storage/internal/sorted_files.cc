@@ -12,10 +12,37 @@ namespace {
 // work on pieces of a usual size.
 constexpr uint64_t kFileBytes = 64 << 20;
 
-std::unique_ptr<rocksdb::SstFileWriter> NewWriter(const Db& db, Cf cf) {
-  return std::make_unique<rocksdb::SstFileWriter>(
-      rocksdb::EnvOptions(),
-      rocksdb::Options(db.get()->GetDBOptions(), db.get()->GetOptions(db.cf(cf))), db.cf(cf));
+// Adds a record to `writer`, which writes one of `cf`'s files: past kFileBytes the
+// file is finished, and without an open file a new one is opened at `next_path()` and
+// listed in `files`.
+template <class NextPath>
+Status AddTo(const Db& db, Cf cf, std::unique_ptr<rocksdb::SstFileWriter>& writer,
+             std::vector<std::string>& files, NextPath next_path, std::string_view key,
+             std::string_view value) {
+  if (writer && writer->FileSize() >= kFileBytes) {
+    rocksdb::Status s = writer->Finish();
+    writer.reset();
+    if (!s.ok()) return FromRocks(s, "finish " + files.back());
+  }
+  if (!writer) {
+    writer = std::make_unique<rocksdb::SstFileWriter>(
+        rocksdb::EnvOptions(),
+        rocksdb::Options(db.get()->GetDBOptions(), db.get()->GetOptions(db.cf(cf))), db.cf(cf));
+    files.push_back(next_path());
+    rocksdb::Status s = writer->Open(files.back());
+    if (!s.ok()) return FromRocks(s, "open " + files.back());
+  }
+  rocksdb::Status s = writer->Put(rocksdb::Slice(key.data(), key.size()),
+                                  rocksdb::Slice(value.data(), value.size()));
+  return s.ok() ? Status::OK() : FromRocks(s, "write " + files.back());
+}
+
+// Finishes the open file, if any.
+Status Close(std::unique_ptr<rocksdb::SstFileWriter>& writer, const std::vector<std::string>& files) {
+  if (!writer) return Status::OK();
+  rocksdb::Status s = writer->Finish();
+  writer.reset();
+  return s.ok() ? Status::OK() : FromRocks(s, "finish " + files.back());
 }
 
 }  // namespace
@@ -72,20 +99,10 @@ Status SortedFiles::Append(Cf cf, Family& f) {
                    [](const auto& a, const auto& b) { return a.first < b.first; });
   for (size_t i = 0; i < f.job.size(); ++i) {
     if (i + 1 < f.job.size() && f.job[i].first == f.job[i + 1].first) continue;
-    if (f.writer && f.writer->FileSize() >= kFileBytes) {
-      rocksdb::Status s = f.writer->Finish();
-      f.writer.reset();
-      if (!s.ok()) return FromRocks(s, "finish " + f.files.back());
-    }
-    if (!f.writer) {
-      f.writer = NewWriter(db_, cf);
-      f.files.push_back(dir_ + "/" + std::to_string(worker_) + "-" +
-                        std::to_string(next_file_++) + ".sst");
-      rocksdb::Status s = f.writer->Open(f.files.back());
-      if (!s.ok()) return FromRocks(s, "open " + f.files.back());
-    }
-    rocksdb::Status s = f.writer->Put(f.job[i].first, f.job[i].second);
-    if (!s.ok()) return FromRocks(s, "write " + f.files.back());
+    Status s = AddTo(db_, cf, f.writer, f.files, [&] {
+      return dir_ + "/" + std::to_string(worker_) + "-" + std::to_string(next_file_++) + ".sst";
+    }, f.job[i].first, f.job[i].second);
+    if (!s.ok()) return s;
   }
   f.job.clear();
   return Status::OK();
@@ -93,10 +110,8 @@ Status SortedFiles::Append(Cf cf, Family& f) {
 
 Status SortedFiles::Finish() {
   for (Family& f : families_) {
-    if (!f.writer) continue;
-    rocksdb::Status s = f.writer->Finish();
-    f.writer.reset();
-    if (!s.ok()) return FromRocks(s, "finish " + f.files.back());
+    Status s = Close(f.writer, f.files);
+    if (!s.ok()) return s;
   }
   return Status::OK();
 }
@@ -104,10 +119,6 @@ Status SortedFiles::Finish() {
 const std::vector<std::string>& SortedFiles::Files(Cf cf) const {
   return families_[static_cast<size_t>(cf)].files;
 }
-
-struct FeedFiles::Org {
-  std::unique_ptr<rocksdb::SstFileWriter> writer;
-};
 
 FeedFiles::FeedFiles(const Db& db, std::string dir) : db_(db), dir_(std::move(dir)) {}
 
@@ -117,31 +128,19 @@ Result<bool> FeedFiles::Put(std::string_view org, const std::string& key, std::s
   auto it = orgs_.find(org);
   if (it == orgs_.end()) {
     if (orgs_.size() >= kMaxOrgs) return false;
-    it = orgs_.emplace(std::string(org), std::make_unique<Org>()).first;
+    it = orgs_.emplace(std::string(org), nullptr).first;
   }
-  Org& o = *it->second;
-  if (o.writer && o.writer->FileSize() >= kFileBytes) {
-    rocksdb::Status s = o.writer->Finish();
-    o.writer.reset();
-    if (!s.ok()) return Err(FromRocks(s, "finish a feed file"));
-  }
-  if (!o.writer) {
-    o.writer = NewWriter(db_, Cf::kLogByOrg);
-    files_.push_back(dir_ + "/feed-" + std::to_string(files_.size()) + ".sst");
-    rocksdb::Status s = o.writer->Open(files_.back());
-    if (!s.ok()) return Err(FromRocks(s, "open " + files_.back()));
-  }
-  rocksdb::Status s = o.writer->Put(key, rocksdb::Slice(value.data(), value.size()));
-  if (!s.ok()) return Err(FromRocks(s, "write a feed file"));
+  Status s = AddTo(db_, Cf::kLogByOrg, it->second, files_, [&] {
+    return dir_ + "/feed-" + std::to_string(files_.size()) + ".sst";
+  }, key, value);
+  if (!s.ok()) return Err(std::move(s));
   return true;
 }
 
 Status FeedFiles::Finish() {
-  for (auto& [org, o] : orgs_) {
-    if (!o->writer) continue;
-    rocksdb::Status s = o->writer->Finish();
-    o->writer.reset();
-    if (!s.ok()) return FromRocks(s, "finish a feed file");
+  for (auto& [org, writer] : orgs_) {
+    Status s = Close(writer, files_);
+    if (!s.ok()) return s;
   }
   return Status::OK();
 }

@@ -7,7 +7,8 @@
 // second time. Each worker's files are disjoint and ascending; two workers' files
 // overlap, so each worker's are ingested by a call of their own.
 //
-// Thread safety: one SortedFiles per worker; IngestSortedFiles once all have finished.
+// Thread safety: one SortedFiles per worker, one FeedFiles for the thread that reads the
+// log; IngestSortedFiles once all have finished.
 
 #include <array>
 #include <map>
@@ -82,10 +83,10 @@ class FeedFiles {
   const std::vector<std::string>& Files() const { return files_; }
 
  private:
-  struct Org;
   const Db& db_;
   std::string dir_;
-  std::map<std::string, std::unique_ptr<Org>, std::less<>> orgs_;
+  // Each organisation's open file (null between files).
+  std::map<std::string, std::unique_ptr<rocksdb::SstFileWriter>, std::less<>> orgs_;
   std::vector<std::string> files_;
 };
 
