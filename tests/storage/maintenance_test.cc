@@ -37,6 +37,12 @@ const std::vector<Cf> kReproducible = {Cf::kSnapshots, Cf::kFiles,     Cf::kFile
 
 class MaintenanceTest : public StoreTest {
  protected:
+  // The jid of acme's `job`, read from the jobs family.
+  static uint64_t JidOf(const storage::Db& db, const std::string& job) {
+    auto value = db.Get(Cf::kJobs, storage::keys::JobName("acme", job));
+    EXPECT_TRUE(value.has_value() && *value) << job;
+    return value.has_value() && *value ? storage::keys::DecodeFixed64((*value)->data()) : 0;
+  }
   std::map<Cf, std::map<std::string, std::string>> DumpReproducible() {
     auto db = storage::Db::Open({options_.path});
     EXPECT_THAT(db, IsOk());
@@ -166,10 +172,7 @@ TEST_F(MaintenanceTest, VerifyNamesEachTamperedRecordAndItsJob) {
     rocksdb::WriteOptions wo;
     // job-3's snapshot says failed; job-5's first file row is cancelled; one of job-7's
     // dedupe entries is gone.
-    auto jid = [&](const std::string& job) {
-      return storage::keys::DecodeFixed64(
-          (*(*db)->Get(Cf::kJobs, storage::keys::JobName("acme", job)))->data());
-    };
+    auto jid = [&](const std::string& job) { return JidOf(**db, job); };
     const std::string snap_key = storage::keys::Job(jid("job-3"));
     auto snap = storage::DecodeSnapshot(**(*db)->Get(Cf::kSnapshots, snap_key), "s");
     ASSERT_THAT(snap, IsOk());
@@ -231,10 +234,7 @@ TEST_F(MaintenanceTest, VerifyInParallelReportsWhatOneThreadReports) {
     auto db = storage::Db::Open({options_.path});
     ASSERT_THAT(db, IsOk());
     rocksdb::WriteOptions wo;
-    auto jid = [&](const std::string& job) {
-      return storage::keys::DecodeFixed64(
-          (*(*db)->Get(Cf::kJobs, storage::keys::JobName("acme", job)))->data());
-    };
+    auto jid = [&](const std::string& job) { return JidOf(**db, job); };
     // The feed entry of job-2's third event is gone; job-4's second names another job.
     auto feed_of = [&](const std::string& job, int nth) {
       const std::string prefix = storage::keys::Job(jid(job));
