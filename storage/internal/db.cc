@@ -51,6 +51,11 @@ Result<std::unique_ptr<Db>> Db::Open(const DbOptions& o) {
   table.block_size = 16 << 10;
   rocksdb::ColumnFamilyOptions cf_options(options);
   cf_options.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
+  // LZ4 rather than RocksDB's default Snappy: our records compress to the same size
+  // (107 MB either way for a 1M-event store), and they decompress faster, which is
+  // what replay and history reads pay for (a raw scan of the log and the events
+  // families: 2.07M -> 2.77M events/s; replay +2-3%).
+  cf_options.compression = rocksdb::kLZ4Compression;
 
   // Families probed by key on every append, where most probes miss (a new event id, a
   // new file, a new job), get bloom filters, in their tables and on the memtable, so a
