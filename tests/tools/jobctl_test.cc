@@ -138,6 +138,10 @@ TEST_F(JobctlTest, BackupThenRestoreThenVerifyIsClean) {
   Ran verified = Jobctl("--data-dir " + restored + " verify");
   EXPECT_EQ(verified.code, 0) << verified.out;
   EXPECT_NE(verified.out.find("verified 20 jobs"), std::string::npos) << verified.out;
+  // One thread says the same.
+  Ran one = Jobctl("--data-dir " + restored + " verify --threads 1");
+  EXPECT_EQ(one.code, 0) << one.out;
+  EXPECT_NE(one.out.find("verified 20 jobs"), std::string::npos) << one.out;
   EXPECT_EQ(Statuses(restored, ids), Statuses(options_.path, ids));
   // Restoring over a data dir that holds data is refused.
   EXPECT_EQ(Jobctl(Flags() + " restore " + backups).code, 1);
