@@ -31,13 +31,16 @@ class BulkWriter {
       : db_(db), sorted_(sorted), sorted_job_bytes_(sorted_job_bytes) {
     wo_.disableWAL = true;
   }
-  void Put(Cf cf, const std::string& key, const std::string& value) {
+  // By value: records bound for the sorted files are moved there, not copied.
+  void Put(Cf cf, std::string key, std::string value) {
     if (sorted_ && !job_unsorted_ && KeyedByJob(cf)) {
-      sorted_->Put(cf, key, value);
+      sorted_->Put(cf, std::move(key), std::move(value));
       if (sorted_->buffered_bytes() > sorted_job_bytes_) {
         // Too large a job to sort in memory: it goes through the memtables.
         job_unsorted_ = true;
-        for (auto& [c, record] : sorted_->TakeBuffered()) Put(c, record.first, record.second);
+        for (auto& [c, record] : sorted_->TakeBuffered()) {
+          Put(c, std::move(record.first), std::move(record.second));
+        }
       }
       return;
     }
@@ -209,7 +212,7 @@ Result<ReplayStats> Replay(const std::string& path, const ReplayOptions& options
         // The rows as of the stream's end, like a commit group's end.
         out.Put(Cf::kFileVersions, keys::FileVersion(jid, row.ordinal, job.snap.version), record);
       }
-      out.Put(Cf::kFiles, keys::File(jid, row.ordinal), record);
+      out.Put(Cf::kFiles, keys::File(jid, row.ordinal), std::move(record));
       out.Put(Cf::kFileIds, keys::FileId(jid, row.uri), keys::Fixed64(row.ordinal));
       out.Put(Cf::kFilesByStatus, keys::FileStatusKey(jid, row.status, row.ordinal), "");
     }
