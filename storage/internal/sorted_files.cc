@@ -12,6 +12,14 @@ namespace {
 // work on pieces of a usual size.
 constexpr uint64_t kFileBytes = 64 << 20;
 
+// Finishes the open file, if any.
+Status Close(std::unique_ptr<rocksdb::SstFileWriter>& writer, const std::vector<std::string>& files) {
+  if (!writer) return Status::OK();
+  rocksdb::Status s = writer->Finish();
+  writer.reset();
+  return s.ok() ? Status::OK() : FromRocks(s, "finish " + files.back());
+}
+
 // Adds a record to `writer`, which writes one of `cf`'s files: past kFileBytes the
 // file is finished, and without an open file a new one is opened at `next_path()` and
 // listed in `files`.
@@ -20,9 +28,8 @@ Status AddTo(const Db& db, Cf cf, std::unique_ptr<rocksdb::SstFileWriter>& write
              std::vector<std::string>& files, NextPath next_path, std::string_view key,
              std::string_view value) {
   if (writer && writer->FileSize() >= kFileBytes) {
-    rocksdb::Status s = writer->Finish();
-    writer.reset();
-    if (!s.ok()) return FromRocks(s, "finish " + files.back());
+    Status s = Close(writer, files);
+    if (!s.ok()) return s;
   }
   if (!writer) {
     writer = std::make_unique<rocksdb::SstFileWriter>(
@@ -35,14 +42,6 @@ Status AddTo(const Db& db, Cf cf, std::unique_ptr<rocksdb::SstFileWriter>& write
   rocksdb::Status s = writer->Put(rocksdb::Slice(key.data(), key.size()),
                                   rocksdb::Slice(value.data(), value.size()));
   return s.ok() ? Status::OK() : FromRocks(s, "write " + files.back());
-}
-
-// Finishes the open file, if any.
-Status Close(std::unique_ptr<rocksdb::SstFileWriter>& writer, const std::vector<std::string>& files) {
-  if (!writer) return Status::OK();
-  rocksdb::Status s = writer->Finish();
-  writer.reset();
-  return s.ok() ? Status::OK() : FromRocks(s, "finish " + files.back());
 }
 
 }  // namespace
