@@ -160,29 +160,34 @@ std::string EncodeRecord(const T& value) {
 }
 
 template <class T>
-Result<T> DecodeRecord(std::string_view record, std::string_view where) {
-  if (record.size() < 5) return Err(Status::Corruption(std::string(where) + ": record too short"));
+Result<T> DecodeRecord(std::string_view record, const RecordName& where) {
+  if (record.size() < 5)
+    return Err(Status::Corruption(where.str() + ": record too short"));
   if (static_cast<uint8_t>(record[0]) != kRecordFormat) {
-    return Err(Status::Corruption(std::string(where) + ": unknown record format " +
+    return Err(Status::Corruption(where.str() + ": unknown record format " +
                                   std::to_string(static_cast<uint8_t>(record[0]))));
   }
   uint32_t sum = 0;
   for (int i = 0; i < 4; ++i) sum |= uint32_t{static_cast<uint8_t>(record[1 + i])} << (8 * i);
   const std::string_view payload = record.substr(5);
   if (sum != Checksum(payload)) {
-    return Err(Status::Corruption(std::string(where) + ": checksum mismatch"));
+    return Err(Status::Corruption(where.str() + ": checksum mismatch"));
   }
   T value;
   try {
     codec_detail::ViewInputArchive ar(payload);
     ar(value);
   } catch (const std::exception& ex) {  // cereal::Exception and bad_alloc on garbage
-    return Err(Status::Corruption(std::string(where) + ": " + ex.what()));
+    return Err(Status::Corruption(where.str() + ": " + ex.what()));
   }
   return value;
 }
 
 }  // namespace
+
+std::string RecordName::str() const {
+  return key_ ? keys::Describe(name_, *key_) : std::string(name_);
+}
 
 std::string SealRecord(std::string_view payload) {
   std::string out(5, '\0');
@@ -195,18 +200,18 @@ std::string EncodeEvent(const engine::RecordedEvent& e) { return EncodeRecord(e)
 std::string EncodeSnapshot(const engine::JobSnapshot& s) { return EncodeRecord(s); }
 std::string EncodeFileRow(const engine::FileRow& r) { return EncodeRecord(r); }
 
-Result<engine::RecordedEvent> DecodeEvent(std::string_view record, std::string_view where) {
+Result<engine::RecordedEvent> DecodeEvent(std::string_view record, const RecordName& where) {
   return DecodeRecord<engine::RecordedEvent>(record, where);
 }
-Result<engine::JobSnapshot> DecodeSnapshot(std::string_view record, std::string_view where) {
+Result<engine::JobSnapshot> DecodeSnapshot(std::string_view record, const RecordName& where) {
   return DecodeRecord<engine::JobSnapshot>(record, where);
 }
-Result<engine::FileRow> DecodeFileRow(std::string_view record, std::string_view where) {
+Result<engine::FileRow> DecodeFileRow(std::string_view record, const RecordName& where) {
   return DecodeRecord<engine::FileRow>(record, where);
 }
 
 std::string EncodeEtaHistory(const EtaHistoryRecord& r) { return EncodeRecord(r); }
-Result<EtaHistoryRecord> DecodeEtaHistory(std::string_view record, std::string_view where) {
+Result<EtaHistoryRecord> DecodeEtaHistory(std::string_view record, const RecordName& where) {
   return DecodeRecord<EtaHistoryRecord>(record, where);
 }
 

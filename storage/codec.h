@@ -12,6 +12,7 @@
 // Thread safety: free functions.
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -27,10 +28,28 @@ std::string EncodeEvent(const engine::RecordedEvent& e);
 std::string EncodeSnapshot(const engine::JobSnapshot& s);
 std::string EncodeFileRow(const engine::FileRow& r);
 
-// `where` names the record for the error ("events/jid=3,n=7").
-Result<engine::RecordedEvent> DecodeEvent(std::string_view record, std::string_view where);
-Result<engine::JobSnapshot> DecodeSnapshot(std::string_view record, std::string_view where);
-Result<engine::FileRow> DecodeFileRow(std::string_view record, std::string_view where);
+// Names a record in the error when it does not decode: a plain name, or a family and
+// the record's key, described only then ("events/jid=3,n=7 (16 bytes)"), because
+// describing a key costs more than decoding a small record. Holds views: it lives for
+// the call it is passed to.
+class RecordName {
+ public:
+  RecordName(const char* name) : name_(name) {}         // NOLINT: implicit by design
+  RecordName(std::string_view name) : name_(name) {}    // NOLINT
+  RecordName(const std::string& name) : name_(name) {}  // NOLINT
+  RecordName(std::string_view family, std::string_view key) : name_(family), key_(key) {}
+  std::string str() const;
+
+ private:
+  std::string_view name_;
+  std::optional<std::string_view> key_;
+};
+
+Result<engine::RecordedEvent> DecodeEvent(std::string_view record,
+                                          const RecordName& where);
+Result<engine::JobSnapshot> DecodeSnapshot(std::string_view record,
+                                           const RecordName& where);
+Result<engine::FileRow> DecodeFileRow(std::string_view record, const RecordName& where);
 
 // eta_history: the ETA's prior for one (organisation, collection, job type) after the
 // job completed at the key's position: every such job's lesson, summed in position
@@ -42,7 +61,7 @@ struct EtaHistoryRecord {
   template <class A> void serialize(A& ar, uint32_t) { ar(recorded_at, history); }
 };
 std::string EncodeEtaHistory(const EtaHistoryRecord& r);
-Result<EtaHistoryRecord> DecodeEtaHistory(std::string_view record, std::string_view where);
+Result<EtaHistoryRecord> DecodeEtaHistory(std::string_view record, const RecordName& where);
 
 // Wraps an already encoded payload in the record envelope (format and checksum).
 std::string SealRecord(std::string_view payload);

@@ -72,7 +72,7 @@ Result<LogCounters> LoadCounters(Db& db) {
   auto record = db.Get(Cf::kEvents, event_key);
   if (!record.has_value()) return Err(record.error());
   if (!*record) return Err(Status::Corruption(keys::Describe("events", event_key) + ": missing"));
-  auto event = DecodeEvent(**record, keys::Describe("events", event_key));
+  auto event = DecodeEvent(**record, {"events", event_key});
   if (!event.has_value()) return Err(event.error());
   c.last_recorded_at = event->recorded_at;
   return c;
@@ -139,7 +139,7 @@ Result<engine::JobSnapshot> Store::LoadSnapshot(uint64_t jid,
   auto value = db_->Get(Cf::kSnapshots, key, snapshot);
   if (!value.has_value()) return Err(value.error());
   if (!*value) return Err(Status::Corruption(keys::Describe("snapshots", key) + ": missing"));
-  return DecodeSnapshot(**value, keys::Describe("snapshots", key));
+  return DecodeSnapshot(**value, {"snapshots", key});
 }
 
 Result<engine::JobSnapshot> Store::GetSnapshot(const std::string& org,

@@ -78,7 +78,7 @@ class HistoricalFiles final : public engine::FileTable {
     if (!it_->status().ok()) return Err(FromRocks(it_->status(), "scan file_versions"));
     if (!it_->Valid() || !it_->key().starts_with(prefix)) return std::nullopt;
     auto row = DecodeFileRow(it_->value().ToStringView(),
-                             keys::Describe("file_versions", it_->key().ToStringView()));
+                             {"file_versions", it_->key().ToStringView()});
     if (!row.has_value()) return Err(row.error());
     return std::optional<FileRow>(std::move(*row));
   }
@@ -99,7 +99,7 @@ Result<engine::RecordedEvent> ReadEvent(const Db& db, uint64_t jid, uint64_t ver
   auto value = db.Get(Cf::kEvents, key, snap.get());
   if (!value.has_value()) return Err(value.error());
   if (!*value) return Err(Status::Corruption(keys::Describe("events", key) + ": missing"));
-  return DecodeEvent(**value, keys::Describe("events", key));
+  return DecodeEvent(**value, {"events", key});
 }
 
 }  // namespace
@@ -115,8 +115,10 @@ Result<std::vector<engine::RecordedEvent>> Store::ReadOrgLog(const std::string& 
   for (it->Seek(keys::OrgPosition(org, after_position + 1));
        it->Valid() && it->key().starts_with(prefix) && out.size() < limit; it->Next()) {
     const std::string_view value = it->value().ToStringView();
-    const std::string where = keys::Describe("log_by_org", it->key().ToStringView());
-    if (value.size() != 16) return Err(Status::Corruption(where + ": malformed entry"));
+    if (value.size() != 16) {
+      return Err(Status::Corruption(
+          keys::Describe("log_by_org", it->key().ToStringView()) + ": malformed entry"));
+    }
     auto e = ReadEvent(*db_, keys::DecodeFixed64(value.data()),
                        keys::DecodeFixed64(value.data() + 8), snap);
     if (!e.has_value()) return Err(e.error());
@@ -183,7 +185,7 @@ Result<engine::HistoricalPage> Store::ReadAsOf(const std::string& org,
     if (!it->status().ok()) return Err(FromRocks(it->status(), "scan checkpoints"));
     if (it->Valid() && it->key().starts_with(keys::Job(*jid))) {
       auto cp = DecodeSnapshot(it->value().ToStringView(),
-                               keys::Describe("checkpoints", it->key().ToStringView()));
+                               {"checkpoints", it->key().ToStringView()});
       if (!cp.has_value()) return Err(cp.error());
       job = std::move(*cp);
       base = job.version;
@@ -196,8 +198,8 @@ Result<engine::HistoricalPage> Store::ReadAsOf(const std::string& org,
         db_->get()->NewIterator(snap.Options(), db_->cf(Cf::kEvents)));
     for (it->Seek(keys::JobVersion(*jid, base + 1));
          it->Valid() && it->key().starts_with(prefix) && job.version < target; it->Next()) {
-      auto e = DecodeEvent(it->value().ToStringView(),
-                           keys::Describe("events", it->key().ToStringView()));
+      auto e =
+          DecodeEvent(it->value().ToStringView(), {"events", it->key().ToStringView()});
       if (!e.has_value()) return Err(e.error());
       if (as_of.version) at = e->recorded_at;
       Status s = engine::Apply(job, files, *e);

@@ -90,8 +90,8 @@ Result<engine::FilePage> Store::ListFiles(const std::string& org, const std::str
         db_->get()->NewIterator(snap.Options(), db_->cf(Cf::kFiles)));
     for (it->Seek(keys::File(*jid, start));
          it->Valid() && it->key().starts_with(prefix) && page.rows.size() < want; it->Next()) {
-      auto row = DecodeFileRow(it->value().ToStringView(),
-                               keys::Describe("files", it->key().ToStringView()));
+      auto row =
+          DecodeFileRow(it->value().ToStringView(), {"files", it->key().ToStringView()});
       if (!row.has_value()) return Err(row.error());
       page.rows.push_back(std::move(*row));
     }
@@ -131,8 +131,8 @@ Result<std::vector<engine::RecordedEvent>> Store::ReadJobEvents(const std::strin
   std::vector<engine::RecordedEvent> out;
   for (it->Seek(keys::JobVersion(*jid, std::max<uint64_t>(from_version, 1)));
        it->Valid() && it->key().starts_with(prefix) && out.size() < limit; it->Next()) {
-    auto e = DecodeEvent(it->value().ToStringView(),
-                         keys::Describe("events", it->key().ToStringView()));
+    auto e =
+        DecodeEvent(it->value().ToStringView(), {"events", it->key().ToStringView()});
     if (!e.has_value()) return Err(e.error());
     out.push_back(std::move(*e));
   }
@@ -149,13 +149,13 @@ Result<std::vector<engine::LogEntry>> Store::ReadLog(uint64_t after_position,
   for (it->Seek(keys::Position(after_position + 1)); it->Valid() && out.size() < limit;
        it->Next()) {
     const std::string_view value = it->value().ToStringView();
-    const std::string where = keys::Describe("log", it->key().ToStringView());
-    if (value.size() < 16) return Err(Status::Corruption(where + ": malformed entry"));
+    auto where = [&] { return keys::Describe("log", it->key().ToStringView()); };
+    if (value.size() < 16) return Err(Status::Corruption(where() + ": malformed entry"));
     const std::string event_key(value.substr(0, 16));
     auto record = db_->Get(Cf::kEvents, event_key, snap.get());
     if (!record.has_value()) return Err(record.error());
-    if (!*record) return Err(Status::Corruption(where + ": its event is missing"));
-    auto e = DecodeEvent(**record, keys::Describe("events", event_key));
+    if (!*record) return Err(Status::Corruption(where() + ": its event is missing"));
+    auto e = DecodeEvent(**record, {"events", event_key});
     if (!e.has_value()) return Err(e.error());
     out.push_back(engine::LogEntry{std::string(value.substr(16)), std::move(*e)});
   }

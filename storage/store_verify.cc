@@ -151,7 +151,8 @@ Status VerifyJob(const Db& db, const ReadSnapshot& snap, uint64_t jid, const std
              (*feed ? ": differs" : ": missing"));
     }
     if (auto cp = checkpoints.find(e.version); cp != checkpoints.end()) {
-      auto stored = DecodeSnapshot(cp->second, keys::Describe("checkpoints", keys::JobVersion(jid, e.version)));
+      auto stored =
+          DecodeSnapshot(cp->second, {"checkpoints", keys::JobVersion(jid, e.version)});
       if (!stored.has_value()) {
         differ("checkpoint " + std::to_string(e.version) + ": " + stored.error().message());
       } else if (auto names = engine::DiffSnapshots(*stored, j.snap); !names.empty()) {
@@ -181,7 +182,7 @@ Status VerifyJob(const Db& db, const ReadSnapshot& snap, uint64_t jid, const std
   if (!*stored) {
     differ("snapshot: missing");
   } else {
-    auto decoded = DecodeSnapshot(**stored, keys::Describe("snapshots", keys::Job(jid)));
+    auto decoded = DecodeSnapshot(**stored, {"snapshots", keys::Job(jid)});
     if (!decoded.has_value()) {
       differ("snapshot: " + decoded.error().message());
     } else if (auto names = engine::DiffSnapshots(*decoded, job.snap); !names.empty()) {
@@ -207,7 +208,7 @@ Status VerifyJob(const Db& db, const ReadSnapshot& snap, uint64_t jid, const std
         differ("file " + std::to_string(ordinal) + ": not in the stream");
         continue;
       }
-      auto row = DecodeFileRow(it->value().ToStringView(), keys::Describe("files", it->key().ToStringView()));
+      auto row = DecodeFileRow(it->value().ToStringView(), {"files", it->key().ToStringView()});
       if (!row.has_value()) {
         differ("file " + std::to_string(ordinal) + ": " + row.error().message());
       } else if (auto names = engine::DiffFileRows(*row, rows[ordinal]); !names.empty()) {

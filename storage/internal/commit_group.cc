@@ -287,7 +287,7 @@ Result<CommitGroup::Job*> CommitGroup::FindJob(const std::string& org,
     if (!*value) {
       return Err(Status::Corruption(keys::Describe("snapshots", key) + ": job without snapshot"));
     }
-    auto snap = DecodeSnapshot(**value, keys::Describe("snapshots", key));
+    auto snap = DecodeSnapshot(**value, {"snapshots", key});
     if (!snap.has_value()) return Err(snap.error());
     job.snap = std::move(*snap);
   }

@@ -142,7 +142,7 @@ Result<engine::FileRow> ReadFileRow(const Db& db, uint64_t jid, uint64_t ordinal
   auto value = db.Get(Cf::kFiles, key, snap);
   if (!value.has_value()) return Err(value.error());
   if (!*value) return Err(Status::Corruption(keys::Describe("files", key) + ": indexed but missing"));
-  return DecodeFileRow(**value, keys::Describe("files", key));
+  return DecodeFileRow(**value, {"files", key});
 }
 
 }  // namespace jobstate::storage

@@ -21,15 +21,16 @@ Status RefoldJob(
   const std::string prefix = keys::Job(jid);
   std::unique_ptr<rocksdb::Iterator> it(db.get()->NewIterator(ro, db.cf(Cf::kEvents)));
   for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
-    const std::string where = keys::Describe("events", it->key().ToStringView());
+    const RecordName where("events", it->key().ToStringView());
     auto e = DecodeEvent(it->value().ToStringView(), where);
     if (!e.has_value()) return e.error();
     if (e->version != out.snap.version + 1) {
-      return Status::Corruption(where + ": version " + std::to_string(e->version) +
+      return Status::Corruption(where.str() + ": version " + std::to_string(e->version) +
                                 " follows " + std::to_string(out.snap.version));
     }
     Status s = engine::Apply(out.snap, out.files, *e);
-    if (!s.ok()) return Status::Corruption(where + ": does not fold: " + s.message());
+    if (!s.ok())
+      return Status::Corruption(where.str() + ": does not fold: " + s.message());
     if (!out.final_event && engine::IsFinal(out.snap.status)) {
       out.final_event = {e->position, e->recorded_at};
     }

@@ -9,6 +9,7 @@
 #include "engine/file_table.h"
 #include "engine/projector.h"
 #include "storage/codec.h"
+#include "storage/internal/keys.h"
 #include "tests/support/random_job.h"
 
 namespace jobstate::storage {
@@ -207,6 +208,22 @@ TEST(CodecTest, ARecordThatFailsToDecodeDoesNotSpoilTheNext) {
     ASSERT_TRUE(next.has_value()) << next.error().message();
     EXPECT_EQ(next->event, good.event);
   }
+}
+
+// The error names the record: a plain name as given, a family and key described
+// (only then: reads pass the key, not its description).
+TEST(CodecTest, ADamagedRecordIsNamedInTheError) {
+  std::string record = EncodeEvent({*testing::RandomJob("job-a", 1).Next(), 1, 1, 1});
+  record.back() ^= 0x5a;
+  auto named = DecodeEvent(record, "events/test");
+  ASSERT_FALSE(named.has_value());
+  EXPECT_EQ(named.error().message(), "events/test: checksum mismatch");
+  auto keyed = DecodeEvent(record, {"events", keys::JobVersion(3, 7)});
+  ASSERT_FALSE(keyed.has_value());
+  EXPECT_EQ(keyed.error().message(), "events/jid=3,n=7 (16 bytes): checksum mismatch");
+  auto short_record = DecodeSnapshot("\x01", {"snapshots", keys::Job(9)});
+  ASSERT_FALSE(short_record.has_value());
+  EXPECT_EQ(short_record.error().message(), "snapshots/jid=9 (8 bytes): record too short");
 }
 
 }  // namespace
