@@ -94,8 +94,11 @@ Status SortedFiles::EndJob() {
 Status SortedFiles::Append(Cf cf, Family& f) {
   if (f.job.empty()) return Status::OK();
   // Stable, so that of equal keys the last written stays last; it is the one kept.
-  std::stable_sort(f.job.begin(), f.job.end(),
-                   [](const auto& a, const auto& b) { return a.first < b.first; });
+  // Several families come in key order already (files, checkpoints): checked first.
+  const auto by_key = [](const auto& a, const auto& b) { return a.first < b.first; };
+  if (!std::is_sorted(f.job.begin(), f.job.end(), by_key)) {
+    std::stable_sort(f.job.begin(), f.job.end(), by_key);
+  }
   for (size_t i = 0; i < f.job.size(); ++i) {
     if (i + 1 < f.job.size() && f.job[i].first == f.job[i + 1].first) continue;
     Status s = AddTo(db_, cf, f.writer, f.files, [&] {
