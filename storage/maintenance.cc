@@ -107,9 +107,11 @@ Result<ReplayStats> Replay(const std::string& path, const ReplayOptions& options
   synced.sync = true;
   Status s = FromRocks(db.get()->Put(synced, db.cf(Cf::kMeta), std::string(kReplayMarker), "running"),
                        "mark replay");
-  for (size_t i = 0; s.ok() && i < static_cast<size_t>(Cf::kCount); ++i) {
-    if (IsDerived(static_cast<Cf>(i))) s = db.Recreate(static_cast<Cf>(i));
+  std::vector<Cf> derived;
+  for (size_t i = 0; i < static_cast<size_t>(Cf::kCount); ++i) {
+    if (IsDerived(static_cast<Cf>(i))) derived.push_back(static_cast<Cf>(i));
   }
+  if (s.ok()) s = db.Recreate(derived);
   if (!s.ok()) return Err(s);
 
   uint64_t events_total = 0;

@@ -109,13 +109,28 @@ Result<std::unique_ptr<Db>> Db::Open(const DbOptions& o) {
   return db;
 }
 
-Status Db::Recreate(Cf c) {
-  const size_t i = static_cast<size_t>(c);
-  rocksdb::Status s = db_->DropColumnFamily(handles_[i]);
-  if (s.ok()) s = db_->DestroyColumnFamilyHandle(handles_[i]);
-  handles_[i] = nullptr;
-  if (s.ok()) s = db_->CreateColumnFamily(cf_options_[i], std::string(kNames[i]), &handles_[i]);
-  return FromRocks(s, "recreate " + std::string(kNames[i]));
+Status Db::Recreate(const std::vector<Cf>& families) {
+  // All at once: each drop or create alone writes the manifest and the options file,
+  // and syncs them.
+  std::vector<rocksdb::ColumnFamilyHandle*> old;
+  std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
+  for (Cf c : families) {
+    const size_t i = static_cast<size_t>(c);
+    old.push_back(handles_[i]);
+    descriptors.emplace_back(std::string(kNames[i]), cf_options_[i]);
+  }
+  rocksdb::Status s = db_->DropColumnFamilies(old);
+  for (Cf c : families) {
+    const size_t i = static_cast<size_t>(c);
+    if (s.ok()) s = db_->DestroyColumnFamilyHandle(handles_[i]);
+    if (s.ok()) handles_[i] = nullptr;
+  }
+  std::vector<rocksdb::ColumnFamilyHandle*> created;
+  if (s.ok()) s = db_->CreateColumnFamilies(descriptors, &created);
+  for (size_t k = 0; k < created.size(); ++k) {
+    handles_[static_cast<size_t>(families[k])] = created[k];
+  }
+  return FromRocks(s, "recreate the derived families");
 }
 
 Db::~Db() {

@@ -67,8 +67,8 @@ class Db {
   rocksdb::DB* get() const { return db_.get(); }
   rocksdb::ColumnFamilyHandle* cf(Cf c) const { return handles_[static_cast<size_t>(c)]; }
 
-  // Drops the family and creates it again, empty, with the same options (replay).
-  Status Recreate(Cf c);
+  // Drops the families and creates them again, empty, with the same options (replay).
+  Status Recreate(const std::vector<Cf>& families);
 
   // Reads `key` of `c`: the value, nullopt when absent, or the error.
   Result<std::optional<std::string>> Get(Cf c, std::string_view key,
