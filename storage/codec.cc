@@ -14,16 +14,45 @@
 #include <bit>
 #include <cstring>
 #include <memory>
+#include <optional>
 #include <string>
 #include <type_traits>
+#include <utility>
 
+#include <boost/container/small_vector.hpp>
 #include <cereal/cereal.hpp>
+#include <cereal/specialize.hpp>
 #define XXH_STATIC_LINKING_ONLY  // XXH3_state_t on the stack
 #include <xxhash.h>
 
 #include "storage/internal/keys.h"
 
 namespace jobstate::storage::codec_detail {
+
+// Class versions, kept per archive. cereal's archives write (and read) a class's
+// CEREAL_CLASS_VERSION before the class's first appearance in a payload, tracking the
+// classes seen in a hash set, and its output archives also look each versioned
+// object's version up in a process-wide map: a node allocated and freed on every
+// object saved, and a map that two threads may not fill at once (CEREAL_THREAD_SAFE is
+// off). The codec's archives write the same bytes and keep the classes seen in a small
+// inline list instead (a payload holds a few dozen classes at most).
+template <class T>
+inline constexpr char kClassTag = 0;  // its address names T
+
+class ClassVersions {
+ public:
+  // The version of the class `tag` names, if this payload has had it.
+  std::optional<uint32_t> Find(const void* tag) const {
+    for (const auto& [t, version] : seen_) {
+      if (t == tag) return version;
+    }
+    return std::nullopt;
+  }
+  void Add(const void* tag, uint32_t version) { seen_.emplace_back(tag, version); }
+
+ private:
+  boost::container::small_vector<std::pair<const void*, uint32_t>, 32> seen_;
+};
 
 // cereal's PortableBinaryOutputArchive, writing little-endian on this little-endian
 // machine, emits its endianness byte and then every value's bytes as they are; this
@@ -42,9 +71,20 @@ class StringOutputArchive
     // An empty vector's data may be null, which append must not be given.
     if (size > 0) out_.append(static_cast<const char*>(data), size);
   }
+  // T's version, written before T's first appearance in the payload.
+  template <class T>
+  uint32_t SaveVersion() {
+    const uint32_t version = cereal::detail::Version<T>::version;
+    if (!versions_.Find(&kClassTag<T>)) {
+      versions_.Add(&kClassTag<T>, version);
+      SaveBytes(&version, sizeof(version));
+    }
+    return version;
+  }
 
  private:
   std::string& out_;
+  ClassVersions versions_;
 };
 
 template <class T>
@@ -64,6 +104,15 @@ void CEREAL_SERIALIZE_FUNCTION_NAME(StringOutputArchive& ar, cereal::SizeTag<T>&
 template <class T>
 void CEREAL_SAVE_FUNCTION_NAME(StringOutputArchive& ar, const cereal::BinaryData<T>& bd) {
   ar.SaveBytes(bd.data, static_cast<size_t>(bd.size));
+}
+// Every class with a versioned serialize member is saved through this function
+// (cereal::specialize below), which keeps the version itself.
+template <class T>
+inline constexpr bool kSavedVersioned =
+    cereal::traits::has_member_versioned_serialize<T, StringOutputArchive>::value;
+template <class T, std::enable_if_t<kSavedVersioned<T>, int> = 0>
+void CEREAL_SERIALIZE_FUNCTION_NAME(StringOutputArchive& ar, T& t) {
+  cereal::access::member_serialize(ar, t, ar.SaveVersion<T>());
 }
 
 // Reads what PortableBinaryOutputArchive wrote, as cereal's PortableBinaryInputArchive
@@ -96,10 +145,20 @@ class ViewInputArchive
       }
     }
   }
+  // T's version: read before T's first appearance in the payload, remembered after.
+  template <class T>
+  uint32_t LoadVersion() {
+    if (const auto seen = versions_.Find(&kClassTag<T>)) return *seen;
+    uint32_t version = 0;
+    LoadBytes<sizeof(version)>(&version, sizeof(version));
+    versions_.Add(&kClassTag<T>, version);
+    return version;
+  }
 
  private:
   std::string_view in_;
   bool swap_ = false;
+  ClassVersions versions_;
 };
 
 template <class T>
@@ -120,8 +179,28 @@ void CEREAL_LOAD_FUNCTION_NAME(ViewInputArchive& ar, cereal::BinaryData<T>& bd) 
   using Element = std::remove_pointer_t<T>;
   ar.LoadBytes<sizeof(Element)>(bd.data, static_cast<size_t>(bd.size));
 }
+template <class T>
+inline constexpr bool kLoadedVersioned =
+    cereal::traits::has_member_versioned_serialize<T, ViewInputArchive>::value;
+template <class T, std::enable_if_t<kLoadedVersioned<T>, int> = 0>
+void CEREAL_SERIALIZE_FUNCTION_NAME(ViewInputArchive& ar, T& t) {
+  cereal::access::member_serialize(ar, t, ar.LoadVersion<T>());
+}
 
 }  // namespace jobstate::storage::codec_detail
+
+// cereal is told to serialize versioned classes through the functions above, not their
+// members, with the codec's archives.
+namespace cereal {
+template <class T>
+struct specialize<jobstate::storage::codec_detail::StringOutputArchive, T,
+                  specialization::non_member_serialize>
+    : std::bool_constant<jobstate::storage::codec_detail::kSavedVersioned<T>> {};
+template <class T>
+struct specialize<jobstate::storage::codec_detail::ViewInputArchive, T,
+                  specialization::non_member_serialize>
+    : std::bool_constant<jobstate::storage::codec_detail::kLoadedVersioned<T>> {};
+}  // namespace cereal
 
 CEREAL_REGISTER_ARCHIVE(jobstate::storage::codec_detail::StringOutputArchive)
 CEREAL_REGISTER_ARCHIVE(jobstate::storage::codec_detail::ViewInputArchive)
