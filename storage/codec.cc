@@ -407,7 +407,9 @@ uint64_t ContentHashOfRecord(std::string_view record, const engine::RecordedEven
 }
 
 std::string EncodeDedupe(const DedupeEntry& d) {
-  std::string out(1, static_cast<char>(kRecordFormat));
+  std::string out;
+  out.reserve(33);
+  out.push_back(static_cast<char>(kRecordFormat));
   keys::PutFixed64(out, d.version);
   keys::PutFixed64(out, d.position);
   keys::PutFixed64(out, static_cast<uint64_t>(d.recorded_at));

@@ -210,7 +210,7 @@ Result<ReplayStats> Replay(const std::string& path, const ReplayOptions& options
     out.Put(Cf::kJobsByOrg, keys::OrgJob(org, job.snap.created_at, jid), "");
     for (const engine::FileRow& row : job.files.rows()) {
       std::string record = EncodeFileRow(row);
-      if (job.files.changed().count(row.ordinal)) {
+      if (job.files.Changed(row.ordinal)) {
         // The rows as of the stream's end, like a commit group's end.
         out.Put(Cf::kFileVersions, keys::FileVersion(jid, row.ordinal, job.snap.version), record);
       }

@@ -8,10 +8,10 @@
 #include <cstdint>
 #include <functional>
 #include <optional>
-#include <set>
 #include <string>
 #include <string_view>
 #include <utility>
+#include <vector>
 
 #include <rocksdb/options.h>
 
@@ -28,7 +28,12 @@ class TrackingFileTable final : public engine::FileTable {
     return rows_.Find(uri);
   }
   Status Put(const engine::FileRow& row, std::optional<engine::FileStatus> before) override {
-    changed_.insert(row.ordinal);
+    const uint64_t ordinal = row.ordinal;
+    if (ordinal >= is_changed_.size()) is_changed_.resize(ordinal + 1);
+    if (!is_changed_[ordinal]) {
+      is_changed_[ordinal] = true;
+      changed_.push_back(ordinal);
+    }
     return rows_.Put(row, before);
   }
   Result<std::vector<engine::FileRow>> ListByStatus(engine::FileStatus status, uint64_t from,
@@ -36,12 +41,20 @@ class TrackingFileTable final : public engine::FileTable {
     return rows_.ListByStatus(status, from, limit);
   }
   const std::vector<engine::FileRow>& rows() const { return rows_.rows(); }
-  const std::set<uint64_t>& changed() const { return changed_; }
-  void Forget() { changed_.clear(); }
+  // The ordinals changed since Forget, in the order of their first change.
+  const std::vector<uint64_t>& changed() const { return changed_; }
+  bool Changed(uint64_t ordinal) const {
+    return ordinal < is_changed_.size() && is_changed_[ordinal];
+  }
+  void Forget() {
+    for (uint64_t ordinal : changed_) is_changed_[ordinal] = false;
+    changed_.clear();
+  }
 
  private:
   engine::MemoryFileTable rows_;
-  std::set<uint64_t> changed_;
+  std::vector<uint64_t> changed_;
+  std::vector<bool> is_changed_;  // by ordinal
 };
 
 struct RefoldedJob {
