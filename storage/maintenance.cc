@@ -182,10 +182,14 @@ Result<ReplayStats> Replay(const std::string& path, const ReplayOptions& options
     return st.ok() ? feed_files.Finish() : st;
   };
 
-  auto one_job = [&](uint64_t jid, BulkWriter& out, RefoldedJob& job) -> Status {
+  // `saved` keeps, by ordinal, the record of each row as the last checkpoint wrote it:
+  // a row unchanged since is not encoded again at the end.
+  auto one_job = [&](uint64_t jid, BulkWriter& out, RefoldedJob& job,
+                     std::vector<std::string>& saved) -> Status {
     const auto& [org, job_id] = (*names)[jid];
     if (job_id.empty() && org.empty()) return Status::OK();  // a jid never committed
     job.files = TrackingFileTable();
+    saved.clear();
     Status st = RefoldJob(db, {}, jid, org, job_id, job,
                           [&](const engine::RecordedEvent& e, std::string_view record,
                               RefoldedJob& j) -> Status {
@@ -196,9 +200,10 @@ Result<ReplayStats> Replay(const std::string& path, const ReplayOptions& options
         // A checkpoint, and every row changed since the previous one as of it: what
         // time travel needs to start a fold here.
         out.Put(Cf::kCheckpoints, keys::JobVersion(jid, e.version), EncodeSnapshot(j.snap));
+        saved.resize(j.files.rows().size());
         for (uint64_t ordinal : j.files.changed()) {
-          out.Put(Cf::kFileVersions, keys::FileVersion(jid, ordinal, e.version),
-                  EncodeFileRow(j.files.rows()[ordinal]));
+          saved[ordinal] = EncodeFileRow(j.files.rows()[ordinal]);
+          out.Put(Cf::kFileVersions, keys::FileVersion(jid, ordinal, e.version), saved[ordinal]);
         }
         j.files.Forget();
       }
@@ -209,8 +214,11 @@ Result<ReplayStats> Replay(const std::string& path, const ReplayOptions& options
     out.Put(Cf::kSnapshots, keys::Job(jid), EncodeSnapshot(job.snap));
     out.Put(Cf::kJobsByOrg, keys::OrgJob(org, job.snap.created_at, jid), "");
     for (const engine::FileRow& row : job.files.rows()) {
-      std::string record = EncodeFileRow(row);
-      if (job.files.Changed(row.ordinal)) {
+      const bool changed = job.files.Changed(row.ordinal);
+      std::string record = changed || row.ordinal >= saved.size()
+                               ? EncodeFileRow(row)
+                               : std::move(saved[row.ordinal]);
+      if (changed) {
         // The rows as of the stream's end, like a commit group's end.
         out.Put(Cf::kFileVersions, keys::FileVersion(jid, row.ordinal, job.snap.version), record);
       }
@@ -234,12 +242,13 @@ Result<ReplayStats> Replay(const std::string& path, const ReplayOptions& options
   auto worker = [&](SortedFiles& files) {
     BulkWriter out(db, &files, options.sorted_job_bytes);
     RefoldedJob job;
+    std::vector<std::string> saved;
     for (uint64_t item; !failed && (item = next_item.fetch_add(1)) < names->size();) {
       if (options.stop && options.stop->load()) {
         fail(Status::Aborted("interrupted", "replay stopped; run it again to finish"));
         return;
       }
-      Status st = item == 0 ? feed_index(out) : one_job(item, out, job);
+      Status st = item == 0 ? feed_index(out) : one_job(item, out, job, saved);
       if (st.ok() && item != 0) st = out.EndJob();
       if (!st.ok()) return fail(std::move(st));
     }

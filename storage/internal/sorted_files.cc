@@ -127,11 +127,15 @@ FeedFiles::FeedFiles(const Db& db, std::string dir) : db_(db), dir_(std::move(di
 FeedFiles::~FeedFiles() = default;
 
 Result<bool> FeedFiles::Put(std::string_view org, const std::string& key, std::string_view value) {
-  auto it = orgs_.find(org);
-  if (it == orgs_.end()) {
-    if (orgs_.size() >= kMaxOrgs) return false;
-    it = orgs_.emplace(std::string(org), nullptr).first;
+  // Runs of one organisation's entries are common: its file is found once per run.
+  if (last_ == orgs_.end() || last_->first != org) {
+    last_ = orgs_.find(org);
+    if (last_ == orgs_.end()) {
+      if (orgs_.size() >= kMaxOrgs) return false;
+      last_ = orgs_.emplace(std::string(org), nullptr).first;
+    }
   }
+  auto it = last_;
   Status s = AddTo(db_, Cf::kLogByOrg, it->second, files_, [&] {
     return dir_ + "/feed-" + std::to_string(files_.size()) + ".sst";
   }, key, value);

@@ -87,6 +87,7 @@ class FeedFiles {
   std::string dir_;
   // Each organisation's open file (null between files).
   std::map<std::string, std::unique_ptr<rocksdb::SstFileWriter>, std::less<>> orgs_;
+  decltype(orgs_)::iterator last_ = orgs_.end();  // the organisation of the last Put
   std::vector<std::string> files_;
 };
 
