@@ -130,13 +130,12 @@ class ViewInputArchive
   // Throws cereal::Exception when the record ends first (the decoder reports it).
   template <size_t DataSize>
   void LoadBytes(void* data, size_t size) {
-    if (size == 0) return;  // an empty vector's data may be null
-    if (size > in_.size()) {
-      throw cereal::Exception("Failed to read " + std::to_string(size) +
-                              " bytes from the record; " + std::to_string(in_.size()) +
-                              " left");
+    if (size > in_.size()) RanDry(size);
+    if (size == DataSize) {
+      std::memcpy(data, in_.data(), DataSize);  // one value: a move, not a call
+    } else if (size > 0) {                      // an empty vector's data may be null
+      std::memcpy(data, in_.data(), size);
     }
-    std::memcpy(data, in_.data(), size);
     in_.remove_prefix(size);
     if (swap_ && DataSize > 1) {
       auto* p = static_cast<uint8_t*>(data);
@@ -144,6 +143,11 @@ class ViewInputArchive
         std::reverse(p + i, p + i + DataSize);
       }
     }
+  }
+  [[noreturn, gnu::cold, gnu::noinline]] void RanDry(size_t size) const {
+    throw cereal::Exception("Failed to read " + std::to_string(size) +
+                            " bytes from the record; " + std::to_string(in_.size()) +
+                            " left");
   }
   // T's version: read before T's first appearance in the payload, remembered after.
   template <class T>
