@@ -144,6 +144,16 @@ class ViewInputArchive
       }
     }
   }
+  // A string as cereal writes it (a 64-bit size, then the bytes), copied once: cereal's
+  // own load zero-fills the string to its size before it copies the bytes over.
+  void LoadString(std::string& str) {
+    uint64_t size = 0;
+    LoadBytes<sizeof(size)>(&size, sizeof(size));
+    if (size > in_.size()) RanDry(size);
+    str.clear();
+    str.append(in_.data(), size);
+    in_.remove_prefix(size);
+  }
   [[noreturn, gnu::cold, gnu::noinline]] void RanDry(size_t size) const {
     throw cereal::Exception("Failed to read " + std::to_string(size) +
                             " bytes from the record; " + std::to_string(in_.size()) +
@@ -182,6 +192,9 @@ template <class T>
 void CEREAL_LOAD_FUNCTION_NAME(ViewInputArchive& ar, cereal::BinaryData<T>& bd) {
   using Element = std::remove_pointer_t<T>;
   ar.LoadBytes<sizeof(Element)>(bd.data, static_cast<size_t>(bd.size));
+}
+inline void CEREAL_LOAD_FUNCTION_NAME(ViewInputArchive& ar, std::string& str) {
+  ar.LoadString(str);
 }
 template <class T>
 inline constexpr bool kLoadedVersioned =
