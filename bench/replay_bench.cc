@@ -2,13 +2,16 @@
 // raw RocksDB scan rate of the same log (every log entry and every event record read
 // in key order), measured in the same run:
 //
-//   replay_bench [--scale X] [--dir DIR] [--keep 1]     (N = 5,000,000 x scale)
+//   replay_bench [--scale X] [--files F] [--dir DIR] [--keep 1]
+//
+// N = 5,000,000 x scale events, in jobs of F files (250 by default; bench/compare's
+// jobs have 24 files, about 100 events, so --files 24 replays its shape).
 //
 // --keep 1 leaves the data dir in place and reuses one that is there, so that a
 // profiler can watch the replay alone on a second run.
 //
-// The log is built first through the normal commit path (jobs of 250 files, batches of
-// 1,000, buffered durability to save time; durability does not change what is stored).
+// The log is built first through the normal commit path (batches of 1,000, buffered
+// durability to save time; durability does not change what is stored).
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
@@ -36,11 +39,13 @@ double Seconds(Clock::time_point since) {
 
 int main(int argc, char** argv) {
   double scale = 1.0;
+  int files = 250;
   bool keep = false;
   std::string dir = (std::filesystem::temp_directory_path() / "jobstate-replay-bench").string();
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string flag = argv[i];
     if (flag == "--scale") scale = std::stod(argv[i + 1]);
+    if (flag == "--files") files = std::stoi(argv[i + 1]);
     if (flag == "--dir") dir = argv[i + 1];
     if (flag == "--keep") keep = std::string(argv[i + 1]) != "0";
   }
@@ -61,7 +66,7 @@ int main(int argc, char** argv) {
     uint64_t id = 0;
     size_t events = 0;
     for (int j = 0; events < target; ++j) {
-      auto job = bench::JobEvents("job-" + std::to_string(j), 250, id, clock.NowMillis() - 3'600'000);
+      auto job = bench::JobEvents("job-" + std::to_string(j), files, id, clock.NowMillis() - 3'600'000);
       for (size_t i = 0; i < job.size() && events < target; i += 1000) {
         const size_t n = std::min({job.size() - i, size_t{1000}, target - events});
         std::vector<engine::Event> batch(job.begin() + static_cast<std::ptrdiff_t>(i),
