@@ -190,6 +190,13 @@ Result<ReplayStats> Replay(const std::string& path, const ReplayOptions& options
     if (job_id.empty() && org.empty()) return Status::OK();  // a jid never committed
     job.files = TrackingFileTable();
     saved.clear();
+    // Events are counted into the shared total 1,024 at a time and at the job's end,
+    // not with an atomic add per event on a cache line every worker writes.
+    uint64_t uncounted = 0;
+    auto count = [&] {
+      report(events_done.fetch_add(uncounted) + uncounted);
+      uncounted = 0;
+    };
     Status st = RefoldJob(db, {}, jid, org, job_id, job,
                           [&](const engine::RecordedEvent& e, std::string_view record,
                               RefoldedJob& j) -> Status {
@@ -207,9 +214,10 @@ Result<ReplayStats> Replay(const std::string& path, const ReplayOptions& options
         }
         j.files.Forget();
       }
-      report(events_done.fetch_add(1) + 1);
+      if (++uncounted == 1024) count();
       return out.MaybeFlush();
     });
+    count();
     if (!st.ok() || job.snap.version == 0) return st;
     out.Put(Cf::kSnapshots, keys::Job(jid), EncodeSnapshot(job.snap));
     out.Put(Cf::kJobsByOrg, keys::OrgJob(org, job.snap.created_at, jid), "");
