@@ -73,7 +73,7 @@ class StringOutputArchive
   }
   // T's version, written before T's first appearance in the payload.
   template <class T>
-  uint32_t SaveVersion() {
+  uint32_t ClassVersion() {
     const uint32_t version = cereal::detail::Version<T>::version;
     if (!versions_.Find(&kClassTag<T>)) {
       versions_.Add(&kClassTag<T>, version);
@@ -104,15 +104,6 @@ void CEREAL_SERIALIZE_FUNCTION_NAME(StringOutputArchive& ar, cereal::SizeTag<T>&
 template <class T>
 void CEREAL_SAVE_FUNCTION_NAME(StringOutputArchive& ar, const cereal::BinaryData<T>& bd) {
   ar.SaveBytes(bd.data, static_cast<size_t>(bd.size));
-}
-// Every class with a versioned serialize member is saved through this function
-// (cereal::specialize below), which keeps the version itself.
-template <class T>
-inline constexpr bool kSavedVersioned =
-    cereal::traits::has_member_versioned_serialize<T, StringOutputArchive>::value;
-template <class T, std::enable_if_t<kSavedVersioned<T>, int> = 0>
-void CEREAL_SERIALIZE_FUNCTION_NAME(StringOutputArchive& ar, T& t) {
-  cereal::access::member_serialize(ar, t, ar.SaveVersion<T>());
 }
 
 // Reads what PortableBinaryOutputArchive wrote, as cereal's PortableBinaryInputArchive
@@ -161,7 +152,7 @@ class ViewInputArchive
   }
   // T's version: read before T's first appearance in the payload, remembered after.
   template <class T>
-  uint32_t LoadVersion() {
+  uint32_t ClassVersion() {
     if (const auto seen = versions_.Find(&kClassTag<T>)) return *seen;
     uint32_t version = 0;
     LoadBytes<sizeof(version)>(&version, sizeof(version));
@@ -196,27 +187,26 @@ void CEREAL_LOAD_FUNCTION_NAME(ViewInputArchive& ar, cereal::BinaryData<T>& bd) 
 inline void CEREAL_LOAD_FUNCTION_NAME(ViewInputArchive& ar, std::string& str) {
   ar.LoadString(str);
 }
-template <class T>
-inline constexpr bool kLoadedVersioned =
-    cereal::traits::has_member_versioned_serialize<T, ViewInputArchive>::value;
-template <class T, std::enable_if_t<kLoadedVersioned<T>, int> = 0>
-void CEREAL_SERIALIZE_FUNCTION_NAME(ViewInputArchive& ar, T& t) {
-  cereal::access::member_serialize(ar, t, ar.LoadVersion<T>());
+
+// Every class with a versioned serialize member goes through this function with the
+// codec's archives (cereal::specialize below), which keep the version themselves.
+template <class A>
+concept CodecArchive =
+    std::is_same_v<A, StringOutputArchive> || std::is_same_v<A, ViewInputArchive>;
+template <class A, class T>
+inline constexpr bool kVersioned = cereal::traits::has_member_versioned_serialize<T, A>::value;
+template <CodecArchive A, class T>
+  requires kVersioned<A, T>
+void CEREAL_SERIALIZE_FUNCTION_NAME(A& ar, T& t) {
+  cereal::access::member_serialize(ar, t, ar.template ClassVersion<T>());
 }
 
 }  // namespace jobstate::storage::codec_detail
 
-// cereal is told to serialize versioned classes through the functions above, not their
-// members, with the codec's archives.
 namespace cereal {
-template <class T>
-struct specialize<jobstate::storage::codec_detail::StringOutputArchive, T,
-                  specialization::non_member_serialize>
-    : std::bool_constant<jobstate::storage::codec_detail::kSavedVersioned<T>> {};
-template <class T>
-struct specialize<jobstate::storage::codec_detail::ViewInputArchive, T,
-                  specialization::non_member_serialize>
-    : std::bool_constant<jobstate::storage::codec_detail::kLoadedVersioned<T>> {};
+template <jobstate::storage::codec_detail::CodecArchive A, class T>
+struct specialize<A, T, specialization::non_member_serialize>
+    : std::bool_constant<jobstate::storage::codec_detail::kVersioned<A, T>> {};
 }  // namespace cereal
 
 CEREAL_REGISTER_ARCHIVE(jobstate::storage::codec_detail::StringOutputArchive)

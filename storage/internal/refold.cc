@@ -29,8 +29,9 @@ Status RefoldJob(
                                 " follows " + std::to_string(out.snap.version));
     }
     Status s = engine::Apply(out.snap, out.files, *e);
-    if (!s.ok())
+    if (!s.ok()) {
       return Status::Corruption(where.str() + ": does not fold: " + s.message());
+    }
     if (!out.final_event && engine::IsFinal(out.snap.status)) {
       out.final_event = {e->position, e->recorded_at};
     }
