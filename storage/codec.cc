@@ -123,7 +123,7 @@ class ViewInputArchive
   void LoadBytes(void* data, size_t size) {
     if (size > in_.size()) RanDry(size);
     if (size == DataSize) {
-      std::memcpy(data, in_.data(), DataSize);  // one value: a move, not a call
+      std::memcpy(data, in_.data(), DataSize);  // one value: copied inline, no call
     } else if (size > 0) {                      // an empty vector's data may be null
       std::memcpy(data, in_.data(), size);
     }
@@ -247,8 +247,9 @@ std::string EncodeRecord(const T& value) {
 
 template <class T>
 Result<T> DecodeRecord(std::string_view record, const RecordName& where) {
-  if (record.size() < 5)
+  if (record.size() < 5) {
     return Err(Status::Corruption(where.str() + ": record too short"));
+  }
   if (static_cast<uint8_t>(record[0]) != kRecordFormat) {
     return Err(Status::Corruption(where.str() + ": unknown record format " +
                                   std::to_string(static_cast<uint8_t>(record[0]))));
