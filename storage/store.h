@@ -44,7 +44,7 @@ class Store final : public engine::JobStore {
   // it; Corruption when its format is not one this build reads.
   static Result<std::unique_ptr<Store>> Open(const StoreOptions& options,
                                              const engine::Clock& clock);
-  // Commits what is queued, then closes the database.
+  // Commits what is queued, writes the memtables out, then closes the database.
   ~Store();
 
   // Queues a batch; see Sequencer::Submit for the callback's contract.

@@ -1,6 +1,7 @@
 // The commit path and the reads over a real RocksDB: acknowledgements, idempotency,
 // expected_version, atomicity, file pages, history, the global log, restart.
 #include <atomic>
+#include <filesystem>
 #include <thread>
 
 #include "engine/job_store.h"
@@ -439,6 +440,23 @@ TEST_F(StoreTest, BufferedDurabilityCommitsAndKeepsEverythingAcrossACleanClose) 
   Reopen();  // the close syncs the WAL
   EXPECT_EQ(store_->GetSnapshot("acme", "job-a")->version, 502u);
   EXPECT_EQ(store_->last_position(), 502u);
+}
+
+// A clean close writes the memtables out: the next open (a restart, a `jobctl`
+// command) has no write-ahead log to replay, and everything is still there.
+TEST_F(StoreTest, ACleanCloseLeavesNoWriteAheadLogToReplay) {
+  JobScenario a("job-a");
+  std::vector<engine::Event> batch = {a.Created(), a.Started()};
+  for (int i = 0; i < 200; ++i) batch.push_back(a.Progress("p" + std::to_string(i)));
+  ASSERT_THAT(Append(batch), IsOk());
+  store_.reset();
+  uintmax_t wal_bytes = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(options_.path)) {
+    if (entry.path().extension() == ".log") wal_bytes += entry.file_size();
+  }
+  EXPECT_EQ(wal_bytes, 0u);
+  Reopen();
+  EXPECT_EQ(store_->GetSnapshot("acme", "job-a")->version, 202u);
 }
 
 TEST_F(StoreTest, SecondOpenOfTheSameDataDirIsRefused) {
