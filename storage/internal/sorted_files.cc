@@ -135,8 +135,7 @@ Result<bool> FeedFiles::Put(std::string_view org, const std::string& key, std::s
       last_ = orgs_.emplace(std::string(org), nullptr).first;
     }
   }
-  auto it = last_;
-  Status s = AddTo(db_, Cf::kLogByOrg, it->second, files_, [&] {
+  Status s = AddTo(db_, Cf::kLogByOrg, last_->second, files_, [&] {
     return dir_ + "/feed-" + std::to_string(files_.size()) + ".sst";
   }, key, value);
   if (!s.ok()) return Err(std::move(s));
