@@ -268,18 +268,32 @@ Result<ReplayStats> Replay(const std::string& path, const ReplayOptions& options
   for (unsigned t = 1; t < threads; ++t) pool.emplace_back(worker, std::ref(sorted[t]));
   worker(sorted[0]);
   for (auto& t : pool) t.join();
-  if (first_error.ok()) first_error = IngestSortedFiles(db, sorted, feed_files);
+  if (first_error.ok()) {
+    // The ETA's prior, summed over every job's lesson, goes to a sorted file of its own,
+    // written on a thread while the workers' files are ingested (which mostly waits on
+    // the disk).
+    SortedFiles history_files(db, sorted_dir, threads);
+    Status history_status;
+    std::thread history([&] {
+      for (auto& [key, value] : eta_history.Records()) {
+        history_files.Put(Cf::kEtaHistory, std::move(key), std::move(value));
+      }
+      history_status = history_files.EndJob();
+      if (history_status.ok()) history_status = history_files.Finish();
+    });
+    for (size_t t = 0; t < sorted.size() && first_error.ok(); ++t) {
+      first_error = IngestSortedFiles(db, sorted[t], t == 0 ? &feed_files : nullptr);
+    }
+    history.join();
+    if (first_error.ok()) first_error = history_status;
+    if (first_error.ok()) first_error = IngestSortedFiles(db, history_files);
+  }
   std::filesystem::remove_all(sorted_dir, ec);
   if (!first_error.ok()) return Err(first_error);
   ReplayProgress progress{events_done.load(), events_total, jobs_done.load()};
   BulkWriter out(db);
   out.Put(Cf::kMeta, "jobs_by_status", EncodeJobCounts(jobs_by_status));
   out.Put(Cf::kMeta, "eta_accuracy", EncodeEtaAccuracy(eta_accuracy));
-  for (auto& [key, value] : eta_history.Records()) {
-    out.Put(Cf::kEtaHistory, std::move(key), std::move(value));
-    s = out.MaybeFlush();
-    if (!s.ok()) return Err(s);
-  }
   s = out.Flush();
   if (!s.ok()) return Err(s);
   // Make the derived records durable (they bypassed the WAL), then lift the mark.

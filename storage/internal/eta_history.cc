@@ -1,6 +1,9 @@
 #include "storage/internal/eta_history.h"
 
+#include <algorithm>
+#include <iterator>
 #include <memory>
+#include <string_view>
 
 #include <rocksdb/db.h>
 
@@ -46,16 +49,24 @@ void EtaHistoryBuilder::Merge(EtaHistoryBuilder&& other) {
 }
 
 std::vector<std::pair<std::string, std::string>> EtaHistoryBuilder::Records() const {
-  std::map<std::string, engine::EtaHistory> sums;
+  // Each prefix's records, in position order. Prefixes are self-delimiting (no prefix
+  // begins another), so the runs laid end to end in prefix order are in key order.
+  struct Run {
+    EtaHistoryRecord sum;
+    std::vector<std::pair<std::string, std::string>> records;
+  };
+  std::map<std::string_view, Run> runs;
+  for (const auto& [position, lesson] : by_position_) {
+    Run& run = runs[lesson.prefix];
+    run.sum.recorded_at = lesson.recorded_at;
+    run.sum.history.Add(lesson.learned);
+    run.records.emplace_back(keys::EtaHistory(lesson.prefix, position), EncodeEtaHistory(run.sum));
+  }
   std::vector<std::pair<std::string, std::string>> out;
   out.reserve(by_position_.size());
-  for (const auto& [position, lesson] : by_position_) {
-    engine::EtaHistory& sum = sums[lesson.prefix];
-    sum.Add(lesson.learned);
-    out.emplace_back(keys::EtaHistory(lesson.prefix, position),
-                     EncodeEtaHistory({lesson.recorded_at, sum}));
+  for (auto& [prefix, run] : runs) {
+    std::move(run.records.begin(), run.records.end(), std::back_inserter(out));
   }
-  std::sort(out.begin(), out.end());
   return out;
 }
 

@@ -150,23 +150,23 @@ Status FeedFiles::Finish() {
   return Status::OK();
 }
 
-Status IngestSortedFiles(const Db& db, std::vector<SortedFiles>& workers, const FeedFiles& feed) {
+Status IngestSortedFiles(const Db& db, const SortedFiles& files, const FeedFiles* feed) {
   rocksdb::IngestExternalFileOptions options;
   options.move_files = true;
-  if (!feed.Files().empty()) {
-    rocksdb::Status s = db.get()->IngestExternalFile(db.cf(Cf::kLogByOrg), feed.Files(), options);
-    if (!s.ok()) return FromRocks(s, "ingest the replayed feed");
-  }
+  std::vector<rocksdb::IngestExternalFileArg> args;
+  auto add = [&](Cf cf, const std::vector<std::string>& paths) {
+    if (paths.empty()) return;
+    rocksdb::IngestExternalFileArg& arg = args.emplace_back();
+    arg.column_family = db.cf(cf);
+    arg.external_files = paths;
+    arg.options = options;
+  };
+  if (feed) add(Cf::kLogByOrg, feed->Files());
   for (size_t i = 0; i < static_cast<size_t>(Cf::kCount); ++i) {
-    const Cf cf = static_cast<Cf>(i);
-    if (!KeyedByJob(cf)) continue;
-    for (const SortedFiles& w : workers) {
-      if (w.Files(cf).empty()) continue;
-      rocksdb::Status s = db.get()->IngestExternalFile(db.cf(cf), w.Files(cf), options);
-      if (!s.ok()) return FromRocks(s, "ingest replayed records");
-    }
+    add(static_cast<Cf>(i), files.Files(static_cast<Cf>(i)));
   }
-  return Status::OK();
+  if (args.empty()) return Status::OK();
+  return FromRocks(db.get()->IngestExternalFiles(args), "ingest replayed records");
 }
 
 }  // namespace jobstate::storage

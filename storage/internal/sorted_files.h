@@ -37,7 +37,8 @@ class SortedFiles {
   SortedFiles(const SortedFiles&) = delete;
   SortedFiles& operator=(const SortedFiles&) = delete;
 
-  // Buffers a record of the job being replayed. REQUIRES: KeyedByJob(cf).
+  // Buffers a record of the job being replayed. Each job's keys of a family must sort
+  // after the previous job's (true of the families KeyedByJob, in jid order).
   void Put(Cf cf, std::string key, std::string value);
   // Bytes buffered for the job so far.
   size_t buffered_bytes() const { return buffered_bytes_; }
@@ -91,8 +92,9 @@ class FeedFiles {
   std::vector<std::string> files_;
 };
 
-// Ingests every worker's files into their families (moving them), worker by worker,
-// and the feed's files.
-Status IngestSortedFiles(const Db& db, std::vector<SortedFiles>& workers, const FeedFiles& feed);
+// Ingests `files` into their families (moving them), with the feed's files when given,
+// in one atomic call: one manifest write, not one per family. Two workers' files overlap,
+// so each worker's take a call of their own.
+Status IngestSortedFiles(const Db& db, const SortedFiles& files, const FeedFiles* feed = nullptr);
 
 }  // namespace jobstate::storage

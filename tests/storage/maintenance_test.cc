@@ -160,6 +160,53 @@ TEST_F(MaintenanceTest, ReplayGivesTheSameRecordsWhetherJobsAreSortedOrNot) {
   EXPECT_TRUE(report->differences.empty());
 }
 
+// The ETA's prior of several kinds of jobs (organisations, one named with the start of
+// another's name; collections; job types), their completions interleaved in the log:
+// replay writes the records of every kind, in key order, with the same bytes.
+TEST_F(MaintenanceTest, ReplayRebuildsThePriorOfEveryKindOfJob) {
+  struct Kind {
+    std::string org, collection;
+    engine::JobType type;
+  };
+  const std::vector<Kind> kinds = {{"acme", "docs", engine::JobType::kIndexS3},
+                                   {"acme", "mail", engine::JobType::kIndexS3},
+                                   {"acme", "docs", engine::JobType::kIndexGcs},
+                                   {"acme-eu", "docs", engine::JobType::kIndexS3},
+                                   {"beta", "docs", engine::JobType::kIndexS3}};
+  std::vector<JobScenario> jobs;
+  for (size_t round = 0; round < 3; ++round) {
+    for (size_t k = 0; k < kinds.size(); ++k) {
+      JobScenario& j = jobs.emplace_back("kind-" + std::to_string(k) + "-" + std::to_string(round),
+                                         kT0, 100 + jobs.size());
+      engine::Event created = j.Created();
+      auto& c = std::get<engine::JobCreated>(created.data);
+      c.collection_name = kinds[k].collection;
+      c.job_type = kinds[k].type;
+      ASSERT_THAT(Append({created, j.Started(), j.Discovered({"s3://b/1", "s3://b/2"}),
+                          j.FileStarted("s3://b/1"), j.FileStarted("s3://b/2")},
+                         kinds[k].org),
+                  IsOk());
+    }
+  }
+  // Completed in an order that visits the kinds in turn, last round first.
+  for (size_t i = jobs.size(); i-- > 0;) {
+    JobScenario& j = jobs[i];
+    j.Advance(1000 + 100 * static_cast<engine::Millis>(i));
+    ASSERT_THAT(Append({j.FileCompleted("s3://b/1"), j.FileCompleted("s3://b/2"), j.Completed()},
+                       kinds[i % kinds.size()].org),
+                IsOk());
+  }
+  store_.reset();
+  const auto before = DumpReproducible();
+  ASSERT_EQ(before.at(Cf::kEtaHistory).size(), jobs.size());
+  ASSERT_THAT(storage::Replay(options_.path, {}), IsOk());
+  const auto after = DumpReproducible();
+  for (Cf cf : kReproducible) {
+    SCOPED_TRACE(std::string(storage::CfName(cf)));
+    EXPECT_TRUE(after.at(cf) == before.at(cf));
+  }
+}
+
 TEST_F(MaintenanceTest, VerifyNamesEachTamperedRecordAndItsJob) {
   const auto ids = AppendRandomHistories(*store_, clock_, 12, 7);
   auto clean = store_->Verify({});
