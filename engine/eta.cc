@@ -176,43 +176,39 @@ CostModel CostsOf(const JobSnapshot& job, const EtaHistory* prior) {
     auto it = prior->types.find(type);
     return it == prior->types.end() ? kNone : it->second;
   };
-  // Each stage pooled over types: the job's own spans, and the prior's, weighted by
-  // how well they agree.
-  std::array<Moments, kEtaStages> pooled{};
-  std::array<EtaFitSums, kEtaStages> prior_pooled{};
-  if (prior) {
-    for (const auto& [type, st] : prior->types) {
-      for (size_t s = 0; s < kEtaStages; ++s) prior_pooled[s].Add(st[s].spans);
-    }
-  }
-  for (size_t s = 0; s < kEtaStages; ++s) {
-    EtaFitSums own;
-    for (const auto& [type, t] : job.eta.types) own.Add(t.stages[s].done.spans);
-    pooled[s].Add(own, 1);
-    pooled[s].Add(prior_pooled[s], PriorWeightGiven(own, prior_pooled[s]));
-  }
   CostModel out;
   out.types.resize(job.eta.types.size());
-  size_t i = 0;
-  for (size_t s = 0; s < kEtaStages; ++s) out.any = out.any || pooled[s].n > 0;
-  for (const auto& [type, t] : job.eta.types) {
-    const auto& p = prior_of(type);
-    TypeCosts& costs = out.types[i++];
-    for (size_t s = 0; s < kEtaStages; ++s) {
-      const EtaStageEvidence& own = t.stages[s].done;
-      const double w = PriorWeightGiven(own.spans, p[s].spans);
+  // Stage by stage: each (type, stage) needs only its stage pooled over types, so no
+  // table of every stage's sums is built (and zeroed) on each of the fold's calls.
+  for (size_t s = 0; s < kEtaStages; ++s) {
+    // The stage pooled over types: the job's own spans, and the prior's, weighted by
+    // how well they agree.
+    EtaFitSums own, prior_pooled;
+    for (const auto& [type, t] : job.eta.types) own.Add(t.stages[s].done.spans);
+    Moments pooled;
+    pooled.Add(own, 1);
+    if (prior) {
+      for (const auto& [type, st] : prior->types) prior_pooled.Add(st[s].spans);
+      pooled.Add(prior_pooled, PriorWeightGiven(own, prior_pooled));
+    }
+    out.any = out.any || pooled.n > 0;
+    size_t i = 0;
+    for (const auto& [type, t] : job.eta.types) {
+      const EtaStageEvidence& p = prior_of(type)[s];
+      const EtaStageEvidence& own_type = t.stages[s].done;
+      const double w = PriorWeightGiven(own_type.spans, p.spans);
       Moments m;
-      m.Add(own.spans, 1);
-      m.Add(p[s].spans, w);
+      m.Add(own_type.spans, 1);
+      m.Add(p.spans, w);
       // Shrunk toward the stage's pooled fit by kShrinkFiles files' worth of it: a
       // type with few spans borrows the others' shape instead of trusting a line
       // through three points; one with many keeps its own.
       const double n = m.n;
-      if (pooled[s].n > 0) m.Add(pooled[s], std::min(1.0, kShrinkFiles / pooled[s].n));
-      const auto fit = FitOf(m);
-      costs[s].fit = fit.value_or(Fit{});
-      const double ended = double(own.ended) + w * double(p[s].ended);
-      costs[s].goes_on = (n - ended + 1) / (n + 1);
+      if (pooled.n > 0) m.Add(pooled, std::min(1.0, kShrinkFiles / pooled.n));
+      StageCost& cost = out.types[i++][s];
+      cost.fit = FitOf(m).value_or(Fit{});
+      const double ended = double(own_type.ended) + w * double(p.ended);
+      cost.goes_on = (n - ended + 1) / (n + 1);
     }
   }
   const double stretch = LaneStretch(job, out);
