@@ -60,7 +60,8 @@ std::vector<std::pair<std::string, std::string>> EtaHistoryBuilder::Records() co
     Run& run = runs[lesson.prefix];
     run.sum.recorded_at = lesson.recorded_at;
     run.sum.history.Add(lesson.learned);
-    run.records.emplace_back(keys::EtaHistory(lesson.prefix, position), EncodeEtaHistory(run.sum));
+    run.records.emplace_back(keys::EtaHistory(lesson.prefix, position),
+                             EncodeEtaHistory(run.sum));
   }
   std::vector<std::pair<std::string, std::string>> out;
   out.reserve(by_position_.size());

@@ -95,6 +95,7 @@ class FeedFiles {
 // Ingests `files` into their families (moving them), with the feed's files when given,
 // in one atomic call: one manifest write, not one per family. Two workers' files overlap,
 // so each worker's take a call of their own.
-Status IngestSortedFiles(const Db& db, const SortedFiles& files, const FeedFiles* feed = nullptr);
+Status IngestSortedFiles(const Db& db, const SortedFiles& files,
+                         const FeedFiles* feed = nullptr);
 
 }  // namespace jobstate::storage

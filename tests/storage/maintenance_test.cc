@@ -176,8 +176,8 @@ TEST_F(MaintenanceTest, ReplayRebuildsThePriorOfEveryKindOfJob) {
   std::vector<JobScenario> jobs;
   for (size_t round = 0; round < 3; ++round) {
     for (size_t k = 0; k < kinds.size(); ++k) {
-      JobScenario& j = jobs.emplace_back("kind-" + std::to_string(k) + "-" + std::to_string(round),
-                                         kT0, 100 + jobs.size());
+      const std::string id = "kind-" + std::to_string(k) + "-" + std::to_string(round);
+      JobScenario& j = jobs.emplace_back(id, kT0, 100 + jobs.size());
       engine::Event created = j.Created();
       auto& c = std::get<engine::JobCreated>(created.data);
       c.collection_name = kinds[k].collection;
@@ -192,9 +192,10 @@ TEST_F(MaintenanceTest, ReplayRebuildsThePriorOfEveryKindOfJob) {
   for (size_t i = jobs.size(); i-- > 0;) {
     JobScenario& j = jobs[i];
     j.Advance(1000 + 100 * static_cast<engine::Millis>(i));
-    ASSERT_THAT(Append({j.FileCompleted("s3://b/1"), j.FileCompleted("s3://b/2"), j.Completed()},
-                       kinds[i % kinds.size()].org),
-                IsOk());
+    ASSERT_THAT(
+        Append({j.FileCompleted("s3://b/1"), j.FileCompleted("s3://b/2"), j.Completed()},
+               kinds[i % kinds.size()].org),
+        IsOk());
   }
   store_.reset();
   const auto before = DumpReproducible();
