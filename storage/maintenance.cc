@@ -184,8 +184,8 @@ Result<ReplayStats> Replay(const std::string& path, const ReplayOptions& options
 
   // `saved` keeps, by ordinal, the record of each row as the last checkpoint wrote it:
   // a row unchanged since is not encoded again at the end.
-  auto one_job = [&](uint64_t jid, BulkWriter& out, RefoldedJob& job,
-                     std::vector<std::string>& saved) -> Status {
+  auto one_job = [&](uint64_t jid, rocksdb::Iterator& events, BulkWriter& out,
+                     RefoldedJob& job, std::vector<std::string>& saved) -> Status {
     const auto& [org, job_id] = (*names)[jid];
     if (job_id.empty() && org.empty()) return Status::OK();  // a jid never committed
     job.files = TrackingFileTable();
@@ -197,7 +197,7 @@ Result<ReplayStats> Replay(const std::string& path, const ReplayOptions& options
       report(events_done.fetch_add(uncounted) + uncounted);
       uncounted = 0;
     };
-    Status st = RefoldJob(db, {}, jid, org, job_id, job,
+    Status st = RefoldJob(events, jid, org, job_id, job,
                           [&](const engine::RecordedEvent& e, std::string_view record,
                               RefoldedJob& j) -> Status {
       out.Put(Cf::kDedupe, keys::Dedupe(jid, e.event.event_id),
@@ -249,6 +249,9 @@ Result<ReplayStats> Replay(const std::string& path, const ReplayOptions& options
   for (unsigned t = 0; t < threads; ++t) sorted.emplace_back(db, sorted_dir, t);
   auto worker = [&](SortedFiles& files) {
     BulkWriter out(db, &files, options.sorted_job_bytes);
+    // One iterator over the events for all of this worker's jobs, which come in
+    // ascending jid order.
+    std::unique_ptr<rocksdb::Iterator> events(db.get()->NewIterator({}, db.cf(Cf::kEvents)));
     RefoldedJob job;
     std::vector<std::string> saved;
     for (uint64_t item; !failed && (item = next_item.fetch_add(1)) < names->size();) {
@@ -256,7 +259,7 @@ Result<ReplayStats> Replay(const std::string& path, const ReplayOptions& options
         fail(Status::Aborted("interrupted", "replay stopped; run it again to finish"));
         return;
       }
-      Status st = item == 0 ? feed_index(out) : one_job(item, out, job, saved);
+      Status st = item == 0 ? feed_index(out) : one_job(item, *events, out, job, saved);
       if (st.ok() && item != 0) st = out.EndJob();
       if (!st.ok()) return fail(std::move(st));
     }

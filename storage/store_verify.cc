@@ -125,7 +125,8 @@ Status VerifyJob(const Db& db, const ReadSnapshot& snap, uint64_t jid, const std
     if (!it->status().ok()) return FromRocks(it->status(), "scan checkpoints");
   }
   RefoldedJob job;
-  Status s = RefoldJob(db, ro, jid, org, job_id, job,
+  std::unique_ptr<rocksdb::Iterator> events(db.get()->NewIterator(ro, db.cf(Cf::kEvents)));
+  Status s = RefoldJob(*events, jid, org, job_id, job,
                        [&](const engine::RecordedEvent& e, std::string_view record,
                            RefoldedJob& j) -> Status {
     ++check.events;

@@ -1,7 +1,5 @@
 #include "storage/internal/refold.h"
 
-#include <memory>
-
 #include "engine/projector.h"
 #include "storage/codec.h"
 #include "storage/internal/keys.h"
@@ -10,7 +8,7 @@
 namespace jobstate::storage {
 
 Status RefoldJob(
-    const Db& db, const rocksdb::ReadOptions& ro, uint64_t jid, const std::string& org,
+    rocksdb::Iterator& it, uint64_t jid, const std::string& org,
     const std::string& job_id, RefoldedJob& out,
     const std::function<Status(const engine::RecordedEvent&, std::string_view record,
                                RefoldedJob&)>& each) {
@@ -19,10 +17,9 @@ Status RefoldJob(
   out.snap.job_id = job_id;
   out.final_event.reset();
   const std::string prefix = keys::Job(jid);
-  std::unique_ptr<rocksdb::Iterator> it(db.get()->NewIterator(ro, db.cf(Cf::kEvents)));
-  for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
-    const RecordName where("events", it->key().ToStringView());
-    auto e = DecodeEvent(it->value().ToStringView(), where);
+  for (it.Seek(prefix); it.Valid() && it.key().starts_with(prefix); it.Next()) {
+    const RecordName where("events", it.key().ToStringView());
+    auto e = DecodeEvent(it.value().ToStringView(), where);
     if (!e.has_value()) return e.error();
     if (e->version != out.snap.version + 1) {
       return Status::Corruption(where.str() + ": version " + std::to_string(e->version) +
@@ -36,11 +33,11 @@ Status RefoldJob(
       out.final_event = {e->position, e->recorded_at};
     }
     if (each) {
-      s = each(*e, it->value().ToStringView(), out);
+      s = each(*e, it.value().ToStringView(), out);
       if (!s.ok()) return s;
     }
   }
-  return FromRocks(it->status(), "scan events");
+  return FromRocks(it.status(), "scan events");
 }
 
 }  // namespace jobstate::storage

@@ -3,7 +3,7 @@
 // verification. After each event `each` sees the event, its record as stored, the
 // snapshot and the file table as they stand, and the ordinals the event changed.
 //
-// Thread safety: a free function; the caller owns the iterator's snapshot.
+// Thread safety: a free function; the caller owns the iterator.
 
 #include <cstdint>
 #include <functional>
@@ -13,11 +13,10 @@
 #include <utility>
 #include <vector>
 
-#include <rocksdb/options.h>
+#include <rocksdb/iterator.h>
 
 #include "engine/file_table.h"
 #include "engine/state.h"
-#include "storage/internal/db.h"
 
 namespace jobstate::storage {
 
@@ -65,11 +64,14 @@ struct RefoldedJob {
   std::optional<std::pair<uint64_t, engine::Millis>> final_event;
 };
 
-// Folds job `jid` (named org/job_id) from its events read with `ro`. `each` may be
+// Folds job `jid` (named org/job_id) from its events, read through `events`, an
+// iterator over the events family: a caller that folds jobs in ascending jid order
+// keeps one iterator for all of them, so that each job's seek starts from where the
+// last one ended (within the same block, RocksDB skips the index). `each` may be
 // empty; a non-OK Status from it stops the fold and is returned. Corruption when an
 // event does not decode or does not fold.
 Status RefoldJob(
-    const Db& db, const rocksdb::ReadOptions& ro, uint64_t jid, const std::string& org,
+    rocksdb::Iterator& events, uint64_t jid, const std::string& org,
     const std::string& job_id, RefoldedJob& out,
     const std::function<Status(const engine::RecordedEvent&, std::string_view record,
                                RefoldedJob&)>& each);
