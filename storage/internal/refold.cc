@@ -8,7 +8,7 @@
 namespace jobstate::storage {
 
 Status RefoldJob(
-    rocksdb::Iterator& it, uint64_t jid, const std::string& org,
+    rocksdb::Iterator& events, uint64_t jid, const std::string& org,
     const std::string& job_id, RefoldedJob& out,
     const std::function<Status(const engine::RecordedEvent&, std::string_view record,
                                RefoldedJob&)>& each) {
@@ -17,9 +17,10 @@ Status RefoldJob(
   out.snap.job_id = job_id;
   out.final_event.reset();
   const std::string prefix = keys::Job(jid);
-  for (it.Seek(prefix); it.Valid() && it.key().starts_with(prefix); it.Next()) {
-    const RecordName where("events", it.key().ToStringView());
-    auto e = DecodeEvent(it.value().ToStringView(), where);
+  for (events.Seek(prefix); events.Valid() && events.key().starts_with(prefix);
+       events.Next()) {
+    const RecordName where("events", events.key().ToStringView());
+    auto e = DecodeEvent(events.value().ToStringView(), where);
     if (!e.has_value()) return e.error();
     if (e->version != out.snap.version + 1) {
       return Status::Corruption(where.str() + ": version " + std::to_string(e->version) +
@@ -33,11 +34,11 @@ Status RefoldJob(
       out.final_event = {e->position, e->recorded_at};
     }
     if (each) {
-      s = each(*e, it.value().ToStringView(), out);
+      s = each(*e, events.value().ToStringView(), out);
       if (!s.ok()) return s;
     }
   }
-  return FromRocks(it.status(), "scan events");
+  return FromRocks(events.status(), "scan events");
 }
 
 }  // namespace jobstate::storage
