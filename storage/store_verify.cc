@@ -245,7 +245,8 @@ Status VerifyJob(const Db& db, const ReadSnapshot& snap, JobIterators& its, uint
     want_ids.insert(keys::FileId(jid, row.uri));
   }
   for (auto [cf, it, name, want] :
-       {std::tuple{Cf::kFilesByStatus, its.files_by_status.get(), "status index", &want_status},
+       {std::tuple{Cf::kFilesByStatus, its.files_by_status.get(), "status index",
+                   &want_status},
         std::tuple{Cf::kFileIds, its.file_ids.get(), "uri index", &want_ids}}) {
     size_t extra = 0;
     std::set<std::string> missing = *want;
@@ -306,8 +307,9 @@ Result<VerifyReport> Store::Verify(const VerifyOptions& options) const {
   // Jobs are taken in ascending jid order (JobIterators).
   std::vector<size_t> by_jid(jobs.size());
   std::iota(by_jid.begin(), by_jid.end(), size_t{0});
-  std::sort(by_jid.begin(), by_jid.end(),
-            [&](size_t a, size_t b) { return std::get<0>(jobs[a]) < std::get<0>(jobs[b]); });
+  std::sort(by_jid.begin(), by_jid.end(), [&](size_t a, size_t b) {
+    return std::get<0>(jobs[a]) < std::get<0>(jobs[b]);
+  });
   std::atomic<size_t> next{0};
   std::atomic<bool> failed{false};
   std::mutex mu;  // guards first_error, done and the progress callback
@@ -326,8 +328,9 @@ Result<VerifyReport> Store::Verify(const VerifyOptions& options) const {
       }
       const size_t i = by_jid[n];
       const auto& [jid, org, job_id] = jobs[i];
-      Status s = VerifyJob(*db_, snap, its, jid, org, job_id, options.scanned_dedupe_limit,
-                           checks[i], mine.counted, mine.history);
+      Status s = VerifyJob(*db_, snap, its, jid, org, job_id,
+                           options.scanned_dedupe_limit, checks[i], mine.counted,
+                           mine.history);
       if (!s.ok()) return fail(std::move(s));
       if (options.progress) {
         std::scoped_lock lock(mu);
