@@ -1,5 +1,6 @@
 #include "storage/maintenance.h"
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <mutex>
@@ -249,15 +250,21 @@ Result<ReplayStats> Replay(const std::string& path, const ReplayOptions& options
   for (unsigned t = 0; t < threads; ++t) sorted.emplace_back(db, sorted_dir, t);
   auto worker = [&](SortedFiles& files) {
     BulkWriter out(db, &files, options.sorted_job_bytes);
-    // One iterator over the events for all of this worker's jobs, which come in
-    // ascending jid order.
-    std::unique_ptr<rocksdb::Iterator> events(db.get()->NewIterator({}, db.cf(Cf::kEvents)));
+    // One iterator over the events for this worker's jobs, which come in ascending jid
+    // order, opened again every options.jobs_per_iterator jobs.
+    const uint64_t jobs_per_iterator = std::max<uint64_t>(options.jobs_per_iterator, 1);
+    std::unique_ptr<rocksdb::Iterator> events;
+    uint64_t jobs_on_iterator = jobs_per_iterator;
     RefoldedJob job;
     std::vector<std::string> saved;
     for (uint64_t item; !failed && (item = next_item.fetch_add(1)) < names->size();) {
       if (options.stop && options.stop->load()) {
         fail(Status::Aborted("interrupted", "replay stopped; run it again to finish"));
         return;
+      }
+      if (item != 0 && jobs_on_iterator++ == jobs_per_iterator) {
+        events.reset(db.get()->NewIterator({}, db.cf(Cf::kEvents)));
+        jobs_on_iterator = 1;
       }
       Status st = item == 0 ? feed_index(out) : one_job(item, *events, out, job, saved);
       if (st.ok() && item != 0) st = out.EndJob();
@@ -296,7 +303,10 @@ Result<ReplayStats> Replay(const std::string& path, const ReplayOptions& options
   ReplayProgress progress{events_done.load(), events_total, jobs_done.load()};
   BulkWriter out(db);
   out.Put(Cf::kMeta, "jobs_by_status", EncodeJobCounts(jobs_by_status));
-  out.Put(Cf::kMeta, "eta_accuracy", EncodeEtaAccuracy(eta_accuracy));
+  // Like the commit path, which writes the totals once a completed job adds to them.
+  if (eta_accuracy != engine::EtaAccuracyTotals{}) {
+    out.Put(Cf::kMeta, "eta_accuracy", EncodeEtaAccuracy(eta_accuracy));
+  }
   s = out.Flush();
   if (!s.ok()) return Err(s);
   // Make the derived records durable (they bypassed the WAL), then lift the mark.

@@ -33,6 +33,10 @@ struct ReplayOptions {
   // a job whose records there exceed this many bytes (they are sorted in memory) is
   // written through the memtables instead.
   size_t sorted_job_bytes = 256 << 20;  // Default: 256 MiB
+  // Each worker reads the events of its jobs through one iterator, opened again after
+  // this many jobs: an iterator holds on to the tables it reads, and a compaction of
+  // the events family left pending by the server may run during replay.
+  uint64_t jobs_per_iterator = 16384;
 };
 
 struct ReplayStats {

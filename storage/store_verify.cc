@@ -4,6 +4,7 @@
 #include <map>
 #include <mutex>
 #include <numeric>
+#include <optional>
 #include <set>
 #include <thread>
 #include <unordered_map>
@@ -321,14 +322,23 @@ Result<VerifyReport> Store::Verify(const VerifyOptions& options) const {
     failed = true;
   };
   auto worker = [&](Sums& mine) {
-    JobIterators its(*db_, snap.Options());
+    // Opened again every kJobsPerIterators jobs: iterators hold on to the tables they
+    // read, and the online verify runs while the server compacts.
+    constexpr size_t kJobsPerIterators = 1024;
+    std::optional<JobIterators> its;
+    size_t jobs_on_iterators = kJobsPerIterators;
     for (size_t n; !failed && (n = next.fetch_add(1)) < jobs.size();) {
       if (options.stop && options.stop->load()) {
         return fail(Status::Aborted("interrupted", "verification stopped"));
       }
+      if (jobs_on_iterators++ == kJobsPerIterators) {
+        its.reset();
+        its.emplace(*db_, snap.Options());
+        jobs_on_iterators = 1;
+      }
       const size_t i = by_jid[n];
       const auto& [jid, org, job_id] = jobs[i];
-      Status s = VerifyJob(*db_, snap, its, jid, org, job_id,
+      Status s = VerifyJob(*db_, snap, *its, jid, org, job_id,
                            options.scanned_dedupe_limit, checks[i], mine.counted,
                            mine.history);
       if (!s.ok()) return fail(std::move(s));
