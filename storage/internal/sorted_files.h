@@ -5,7 +5,8 @@
 // those families as sorted SST files, one job after the other, and the files are
 // ingested when replay ends: no memtable insert, no WAL, no flush of the same bytes a
 // second time. Each worker's files are disjoint and ascending; two workers' files
-// overlap, so each worker's are ingested by a call of their own.
+// overlap, so each worker's are ingested by a call of their own. The ETA prior, known
+// only once every job has folded, goes through a SortedFiles of its own at the end.
 //
 // Thread safety: one SortedFiles per worker, one FeedFiles for the thread that reads the
 // log; IngestSortedFiles once all have finished.
@@ -25,7 +26,7 @@
 
 namespace jobstate::storage {
 
-// Whether replay writes `cf` through SortedFiles.
+// Whether replay's workers write `cf` through their SortedFiles.
 bool KeyedByJob(Cf cf);
 
 class SortedFiles {
