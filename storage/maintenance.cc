@@ -310,9 +310,7 @@ Result<ReplayStats> Replay(const std::string& path, const ReplayOptions& options
   s = out.Flush();
   if (!s.ok()) return Err(s);
   // Make the derived records durable (they bypassed the WAL), then lift the mark.
-  std::vector<rocksdb::ColumnFamilyHandle*> handles;
-  for (size_t i = 0; i < static_cast<size_t>(Cf::kCount); ++i) handles.push_back(db.cf(static_cast<Cf>(i)));
-  s = FromRocks(db.get()->Flush(rocksdb::FlushOptions(), handles), "flush derived records");
+  s = db.FlushAll();
   if (s.ok()) {
     s = FromRocks(db.get()->Delete(synced, db.cf(Cf::kMeta), std::string(kReplayMarker)),
                   "clear replay mark");

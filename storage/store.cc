@@ -2,7 +2,6 @@
 
 #include <filesystem>
 #include <future>
-#include <vector>
 
 #include "storage/codec.h"
 #include "storage/internal/db.h"
@@ -113,11 +112,7 @@ Store::~Store() {
     // `jobctl` command) starts at once instead of replaying the write-ahead log into
     // them: RocksDB flushes at close only when the WAL is off. Should this fail, the
     // WAL still holds every write and the next open recovers from it.
-    std::vector<rocksdb::ColumnFamilyHandle*> handles;
-    for (size_t i = 0; i < static_cast<size_t>(Cf::kCount); ++i) {
-      handles.push_back(db_->cf(static_cast<Cf>(i)));
-    }
-    db_->get()->Flush(rocksdb::FlushOptions(), handles).PermitUncheckedError();
+    (void)db_->FlushAll();
   }
 }
 

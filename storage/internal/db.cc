@@ -115,6 +115,10 @@ Result<std::unique_ptr<Db>> Db::Open(const DbOptions& o) {
   return db;
 }
 
+Status Db::FlushAll() {
+  return FromRocks(db_->Flush(rocksdb::FlushOptions(), handles_), "flush the memtables");
+}
+
 Status Db::Recreate(const std::vector<Cf>& families) {
   // All at once: each drop or create alone writes the manifest and the options file,
   // and syncs them.

@@ -69,6 +69,8 @@ class Db {
 
   // Drops the families and creates them again, empty, with the same options (replay).
   Status Recreate(const std::vector<Cf>& families);
+  // Writes every family's memtables out to tables, and waits for it.
+  Status FlushAll();
 
   // Reads `key` of `c`: the value, nullopt when absent, or the error.
   Result<std::optional<std::string>> Get(Cf c, std::string_view key,
