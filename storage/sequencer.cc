@@ -95,12 +95,13 @@ void Sequencer::RunFold() {
     {
       std::unique_lock lock(mu_);
       // Buffered durability syncs the WAL about once a second even when idle.
-      // Wake for requests to fold, for an idle writer when a group is waiting for it,
-      // or to stop once nothing is left open (a stopping sequencer with a group open
-      // waits for the writer like a running one, rather than spinning).
+      // Wake for requests to fold, for an idle writer when a group or a rejection is
+      // waiting for it, or to stop once nothing is left open (a stopping sequencer with
+      // a group open waits for the writer like a running one, rather than spinning).
       wake_.wait_for(lock, std::chrono::seconds(1), [&] {
         const bool can_take = !queue_.empty() && open_events_ < options_.max_group_events;
-        return can_take || (open_ && write_group_ == nullptr) || (stopping_ && !open_);
+        const bool settle = (open_ || !rejected_.empty()) && write_group_ == nullptr;
+        return can_take || settle || (stopping_ && !open_);
       });
       while (!queue_.empty() &&
              (open_events_ == 0 || open_events_ + queue_.front().request.events.size() <=
@@ -114,17 +115,17 @@ void Sequencer::RunFold() {
       writer_idle = write_group_ == nullptr;
       stopping = stopping_ && queue_.empty();
     }
+    // Nothing open and the writer idle: settle the group written last before anything
+    // folds on top of it (one whose write failed must not be the state that new
+    // requests are checked against), answering the rejections that waited for it.
+    if (!open_ && writer_idle) {
+      (void)Settle();
+      MaybeSyncWal(false);
+    }
     Fold(taken);
     if (open_) {
       if (writer_idle) HandOff();
       continue;
-    }
-    // Nothing open: let the caches catch up with the group in flight (its answers went
-    // out already). Settle waits for the writer, so only do it when it is idle or when
-    // stopping.
-    if (writer_idle || stopping) {
-      (void)Settle();
-      MaybeSyncWal(false);
     }
     if (stopping) break;
   }
@@ -140,7 +141,13 @@ void Sequencer::Fold(std::deque<Pending>& taken) {
     }
     auto result = open_->Add(p.request);
     if (!result.has_value()) {
-      p.done(Err(std::move(result.error())));  // rejected alone; nothing of it is staged
+      // Rejected alone; nothing of it is staged. A rejection checked against the group
+      // in flight holds only if that group's write succeeds: it is answered then.
+      if (in_flight_) {
+        rejected_.emplace_back(std::move(p.done), std::move(result.error()));
+      } else {
+        p.done(Err(std::move(result.error())));
+      }
       continue;
     }
     counters_ = open_->counters();
@@ -197,6 +204,17 @@ Status Sequencer::Settle() {
     counters_ = durable_counters_;
   }
   in_flight_.reset();
+  // The requests rejected against the group's state: the rejection stands if the group
+  // is durable; otherwise the state it was checked against never existed, and the
+  // request fails like the group (its sender retries, and is checked again).
+  for (auto& [done, error] : rejected_) {
+    if (s.ok()) {
+      done(Err(std::move(error)));
+    } else {
+      done(Err(Status::Unavailable("storage write failed: " + s.message())));
+    }
+  }
+  rejected_.clear();
   return s;
 }
 

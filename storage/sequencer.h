@@ -121,6 +121,8 @@ class Sequencer {
   Answers open_answers_;
   size_t open_events_ = 0;
   std::unique_ptr<CommitGroup> in_flight_;  // handed to the writer, not yet settled
+  // Requests rejected against in_flight_'s state, answered when it is settled.
+  std::vector<std::pair<Callback, Status>> rejected_;
   bool wal_dirty_ = false;
   engine::Millis last_wal_sync_ = 0;
 

@@ -91,6 +91,7 @@ Result<std::unique_ptr<Store>> Store::Open(const StoreOptions& options,
   db_options.path = options.path;
   db_options.create_if_missing = options.create_if_missing;
   db_options.block_cache_bytes = options.block_cache_bytes;
+  db_options.env = options.env;
   auto db = Db::Open(db_options);
   if (!db.has_value()) return Err(db.error());
   Status s = CheckFormat(**db);
@@ -170,15 +171,20 @@ namespace jobstate::storage {
 Status Store::CheckWritable() const {
   uint64_t stopped = 0, errors = 0;
   db_->get()->GetIntProperty("rocksdb.is-write-stopped", &stopped);
-  db_->get()->GetIntProperty("rocksdb.background-errors", &errors);
   if (stopped) return Status::Unavailable("storage has stopped writes (compaction backlog)");
-  if (errors) return Status::Unavailable("storage reported a background error");
-  // A failed write of the WAL (a full disk) is not a background error; the last
-  // commit's outcome says it.
-  if (Status last = sequencer_->last_write_status(); !last.ok()) {
-    return Status::Unavailable("the last commit failed: " + last.message());
-  }
-  return Status::OK();
+  // After a failed write of its log, a flush or a compaction, RocksDB refuses writes
+  // until it recovers: by itself from a full disk that has room again, only by being
+  // opened again from an I/O error in its log. Neither the last commit's failure nor
+  // the count of background errors (which never goes down) says whether it has
+  // recovered since, so while either is set an empty write asks: RocksDB refuses it
+  // in that state. A healthy store is not written to.
+  db_->get()->GetIntProperty("rocksdb.background-errors", &errors);
+  const Status last = sequencer_->last_write_status();
+  if (last.ok() && errors == 0) return Status::OK();
+  rocksdb::WriteBatch empty;
+  const Status probe = FromRocks(db_->get()->Write(rocksdb::WriteOptions(), &empty), "write");
+  if (probe.ok()) return Status::OK();
+  return Status::Unavailable("storage refuses writes: " + probe.message());
 }
 
 }  // namespace jobstate::storage

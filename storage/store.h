@@ -36,6 +36,7 @@ struct StoreOptions {
   bool create_if_missing = true;   // Default: true
   size_t block_cache_bytes = 128 << 20;  // Default: 128 MiB
   SequencerOptions sequencer;
+  std::shared_ptr<rocksdb::Env> env = nullptr;  // null: the default; see DbOptions::env
 };
 
 class Store final : public engine::JobStore {

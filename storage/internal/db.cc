@@ -32,6 +32,7 @@ Result<std::unique_ptr<Db>> Db::Open(const DbOptions& o) {
   rocksdb::Options options;
   options.create_if_missing = o.create_if_missing;
   options.create_missing_column_families = true;
+  if (o.env) options.env = o.env.get();
   options.max_background_jobs = 2;
   options.bytes_per_sync = 1 << 20;
   // Files made obsolete (a compaction's inputs, a dropped family's tables) are deleted

@@ -55,6 +55,9 @@ struct DbOptions {
   // Bloom filters in the memtables of the families probed by key. A bulk rebuild that
   // never probes them (replay) turns them off: each insert would only pay a cache miss.
   bool memtable_filters = true;
+  // The environment RocksDB runs in; null for the default one. Tests pass one whose
+  // file system fails on demand.
+  std::shared_ptr<rocksdb::Env> env = nullptr;
 };
 
 class Db {

@@ -1,0 +1,274 @@
+// The commit path when the disk refuses a write: a real RocksDB whose write-ahead log
+// lives on a file system that fails on demand (a full disk), underneath a real Store.
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <future>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+
+#include <gtest/gtest.h>
+#include <rocksdb/env.h>
+#include <rocksdb/file_system.h>
+
+#include "storage/codec.h"
+#include "tests/storage/store_fixture.h"
+
+namespace jobstate::testing {
+namespace {
+
+// What the write-ahead log's files do: work, fail every append and sync as a full disk
+// does, or hold the next sync until released (so a test can queue a request behind a
+// write in flight) and then fail it.
+class WalFaults {
+ public:
+  // kFull and kIoError fail every append: RocksDB recovers from a full disk by itself
+  // once it has room; from an I/O error only when told to resume.
+  enum class Mode { kWork, kFull, kIoError, kHoldThenFail };
+
+  void Set(Mode mode) {
+    std::scoped_lock lock(mu_);
+    mode_ = mode;
+    released_ = false;
+    held_ = false;
+  }
+  // kHoldThenFail: waits until a sync is held.
+  void AwaitHeld() {
+    std::unique_lock lock(mu_);
+    cv_.wait(lock, [&] { return held_; });
+  }
+  void Release() {
+    std::scoped_lock lock(mu_);
+    released_ = true;
+    cv_.notify_all();
+  }
+
+  rocksdb::IOStatus OnAppend() {
+    std::scoped_lock lock(mu_);
+    if (mode_ == Mode::kFull) return rocksdb::IOStatus::NoSpace("injected: disk full");
+    if (mode_ == Mode::kIoError) return rocksdb::IOStatus::IOError("injected: I/O error");
+    return rocksdb::IOStatus::OK();
+  }
+  rocksdb::IOStatus OnSync() {
+    std::unique_lock lock(mu_);
+    if (mode_ != Mode::kHoldThenFail) return rocksdb::IOStatus::OK();
+    held_ = true;
+    cv_.notify_all();
+    cv_.wait(lock, [&] { return released_; });
+    return rocksdb::IOStatus::NoSpace("injected: disk full");
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  Mode mode_ = Mode::kWork;
+  bool held_ = false;
+  bool released_ = false;
+};
+
+class FaultyWal final : public rocksdb::FSWritableFileOwnerWrapper {
+ public:
+  FaultyWal(std::unique_ptr<rocksdb::FSWritableFile> file, WalFaults& faults)
+      : FSWritableFileOwnerWrapper(std::move(file)), faults_(faults) {}
+
+  rocksdb::IOStatus Append(const rocksdb::Slice& data, const rocksdb::IOOptions& options,
+                           rocksdb::IODebugContext* dbg) override {
+    if (auto s = faults_.OnAppend(); !s.ok()) return s;
+    return FSWritableFileOwnerWrapper::Append(data, options, dbg);
+  }
+  rocksdb::IOStatus Append(const rocksdb::Slice& data, const rocksdb::IOOptions& options,
+                           const rocksdb::DataVerificationInfo& info,
+                           rocksdb::IODebugContext* dbg) override {
+    if (auto s = faults_.OnAppend(); !s.ok()) return s;
+    return FSWritableFileOwnerWrapper::Append(data, options, info, dbg);
+  }
+  rocksdb::IOStatus Sync(const rocksdb::IOOptions& options,
+                         rocksdb::IODebugContext* dbg) override {
+    if (auto s = faults_.OnSync(); !s.ok()) return s;
+    return FSWritableFileOwnerWrapper::Sync(options, dbg);
+  }
+  rocksdb::IOStatus Fsync(const rocksdb::IOOptions& options,
+                          rocksdb::IODebugContext* dbg) override {
+    if (auto s = faults_.OnSync(); !s.ok()) return s;
+    return FSWritableFileOwnerWrapper::Fsync(options, dbg);
+  }
+
+ private:
+  WalFaults& faults_;
+};
+
+class FaultyWalFileSystem final : public rocksdb::FileSystemWrapper {
+ public:
+  explicit FaultyWalFileSystem(WalFaults& faults)
+      : FileSystemWrapper(rocksdb::FileSystem::Default()), faults_(faults) {}
+  const char* Name() const override { return "FaultyWalFileSystem"; }
+
+  rocksdb::IOStatus NewWritableFile(const std::string& name, const rocksdb::FileOptions& o,
+                                    std::unique_ptr<rocksdb::FSWritableFile>* result,
+                                    rocksdb::IODebugContext* dbg) override {
+    auto s = FileSystemWrapper::NewWritableFile(name, o, result, dbg);
+    if (s.ok() && IsWal(name)) *result = std::make_unique<FaultyWal>(std::move(*result), faults_);
+    return s;
+  }
+  rocksdb::IOStatus ReuseWritableFile(const std::string& name, const std::string& old,
+                                      const rocksdb::FileOptions& o,
+                                      std::unique_ptr<rocksdb::FSWritableFile>* result,
+                                      rocksdb::IODebugContext* dbg) override {
+    auto s = FileSystemWrapper::ReuseWritableFile(name, old, o, result, dbg);
+    if (s.ok() && IsWal(name)) *result = std::make_unique<FaultyWal>(std::move(*result), faults_);
+    return s;
+  }
+
+ private:
+  static bool IsWal(const std::string& name) {
+    return name.size() > 4 && name.compare(name.size() - 4, 4, ".log") == 0;
+  }
+  WalFaults& faults_;
+};
+
+class WriteFailureTest : public StoreTest {
+ protected:
+  void SetUp() override {
+    options_.env = rocksdb::NewCompositeEnv(std::make_shared<FaultyWalFileSystem>(faults_));
+    StoreTest::SetUp();
+  }
+  void TearDown() override {
+    faults_.Set(WalFaults::Mode::kWork);
+    store_.reset();
+  }
+
+  // Appends `events` until the store takes writes again (RocksDB recovers from a full
+  // disk on a thread of its own), for at most 30 s.
+  Result<engine::AppendResult> AppendUntilWritable(const std::vector<engine::Event>& events) {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+    for (;;) {
+      auto r = Append(events);
+      if (r.has_value() || r.error().code() != StatusCode::kUnavailable ||
+          std::chrono::steady_clock::now() > deadline) {
+        return r;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+  }
+
+  // After a restart the log holds positions 1..last and nothing of the failed writes:
+  // the job's events are numbered without gaps and the next append follows on.
+  void ExpectStoredAfterReopen(uint64_t last) {
+    const std::string snapshot = storage::EncodeSnapshot(*store_->GetSnapshot("acme", "job-a"));
+    Reopen();
+    EXPECT_EQ(store_->last_position(), last);
+    EXPECT_EQ(storage::EncodeSnapshot(*store_->GetSnapshot("acme", "job-a")), snapshot);
+    auto events = store_->ReadJobEvents("acme", "job-a", 1, 1000);
+    ASSERT_THAT(events, IsOk());
+    ASSERT_EQ(events->size(), last);  // every event of these tests is job-a's
+    for (uint64_t v = 1; v <= last; ++v) {
+      EXPECT_EQ((*events)[v - 1].version, v);
+      EXPECT_EQ((*events)[v - 1].position, v);
+    }
+  }
+
+  WalFaults faults_;
+};
+
+TEST_F(WriteFailureTest, AFullDiskAnswersUnavailableStoresNothingAndWritesOnceItHasRoom) {
+  JobScenario a("job-a");
+  ASSERT_THAT(Append({a.Created(), a.Started()}), IsOk());
+  const std::string before = storage::EncodeSnapshot(*store_->GetSnapshot("acme", "job-a"));
+  const std::vector<engine::Event> batch = {a.Discovered({"s3://b/1"}), a.FileStarted("s3://b/1")};
+
+  faults_.Set(WalFaults::Mode::kFull);
+  auto refused = Append(batch);
+  ASSERT_FALSE(refused.has_value());
+  EXPECT_EQ(refused.error().code(), StatusCode::kUnavailable) << refused.error().ToString();
+  EXPECT_FALSE(store_->CheckWritable().ok());
+  EXPECT_EQ(storage::EncodeSnapshot(*store_->GetSnapshot("acme", "job-a")), before);
+  EXPECT_EQ(store_->last_position(), 2u);
+
+  // RocksDB recovers by itself once the disk has room; readiness says so before any
+  // write succeeds, so a balancer that stopped sending sends again.
+  faults_.Set(WalFaults::Mode::kWork);
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (!store_->CheckWritable().ok() && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  EXPECT_THAT(store_->CheckWritable(), IsOk());
+
+  // The sender retries the same batch: it is checked against the stored state, not
+  // against the batch that failed (whose file would make it a duplicate discovery).
+  auto again = AppendUntilWritable(batch);
+  ASSERT_THAT(again, IsOk());
+  EXPECT_EQ(again->results[0].position, 3u);
+  EXPECT_EQ(again->results[1].version, 4u);
+  EXPECT_TRUE(store_->CheckWritable().ok());
+  ExpectStoredAfterReopen(4);
+}
+
+// RocksDB takes an I/O error in its log as fatal: it refuses writes until it is opened
+// again (docs/decisions.md). Meanwhile the store says it is not writable (`/readyz`
+// answers 503), and a restart carries on from the last acknowledged write.
+TEST_F(WriteFailureTest, AnIoErrorStopsWritesUntilARestartThatKeepsEveryAcknowledgedEvent) {
+  JobScenario a("job-a");
+  ASSERT_THAT(Append({a.Created(), a.Started()}), IsOk());
+  faults_.Set(WalFaults::Mode::kIoError);
+  const std::vector<engine::Event> batch = {a.Progress("scanning")};
+  auto refused = Append(batch);
+  ASSERT_FALSE(refused.has_value());
+  EXPECT_EQ(refused.error().code(), StatusCode::kUnavailable) << refused.error().ToString();
+  faults_.Set(WalFaults::Mode::kWork);
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  const Status writable = store_->CheckWritable();
+  EXPECT_EQ(writable.code(), StatusCode::kUnavailable) << writable.ToString();
+
+  ExpectStoredAfterReopen(2);
+  auto again = Append(batch);
+  ASSERT_THAT(again, IsOk());
+  EXPECT_EQ(again->results[0].position, 3u);
+  ExpectStoredAfterReopen(3);
+}
+
+TEST_F(WriteFailureTest, ARejectionCheckedAgainstAGroupWhoseWriteFailsDoesNotStand) {
+  JobScenario a("job-a");
+  ASSERT_THAT(Append({a.Created(), a.Started()}), IsOk());
+  const engine::Event discovered = a.Discovered({"s3://b/1"});
+
+  // The group holding the discovery is being written when a second discovery of the
+  // same file arrives: checked against that group, it is a duplicate file.
+  faults_.Set(WalFaults::Mode::kHoldThenFail);
+  std::promise<Result<engine::AppendResult>> first, second;
+  store_->Submit(engine::AppendRequest{"acme", "key-1", {discovered}, {}},
+                 [&](Result<engine::AppendResult> r) { first.set_value(std::move(r)); });
+  faults_.AwaitHeld();
+  JobScenario other("job-a", a.now(), /*salt=*/7);  // other event ids, same job
+  store_->Submit(engine::AppendRequest{"acme", "key-1", {other.Discovered({"s3://b/1"})}, {}},
+                 [&](Result<engine::AppendResult> r) { second.set_value(std::move(r)); });
+  auto second_answer = second.get_future();
+  // Give the fold thread time to check it (a wrong rejection would come now).
+  second_answer.wait_for(std::chrono::milliseconds(300));
+  faults_.Set(WalFaults::Mode::kWork);
+  faults_.Release();
+
+  auto first_result = first.get_future().get();
+  ASSERT_FALSE(first_result.has_value());
+  EXPECT_EQ(first_result.error().code(), StatusCode::kUnavailable);
+  // The discovery it was checked against was never stored: not a duplicate.
+  auto second_result = second_answer.get();
+  if (!second_result.has_value()) {
+    EXPECT_EQ(second_result.error().code(), StatusCode::kUnavailable)
+        << second_result.error().ToString();
+  }
+
+  auto again = AppendUntilWritable({discovered});
+  ASSERT_THAT(again, IsOk());
+  EXPECT_EQ(again->results[0].position, store_->last_position());
+  // Whichever of the two discoveries was stored first, the job has the file once.
+  const auto page = store_->ListFiles("acme", "job-a", {});
+  ASSERT_THAT(page, IsOk());
+  EXPECT_EQ(page->rows.size(), 1u);
+  ExpectStoredAfterReopen(store_->last_position());
+}
+
+}  // namespace
+}  // namespace jobstate::testing
