@@ -1,7 +1,6 @@
 // The commit path when the disk refuses a write: a real RocksDB whose write-ahead log
 // lives on a file system that fails on demand (a full disk), underneath a real Store.
 
-#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <future>
@@ -20,13 +19,13 @@
 namespace jobstate::testing {
 namespace {
 
-// What the write-ahead log's files do: work, fail every append and sync as a full disk
-// does, or hold the next sync until released (so a test can queue a request behind a
-// write in flight) and then fail it.
+// What the write-ahead log's files do: work, fail every append (a full disk, an I/O
+// error), or hold the next sync until released (so a test can queue a request behind a
+// write in flight) and then fail it as a full disk does.
 class WalFaults {
  public:
-  // kFull and kIoError fail every append: RocksDB recovers from a full disk by itself
-  // once it has room; from an I/O error only when told to resume.
+  // RocksDB recovers from a full disk by itself once it has room again; from an I/O
+  // error in its log only by being opened again.
   enum class Mode { kWork, kFull, kIoError, kHoldThenFail };
 
   void Set(Mode mode) {
@@ -247,6 +246,8 @@ TEST_F(WriteFailureTest, ARejectionCheckedAgainstAGroupWhoseWriteFailsDoesNotSta
   auto second_answer = second.get_future();
   // Give the fold thread time to check it (a wrong rejection would come now).
   second_answer.wait_for(std::chrono::milliseconds(300));
+  // Working again before the held sync fails, so that RocksDB's recovery, which syncs
+  // a new log, is not held too.
   faults_.Set(WalFaults::Mode::kWork);
   faults_.Release();
 
