@@ -124,18 +124,21 @@ TEST(ProcessTest, KillDashNineLosesNoAcknowledgedEvent) {
   std::atomic<bool> stop{false};
   std::vector<int64_t> acked(kClients, 0);
   std::vector<std::thread> clients;
+  // Copied before the clients start: Signal() below resets the daemon's port.
+  const uint16_t port = d.port();
+  const std::string key = d.key();
   for (int c = 0; c < kClients; ++c) {
     clients.emplace_back([&, c] {
-      HttpClient client(d.port());
+      HttpClient client(port);
       const std::string job = "job-" + std::to_string(c);
-      if (client.Post("/v2/events", d.key(), ServerTest::Batch({CreatedJob(job)})).status != 200) return;
+      if (client.Post("/v2/events", key, ServerTest::Batch({CreatedJob(job)})).status != 200) return;
       acked[c] = 1;
       while (!stop) {
         std::vector<std::string> batch;
         for (int i = 0; i < 10; ++i) {
           batch.push_back(ServerTest::Event(ServerTest::NewId(), job, "job.progress", R"({"message":"m"})"));
         }
-        Reply r = client.Post("/v2/events", d.key(), ServerTest::Batch(batch));
+        Reply r = client.Post("/v2/events", key, ServerTest::Batch(batch));
         if (r.status != 200) return;  // the server died under us
         acked[c] += 10;
       }
