@@ -141,9 +141,14 @@ void Sequencer::Fold(std::deque<Pending>& taken) {
     }
     auto result = open_->Add(p.request);
     if (!result.has_value()) {
-      // Rejected alone; nothing of it is staged. A rejection checked against the group
-      // in flight holds only if that group's write succeeds: it is answered then.
-      if (in_flight_) {
+      // Rejected alone; nothing of it is staged. But it was checked against the state
+      // of the open group and of the group in flight, which exists only once they are
+      // written: the rejection goes out with the open group's answers, or, if the
+      // group holds nothing, when the group in flight is settled; either way as a 503
+      // if that write fails (its sender retries, and is checked again).
+      if (!open_->empty()) {
+        open_answers_.emplace_back(std::move(p.done), Err(std::move(result.error())));
+      } else if (in_flight_) {
         rejected_.emplace_back(std::move(p.done), std::move(result.error()));
       } else {
         p.done(Err(std::move(result.error())));

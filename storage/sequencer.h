@@ -3,12 +3,14 @@
 //
 // Requests wait in a bounded queue. The fold thread takes as many as are waiting (up
 // to `max_group_events` events), folds each against the current state (CommitGroup),
-// answers the ones that fail at once, and seals the rest into one WriteBatch. The
-// writer thread commits it with, in `sync` durability, one WAL sync, then answers its
-// requests. The two overlap: while group N is written, group N+1 folds on top of N's
-// state; N+1 is written only if N's write succeeded, and fails with it otherwise.
-// So concurrent appenders share the cost of a sync, folding and writing use both
-// cores, and a batch that fails never reaches a WriteBatch.
+// and seals the ones that fold into one WriteBatch. The writer thread commits it with,
+// in `sync` durability, one WAL sync, then answers its requests. The two overlap:
+// while group N is written, group N+1 folds on top of N's state; N+1 is written only if
+// N's write succeeded, and fails with it otherwise. So concurrent appenders share the
+// cost of a sync, folding and writing use both cores, and a batch that fails never
+// reaches a WriteBatch. A request the fold rejects is answered once the state it was
+// checked against is durable (at once when all of it is), and fails with a 503 like
+// the groups it was checked against if their write fails.
 //
 // Thread safety: Submit and Stop are safe for concurrent use. Callbacks run on the
 // sequencer's threads and must not block: hand work off to another executor.
@@ -94,7 +96,9 @@ class Sequencer {
     engine::AppendRequest request;
     Callback done;
   };
-  using Answers = std::vector<std::pair<Callback, engine::AppendResult>>;
+  // A group's answers, sent once its write is done: the acknowledgements of the
+  // requests it holds, and the rejections of the requests checked against its state.
+  using Answers = std::vector<std::pair<Callback, Result<engine::AppendResult>>>;
 
   void RunFold();
   void RunWrite();
@@ -121,7 +125,7 @@ class Sequencer {
   Answers open_answers_;
   size_t open_events_ = 0;
   std::unique_ptr<CommitGroup> in_flight_;  // handed to the writer, not yet settled
-  // Requests rejected against in_flight_'s state, answered when it is settled.
+  // Requests rejected against in_flight_'s state alone, answered when it is settled.
   std::vector<std::pair<Callback, Status>> rejected_;
   bool wal_dirty_ = false;
   engine::Millis last_wal_sync_ = 0;

@@ -271,5 +271,29 @@ TEST_F(WriteFailureTest, ARejectionCheckedAgainstAGroupWhoseWriteFailsDoesNotSta
   ExpectStoredAfterReopen(store_->last_position());
 }
 
+// The same within one group: the second discovery is checked against the first,
+// folded into the same group, whose write then fails.
+TEST_F(WriteFailureTest, ARejectionCheckedAgainstItsOwnGroupFailsWithThatGroup) {
+  JobScenario a("job-a");
+  ASSERT_THAT(Append({a.Created(), a.Started()}), IsOk());
+  JobScenario other("job-a", a.now(), /*salt=*/7);  // other event ids, same job
+  faults_.Set(WalFaults::Mode::kFull);
+  // Submitted back to back, the two are usually taken by the fold thread together.
+  std::promise<Result<engine::AppendResult>> first, second;
+  store_->Submit(engine::AppendRequest{"acme", "key-1", {a.Discovered({"s3://b/1"})}, {}},
+                 [&](Result<engine::AppendResult> r) { first.set_value(std::move(r)); });
+  store_->Submit(engine::AppendRequest{"acme", "key-1", {other.Discovered({"s3://b/1"})}, {}},
+                 [&](Result<engine::AppendResult> r) { second.set_value(std::move(r)); });
+  auto first_result = first.get_future().get();
+  ASSERT_FALSE(first_result.has_value());
+  EXPECT_EQ(first_result.error().code(), StatusCode::kUnavailable);
+  auto second_result = second.get_future().get();
+  ASSERT_FALSE(second_result.has_value());  // nothing could be written
+  EXPECT_EQ(second_result.error().code(), StatusCode::kUnavailable)
+      << second_result.error().ToString();
+  faults_.Set(WalFaults::Mode::kWork);
+  ExpectStoredAfterReopen(2);
+}
+
 }  // namespace
 }  // namespace jobstate::testing
