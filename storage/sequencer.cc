@@ -265,7 +265,7 @@ void Sequencer::RunWrite() {
 }
 
 void Sequencer::MaybeSyncWal(bool force) {
-  if (!wal_dirty_) return;
+  if (!wal_dirty_ || db_.WalFailed()) return;  // never sync a log that failed
   const engine::Millis now = clock_.NowMillis();
   if (!force && now - last_wal_sync_ < 1000) return;
   // A failed sync is retried on the next tick; buffered mode promises no more.

@@ -177,12 +177,13 @@ Status Store::CheckWritable() const {
   // opened again from an I/O error in its log. Neither the last commit's failure nor
   // the count of background errors (which never goes down) says whether it has
   // recovered since, so while either is set an empty write asks: RocksDB refuses it
-  // in that state. A healthy store is not written to.
+  // in that state, and so does Db::Write while the log that failed is still in use.
+  // A healthy store is not written to.
   db_->get()->GetIntProperty("rocksdb.background-errors", &errors);
   const Status last = sequencer_->last_write_status();
   if (last.ok() && errors == 0) return Status::OK();
   rocksdb::WriteBatch empty;
-  const Status probe = FromRocks(db_->get()->Write(rocksdb::WriteOptions(), &empty), "write");
+  const Status probe = db_->Write(rocksdb::WriteOptions(), &empty);
   if (probe.ok()) return Status::OK();
   return Status::Unavailable("storage refuses writes: " + probe.message());
 }

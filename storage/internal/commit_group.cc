@@ -420,7 +420,7 @@ engine::CommitNotice CommitGroup::Notice() const {
 }
 
 Status CommitGroup::Write(const rocksdb::WriteOptions& write_options) {
-  return FromRocks(db_.get()->Write(write_options, &batch_), "commit");
+  return db_.Write(write_options, &batch_);
 }
 
 void CommitGroup::Publish() {

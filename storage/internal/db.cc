@@ -151,6 +151,36 @@ Db::~Db() {
   if (db_) db_->Close().PermitUncheckedError();
 }
 
+uint64_t Db::CurrentWal() const {
+  std::unique_ptr<rocksdb::LogFile> wal;
+  if (!db_->GetCurrentWalFile(&wal).ok() || !wal) return 0;
+  return wal->LogNumber();
+}
+
+bool Db::WalFailed() const {
+  std::scoped_lock lock(wal_mu_);
+  if (failed_wal_ != 0 && CurrentWal() != failed_wal_) failed_wal_ = 0;  // a new log
+  return failed_wal_ != 0;
+}
+
+Status Db::Write(const rocksdb::WriteOptions& options, rocksdb::WriteBatch* batch) const {
+  if (WalFailed()) {
+    return Status::Unavailable(
+        "storage write: the write-ahead log a write failed on is still in use; writes "
+        "resume once RocksDB has started a new one, or after a restart");
+  }
+  const rocksdb::Status s = db_->Write(options, batch);
+  // A failed append or sync of the log comes back as it was (no severity); a write
+  // refused because RocksDB had already stopped comes back as its background error.
+  if (s.IsIOError() && s.severity() == rocksdb::Status::Severity::kNoError) {
+    // Read at once: RocksDB's recovery cannot start a new log before this thread has
+    // left the write. Should it have, the new log is refused too, which is safe.
+    std::scoped_lock lock(wal_mu_);
+    failed_wal_ = CurrentWal();
+  }
+  return FromRocks(s, "write");
+}
+
 Result<std::optional<std::string>> Db::Get(Cf c, std::string_view key,
                                            const rocksdb::Snapshot* snap) const {
   rocksdb::ReadOptions ro;

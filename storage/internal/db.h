@@ -5,6 +5,7 @@
 // constant after Open.
 
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -79,8 +80,26 @@ class Db {
   Result<std::optional<std::string>> Get(Cf c, std::string_view key,
                                          const rocksdb::Snapshot* snap = nullptr) const;
 
+  // Writes `batch` through the write-ahead log: the commit path's writes go through
+  // here. After a write fails, RocksDB 7.8 recovers (from a full disk) by flushing its
+  // memtables, and only a flush of a memtable that holds something starts a new log.
+  // When none does, it goes on appending to the log file that failed, and Debian's
+  // build, which keeps RocksDB's assertions, aborts the process there (fixed upstream
+  // in RocksDB 9.1, "Don't write to WAL after previous WAL write error"). So after a
+  // failure this refuses to write, with Unavailable, for as long as the log that was
+  // current then is still the current one. A restart always clears it.
+  // Thread-safe; `batch` is written whole or not at all.
+  Status Write(const rocksdb::WriteOptions& options, rocksdb::WriteBatch* batch) const;
+  // True while Write() refuses: the log a write failed on is still the current one.
+  bool WalFailed() const;
+
  private:
   Db() = default;
+  // The number of the log file RocksDB appends to now (0 if it cannot say).
+  uint64_t CurrentWal() const;
+
+  mutable std::mutex wal_mu_;
+  mutable uint64_t failed_wal_ = 0;  // guarded by wal_mu_; 0: no failed write since
   std::unique_ptr<rocksdb::DB> db_;
   std::vector<rocksdb::ColumnFamilyHandle*> handles_;
   std::vector<rocksdb::ColumnFamilyOptions> cf_options_;

@@ -1,6 +1,7 @@
 // The commit path when the disk refuses a write: a real RocksDB whose write-ahead log
 // lives on a file system that fails on demand (a full disk), underneath a real Store.
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <future>
@@ -8,6 +9,7 @@
 #include <mutex>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include <gtest/gtest.h>
 #include <rocksdb/env.h>
@@ -293,6 +295,88 @@ TEST_F(WriteFailureTest, ARejectionCheckedAgainstItsOwnGroupFailsWithThatGroup) 
       << second_result.error().ToString();
   faults_.Set(WalFaults::Mode::kWork);
   ExpectStoredAfterReopen(2);
+}
+
+// A store just opened holds nothing in its memtables, so when its first write fails,
+// RocksDB's recovery has nothing to flush and keeps the log that failed. Writing to it
+// again would abort the process (storage/internal/db.h); it is refused instead, until
+// a restart.
+TEST_F(WriteFailureTest, AFailedFirstWriteAfterOpeningIsRefusedAgainUntilARestart) {
+  JobScenario a("job-a");
+  ASSERT_THAT(Append({a.Created(), a.Started()}), IsOk());
+  Reopen();  // a clean close flushes everything
+  faults_.Set(WalFaults::Mode::kFull);
+  const std::vector<engine::Event> batch = {a.Progress("scanning")};
+  auto refused = Append(batch);
+  ASSERT_FALSE(refused.has_value());
+  EXPECT_EQ(refused.error().code(), StatusCode::kUnavailable) << refused.error().ToString();
+
+  faults_.Set(WalFaults::Mode::kWork);
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));  // RocksDB recovers
+  auto again = Append(batch);
+  ASSERT_FALSE(again.has_value());
+  EXPECT_EQ(again.error().code(), StatusCode::kUnavailable) << again.error().ToString();
+  EXPECT_FALSE(store_->CheckWritable().ok());
+
+  ExpectStoredAfterReopen(2);
+  auto after_restart = Append(batch);
+  ASSERT_THAT(after_restart, IsOk());
+  EXPECT_EQ(after_restart->results[0].position, 3u);
+}
+
+// Eight senders append while the disk fills up and then has room again: afterwards
+// the log is numbered without gaps, every job's events are numbered without gaps,
+// and every acknowledged event is there with the coordinates it was acknowledged with.
+TEST_F(WriteFailureTest, SendersThroughAFullDiskLoseNothingAcknowledgedAndLeaveNoGaps) {
+  constexpr int kSenders = 8;
+  std::atomic<bool> stop{false};
+  std::vector<std::vector<engine::AppendedEvent>> acked(kSenders);
+  std::vector<std::thread> senders;
+  for (int c = 0; c < kSenders; ++c) {
+    senders.emplace_back([&, c] {
+      JobScenario job("job-" + std::to_string(c));
+      std::vector<engine::Event> next = {job.Created(), job.Started()};
+      while (!stop) {
+        auto r = Append(next);
+        if (!r.has_value()) {
+          // A 503: retried with the same events, which the store may hold already.
+          EXPECT_EQ(r.error().code(), StatusCode::kUnavailable) << r.error().ToString();
+          std::this_thread::sleep_for(std::chrono::milliseconds(1));
+          continue;
+        }
+        for (const auto& e : r->results) acked[c].push_back(e);
+        next = {job.Progress("step")};
+      }
+    });
+  }
+  auto pause = [] { std::this_thread::sleep_for(std::chrono::milliseconds(150)); };
+  pause();
+  faults_.Set(WalFaults::Mode::kFull);
+  pause();
+  faults_.Set(WalFaults::Mode::kWork);
+  pause();
+  stop = true;
+  for (auto& t : senders) t.join();
+
+  Reopen();
+  const uint64_t last = store_->last_position();
+  auto log = store_->ReadLog(0, last + 1);
+  ASSERT_THAT(log, IsOk());
+  ASSERT_EQ(log->size(), last);
+  for (uint64_t p = 1; p <= last; ++p) EXPECT_EQ((*log)[p - 1].record.position, p);
+  for (int c = 0; c < kSenders; ++c) {
+    SCOPED_TRACE("sender " + std::to_string(c));
+    ASSERT_FALSE(acked[c].empty());
+    auto events = store_->ReadJobEvents("acme", "job-" + std::to_string(c), 1, 100'000);
+    ASSERT_THAT(events, IsOk());
+    for (size_t v = 0; v < events->size(); ++v) EXPECT_EQ((*events)[v].version, v + 1);
+    for (const auto& a : acked[c]) {
+      ASSERT_LE(a.version, events->size());
+      const auto& stored = (*events)[a.version - 1];
+      EXPECT_EQ(stored.position, a.position);
+      EXPECT_EQ(stored.event.event_id, a.event_id);
+    }
+  }
 }
 
 }  // namespace
