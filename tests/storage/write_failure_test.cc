@@ -141,6 +141,12 @@ class WriteFailureTest : public StoreTest {
     store_.reset();
   }
 
+  // The append was refused as storage being unavailable (a 503).
+  static void ExpectUnavailable(const Result<engine::AppendResult>& r) {
+    ASSERT_FALSE(r.has_value());
+    EXPECT_EQ(r.error().code(), StatusCode::kUnavailable) << r.error().ToString();
+  }
+
   // Appends `events` until the store takes writes again (RocksDB recovers from a full
   // disk on a thread of its own), for at most 30 s.
   Result<engine::AppendResult> AppendUntilWritable(const std::vector<engine::Event>& events) {
@@ -182,8 +188,7 @@ TEST_F(WriteFailureTest, AFullDiskAnswersUnavailableStoresNothingAndWritesOnceIt
 
   faults_.Set(WalFaults::Mode::kFull);
   auto refused = Append(batch);
-  ASSERT_FALSE(refused.has_value());
-  EXPECT_EQ(refused.error().code(), StatusCode::kUnavailable) << refused.error().ToString();
+  ExpectUnavailable(refused);
   EXPECT_FALSE(store_->CheckWritable().ok());
   EXPECT_EQ(storage::EncodeSnapshot(*store_->GetSnapshot("acme", "job-a")), before);
   EXPECT_EQ(store_->last_position(), 2u);
@@ -216,8 +221,7 @@ TEST_F(WriteFailureTest, AnIoErrorStopsWritesUntilARestartThatKeepsEveryAcknowle
   faults_.Set(WalFaults::Mode::kIoError);
   const std::vector<engine::Event> batch = {a.Progress("scanning")};
   auto refused = Append(batch);
-  ASSERT_FALSE(refused.has_value());
-  EXPECT_EQ(refused.error().code(), StatusCode::kUnavailable) << refused.error().ToString();
+  ExpectUnavailable(refused);
   faults_.Set(WalFaults::Mode::kWork);
   std::this_thread::sleep_for(std::chrono::milliseconds(200));
   const Status writable = store_->CheckWritable();
@@ -254,8 +258,7 @@ TEST_F(WriteFailureTest, ARejectionCheckedAgainstAGroupWhoseWriteFailsDoesNotSta
   faults_.Release();
 
   auto first_result = first.get_future().get();
-  ASSERT_FALSE(first_result.has_value());
-  EXPECT_EQ(first_result.error().code(), StatusCode::kUnavailable);
+  ExpectUnavailable(first_result);
   // The discovery it was checked against was never stored: not a duplicate.
   auto second_result = second_answer.get();
   if (!second_result.has_value()) {
@@ -287,12 +290,9 @@ TEST_F(WriteFailureTest, ARejectionCheckedAgainstItsOwnGroupFailsWithThatGroup) 
   store_->Submit(engine::AppendRequest{"acme", "key-1", {other.Discovered({"s3://b/1"})}, {}},
                  [&](Result<engine::AppendResult> r) { second.set_value(std::move(r)); });
   auto first_result = first.get_future().get();
-  ASSERT_FALSE(first_result.has_value());
-  EXPECT_EQ(first_result.error().code(), StatusCode::kUnavailable);
+  ExpectUnavailable(first_result);
   auto second_result = second.get_future().get();
-  ASSERT_FALSE(second_result.has_value());  // nothing could be written
-  EXPECT_EQ(second_result.error().code(), StatusCode::kUnavailable)
-      << second_result.error().ToString();
+  ExpectUnavailable(second_result);  // nothing could be written
   faults_.Set(WalFaults::Mode::kWork);
   ExpectStoredAfterReopen(2);
 }
@@ -308,14 +308,12 @@ TEST_F(WriteFailureTest, AFailedFirstWriteAfterOpeningIsRefusedAgainUntilARestar
   faults_.Set(WalFaults::Mode::kFull);
   const std::vector<engine::Event> batch = {a.Progress("scanning")};
   auto refused = Append(batch);
-  ASSERT_FALSE(refused.has_value());
-  EXPECT_EQ(refused.error().code(), StatusCode::kUnavailable) << refused.error().ToString();
+  ExpectUnavailable(refused);
 
   faults_.Set(WalFaults::Mode::kWork);
   std::this_thread::sleep_for(std::chrono::milliseconds(300));  // RocksDB recovers
   auto again = Append(batch);
-  ASSERT_FALSE(again.has_value());
-  EXPECT_EQ(again.error().code(), StatusCode::kUnavailable) << again.error().ToString();
+  ExpectUnavailable(again);
   EXPECT_FALSE(store_->CheckWritable().ok());
 
   ExpectStoredAfterReopen(2);
