@@ -130,6 +130,9 @@ Metrics::Metrics() : registry_(std::make_shared<p::Registry>()) {
   wal_bytes_ = gauge("jobstate_rocksdb_wal_bytes", "Write-ahead log files on disk");
   write_stopped_ = gauge("jobstate_rocksdb_write_stopped",
                          "1 while RocksDB stops writes (a stall: compaction cannot keep up)");
+  writable_ = gauge("jobstate_storage_writable",
+                    "1 while the store takes writes (what /readyz checks); 0 after a failed "
+                    "write until storage recovers, or until a restart");
   delayed_write_rate_ = gauge("jobstate_rocksdb_delayed_write_rate_bytes_per_second",
                               "Write rate RocksDB throttles to while slowing writes down (0: not)");
   verify_done_ = gauge("jobstate_verify_jobs_done", "Jobs checked by the running (or last) online verification");
@@ -213,6 +216,7 @@ std::string Metrics::Render(const engine::StoreStats& s) {
   sst_bytes_->Set(static_cast<double>(s.live_sst_bytes));
   wal_bytes_->Set(static_cast<double>(s.wal_bytes));
   write_stopped_->Set(static_cast<double>(s.write_stopped));
+  writable_->Set(s.writable ? 1 : 0);
   delayed_write_rate_->Set(static_cast<double>(s.delayed_write_rate));
   auto families = registry_->Collect();
   families.push_back(EtaAccuracyFamily(s.eta_accuracy));

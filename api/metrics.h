@@ -99,6 +99,7 @@ class Metrics {
   prometheus::Gauge* sst_bytes_;
   prometheus::Gauge* wal_bytes_;
   prometheus::Gauge* write_stopped_;
+  prometheus::Gauge* writable_;
   prometheus::Gauge* delayed_write_rate_;
   prometheus::Gauge* verify_done_;
   prometheus::Gauge* verify_total_;

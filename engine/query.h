@@ -77,6 +77,7 @@ struct StoreStats {
   uint64_t memtable_bytes = 0, block_cache_bytes = 0, pending_compaction_bytes = 0;
   uint64_t live_sst_bytes = 0, wal_bytes = 0;
   uint64_t write_stopped = 0, delayed_write_rate = 0;
+  bool writable = true;  // JobStore::CheckWritable() passes (what /readyz answers)
 };
 
 // One entry of the global log.

@@ -429,6 +429,7 @@ engine::StoreStats Store::GetStats() const {
   db->GetIntProperty(rocksdb::DB::Properties::kBlockCacheUsage, &s.block_cache_bytes);
   db->GetIntProperty(rocksdb::DB::Properties::kIsWriteStopped, &s.write_stopped);
   db->GetIntProperty(rocksdb::DB::Properties::kActualDelayedWriteRate, &s.delayed_write_rate);
+  s.writable = CheckWritable().ok();
   rocksdb::VectorLogPtr wal;
   if (db->GetSortedWalFiles(wal).ok()) {
     for (const auto& f : wal) s.wal_bytes += f->SizeFileBytes();

@@ -77,6 +77,7 @@ TEST_F(MetricsTest, CountersAddUpAfterAKnownWorkload) {
   EXPECT_GT(Sample(text, "jobstate_status_cache_bytes"), 0);
   EXPECT_GT(Sample(text, "jobstate_rocksdb_wal_bytes"), 0);
   EXPECT_EQ(Sample(text, "jobstate_rocksdb_write_stopped"), 0);
+  EXPECT_EQ(Sample(text, "jobstate_storage_writable"), 1);
 }
 
 // A completed job's ETA accuracy: in its result, and in the histogram, which is kept

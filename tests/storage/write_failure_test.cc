@@ -226,8 +226,10 @@ TEST_F(WriteFailureTest, AnIoErrorStopsWritesUntilARestartThatKeepsEveryAcknowle
   std::this_thread::sleep_for(std::chrono::milliseconds(200));
   const Status writable = store_->CheckWritable();
   EXPECT_EQ(writable.code(), StatusCode::kUnavailable) << writable.ToString();
+  EXPECT_FALSE(store_->GetStats().writable);  // the metric operators alert on
 
   ExpectStoredAfterReopen(2);
+  EXPECT_TRUE(store_->GetStats().writable);
   auto again = Append(batch);
   ASSERT_THAT(again, IsOk());
   EXPECT_EQ(again->results[0].position, 3u);
