@@ -91,6 +91,7 @@ Result<std::unique_ptr<Store>> Store::Open(const StoreOptions& options,
   db_options.path = options.path;
   db_options.create_if_missing = options.create_if_missing;
   db_options.block_cache_bytes = options.block_cache_bytes;
+  db_options.total_memtable_bytes = options.memtable_bytes;
   db_options.env = options.env;
   auto db = Db::Open(db_options);
   if (!db.has_value()) return Err(db.error());

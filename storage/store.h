@@ -35,6 +35,7 @@ struct StoreOptions {
   std::string path;                // the data dir (RocksDB lives in it directly)
   bool create_if_missing = true;   // Default: true
   size_t block_cache_bytes = 128 << 20;  // Default: 128 MiB
+  size_t memtable_bytes = 256 << 20;     // Default: 256 MiB across families
   SequencerOptions sequencer;
   std::shared_ptr<rocksdb::Env> env = nullptr;  // null: the default; see DbOptions::env
 };
