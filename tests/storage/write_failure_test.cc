@@ -2,6 +2,10 @@
 // write-ahead log, the tables, the manifest) live on a file system that fails on demand
 // (a full disk, an I/O error), underneath a real Store.
 
+#include <gtest/gtest.h>
+#include <rocksdb/env.h>
+#include <rocksdb/file_system.h>
+
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -13,10 +17,6 @@
 #include <thread>
 #include <vector>
 
-#include <gtest/gtest.h>
-#include <rocksdb/env.h>
-#include <rocksdb/file_system.h>
-
 #include "storage/codec.h"
 #include "tests/storage/store_fixture.h"
 
@@ -25,9 +25,9 @@ namespace {
 
 // Which of RocksDB's files a fault hits.
 enum class Files {
-  kWal,      // the write-ahead log
-  kTables,   // table files: a flush or a compaction fails, the log still takes writes
-  kAll,      // the log, the tables and the manifest: a disk that is full for everyone
+  kWal,     // the write-ahead log
+  kTables,  // table files: a flush or a compaction fails, the log still takes writes
+  kAll,     // the log, the tables and the manifest: a disk that is full for everyone
 };
 
 // What RocksDB's files do: work, fail every append (a full disk, an I/O error), or hold
@@ -78,7 +78,8 @@ class Faults {
   }
   rocksdb::IOStatus OnSync(Kind kind) {
     std::unique_lock lock(mu_);
-    if (mode_ != Mode::kHoldThenFail || kind != Kind::kWal) return rocksdb::IOStatus::OK();
+    if (mode_ != Mode::kHoldThenFail || kind != Kind::kWal)
+      return rocksdb::IOStatus::OK();
     held_ = true;
     cv_.notify_all();
     cv_.wait(lock, [&] { return released_; });
@@ -88,9 +89,12 @@ class Faults {
  private:
   bool Hits(Kind kind) const {
     switch (files_) {
-      case Files::kWal: return kind == Kind::kWal;
-      case Files::kTables: return kind == Kind::kTable;
-      case Files::kAll: return kind != Kind::kOther;
+      case Files::kWal:
+        return kind == Kind::kWal;
+      case Files::kTables:
+        return kind == Kind::kTable;
+      case Files::kAll:
+        return kind != Kind::kOther;
     }
     return false;
   }
@@ -106,7 +110,8 @@ class Faults {
 
 class FaultyFile final : public rocksdb::FSWritableFileOwnerWrapper {
  public:
-  FaultyFile(std::unique_ptr<rocksdb::FSWritableFile> file, Faults& faults, Faults::Kind kind)
+  FaultyFile(std::unique_ptr<rocksdb::FSWritableFile> file, Faults& faults,
+             Faults::Kind kind)
       : FSWritableFileOwnerWrapper(std::move(file)), faults_(faults), kind_(kind) {}
 
   rocksdb::IOStatus Append(const rocksdb::Slice& data, const rocksdb::IOOptions& options,
@@ -142,7 +147,8 @@ class FaultyFileSystem final : public rocksdb::FileSystemWrapper {
       : FileSystemWrapper(rocksdb::FileSystem::Default()), faults_(faults) {}
   const char* Name() const override { return "FaultyFileSystem"; }
 
-  rocksdb::IOStatus NewWritableFile(const std::string& name, const rocksdb::FileOptions& o,
+  rocksdb::IOStatus NewWritableFile(const std::string& name,
+                                    const rocksdb::FileOptions& o,
                                     std::unique_ptr<rocksdb::FSWritableFile>* result,
                                     rocksdb::IODebugContext* dbg) override {
     auto s = FileSystemWrapper::NewWritableFile(name, o, result, dbg);
@@ -198,7 +204,8 @@ class WriteFailureTest : public StoreTest {
 
   // Appends `events` until the store takes writes again (RocksDB recovers from a full
   // disk on a thread of its own), for at most 30 s.
-  Result<engine::AppendResult> AppendUntilWritable(const std::vector<engine::Event>& events) {
+  Result<engine::AppendResult> AppendUntilWritable(
+      const std::vector<engine::Event>& events) {
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
     for (;;) {
       auto r = Append(events);
@@ -213,7 +220,8 @@ class WriteFailureTest : public StoreTest {
   // After a restart the log holds positions 1..last and nothing of the failed writes:
   // the job's events are numbered without gaps and the next append follows on.
   void ExpectStoredAfterReopen(uint64_t last) {
-    const std::string snapshot = storage::EncodeSnapshot(*store_->GetSnapshot("acme", "job-a"));
+    const std::string snapshot =
+        storage::EncodeSnapshot(*store_->GetSnapshot("acme", "job-a"));
     Reopen();
     EXPECT_EQ(store_->last_position(), last);
     EXPECT_EQ(storage::EncodeSnapshot(*store_->GetSnapshot("acme", "job-a")), snapshot);
@@ -228,7 +236,8 @@ class WriteFailureTest : public StoreTest {
 
   void ExpectNothingAcknowledgedLost(const class Senders& senders);
   std::function<Result<engine::AppendResult>(std::vector<engine::Event>)> SenderAppend() {
-    return [this](std::vector<engine::Event> events) { return Append(std::move(events)); };
+    return
+        [this](std::vector<engine::Event> events) { return Append(std::move(events)); };
   }
 
   Faults faults_;
@@ -237,8 +246,10 @@ class WriteFailureTest : public StoreTest {
 TEST_F(WriteFailureTest, AFullDiskAnswersUnavailableStoresNothingAndWritesOnceItHasRoom) {
   JobScenario a("job-a");
   ASSERT_THAT(Append({a.Created(), a.Started()}), IsOk());
-  const std::string before = storage::EncodeSnapshot(*store_->GetSnapshot("acme", "job-a"));
-  const std::vector<engine::Event> batch = {a.Discovered({"s3://b/1"}), a.FileStarted("s3://b/1")};
+  const std::string before =
+      storage::EncodeSnapshot(*store_->GetSnapshot("acme", "job-a"));
+  const std::vector<engine::Event> batch = {a.Discovered({"s3://b/1"}),
+                                            a.FileStarted("s3://b/1")};
 
   faults_.Set(Faults::Mode::kFull);
   auto refused = Append(batch);
@@ -269,7 +280,8 @@ TEST_F(WriteFailureTest, AFullDiskAnswersUnavailableStoresNothingAndWritesOnceIt
 // RocksDB takes an I/O error in its log as fatal: it refuses writes until it is opened
 // again (docs/decisions.md). Meanwhile the store says it is not writable (`/readyz`
 // answers 503), and a restart carries on from the last acknowledged write.
-TEST_F(WriteFailureTest, AnIoErrorStopsWritesUntilARestartThatKeepsEveryAcknowledgedEvent) {
+TEST_F(WriteFailureTest,
+       AnIoErrorStopsWritesUntilARestartThatKeepsEveryAcknowledgedEvent) {
   JobScenario a("job-a");
   ASSERT_THAT(Append({a.Created(), a.Started()}), IsOk());
   faults_.Set(Faults::Mode::kIoError);
@@ -303,8 +315,9 @@ TEST_F(WriteFailureTest, ARejectionCheckedAgainstAGroupWhoseWriteFailsDoesNotSta
                  [&](Result<engine::AppendResult> r) { first.set_value(std::move(r)); });
   faults_.AwaitHeld();
   JobScenario other("job-a", a.now(), /*salt=*/7);  // other event ids, same job
-  store_->Submit(engine::AppendRequest{"acme", "key-1", {other.Discovered({"s3://b/1"})}, {}},
-                 [&](Result<engine::AppendResult> r) { second.set_value(std::move(r)); });
+  store_->Submit(
+      engine::AppendRequest{"acme", "key-1", {other.Discovered({"s3://b/1"})}, {}},
+      [&](Result<engine::AppendResult> r) { second.set_value(std::move(r)); });
   auto second_answer = second.get_future();
   // Give the fold thread time to check it (a wrong rejection would come now).
   second_answer.wait_for(std::chrono::milliseconds(300));
@@ -343,8 +356,9 @@ TEST_F(WriteFailureTest, ARejectionCheckedAgainstItsOwnGroupFailsWithThatGroup) 
   std::promise<Result<engine::AppendResult>> first, second;
   store_->Submit(engine::AppendRequest{"acme", "key-1", {a.Discovered({"s3://b/1"})}, {}},
                  [&](Result<engine::AppendResult> r) { first.set_value(std::move(r)); });
-  store_->Submit(engine::AppendRequest{"acme", "key-1", {other.Discovered({"s3://b/1"})}, {}},
-                 [&](Result<engine::AppendResult> r) { second.set_value(std::move(r)); });
+  store_->Submit(
+      engine::AppendRequest{"acme", "key-1", {other.Discovered({"s3://b/1"})}, {}},
+      [&](Result<engine::AppendResult> r) { second.set_value(std::move(r)); });
   auto first_result = first.get_future().get();
   ExpectUnavailable(first_result);
   auto second_result = second.get_future().get();
@@ -382,7 +396,8 @@ TEST_F(WriteFailureTest, AFailedFirstWriteAfterOpeningIsRefusedAgainUntilARestar
 // the same events, as workers do, until stopped; what each had acknowledged.
 class Senders {
  public:
-  using AppendFn = std::function<Result<engine::AppendResult>(std::vector<engine::Event>)>;
+  using AppendFn =
+      std::function<Result<engine::AppendResult>(std::vector<engine::Event>)>;
 
   Senders(AppendFn append, int count) : append_(std::move(append)), acked_(count) {
     for (int c = 0; c < count; ++c) threads_.emplace_back([this, c] { Run(c); });
