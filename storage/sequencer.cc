@@ -90,6 +90,7 @@ void Sequencer::RunFold() {
   pthread_setname_np(pthread_self(), "js-fold");
   for (;;) {
     std::deque<Pending> taken;
+    size_t taken_events = 0;
     bool writer_idle = false;
     bool stopping = false;
     {
@@ -109,22 +110,30 @@ void Sequencer::RunFold() {
         const size_t n = queue_.front().request.events.size();
         queued_events_ -= n;
         open_events_ += n;
+        taken_events += n;
         taken.push_back(std::move(queue_.front()));
         queue_.pop_front();
       }
       writer_idle = write_group_ == nullptr;
       stopping = stopping_ && queue_.empty();
     }
-    // Nothing open and the writer idle: settle the group written last before anything
-    // folds on top of it (one whose write failed must not be the state that new
-    // requests are checked against), answering the rejections that waited for it.
-    if (!open_ && writer_idle) {
-      (void)Settle();
-      MaybeSyncWal(false);
+    if (writer_idle) {
+      if (open_) {
+        // A group waited for the writer: it goes now, and what was just taken is
+        // folded into the next one while it is written.
+        HandOff();
+        open_events_ = taken_events;
+      } else {
+        // Settle the group written last before anything folds on top of it (one
+        // whose write failed must not be the state that new requests are checked
+        // against), answering the rejections that waited for it.
+        (void)Settle();
+        MaybeSyncWal(false);
+      }
     }
     Fold(taken);
     if (open_) {
-      if (writer_idle) HandOff();
+      if (WriterIdle()) HandOff();
       continue;
     }
     if (stopping) break;
@@ -134,7 +143,18 @@ void Sequencer::RunFold() {
 }
 
 void Sequencer::Fold(std::deque<Pending>& taken) {
+  size_t left = 0;  // events of `taken` not folded yet
+  for (const Pending& p : taken) left += p.request.events.size();
   for (Pending& p : taken) {
+    left -= p.request.events.size();
+    // The writer finished while these were being folded: the group goes to it now,
+    // and the rest are folded into the next group while it is written. Folding them
+    // all first would keep the writer waiting, and when every sender's request comes
+    // in at once the two threads would take turns instead of working side by side.
+    if (open_ && !open_->empty() && WriterIdle()) {
+      HandOff();
+      open_events_ = left + p.request.events.size();
+    }
     if (!open_) {
       open_ = std::make_unique<CommitGroup>(db_, cache_, options_.group, counters_,
                                             clock_.NowMillis(), in_flight_.get());
@@ -189,6 +209,11 @@ void Sequencer::HandOff() {
     write_notice_ = std::move(notice);
   }
   write_cv_.notify_one();
+}
+
+bool Sequencer::WriterIdle() const {
+  std::scoped_lock lock(mu_);
+  return write_group_ == nullptr;
 }
 
 Status Sequencer::Settle() {

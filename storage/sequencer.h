@@ -107,6 +107,8 @@ class Sequencer {
   // REQUIRES: the writer is idle. Publishes (or, if its write failed, rewinds past) the
   // group in flight; seals the open group and hands it to the writer.
   void HandOff();
+  // True when no group is being written.
+  bool WriterIdle() const;
   // Waits until the writer is idle, then publishes or rewinds past the group in flight.
   // Returns that group's write status (OK when there was none).
   Status Settle();
