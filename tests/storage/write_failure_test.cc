@@ -412,6 +412,8 @@ class Senders {
   }
   int refused() const { return refused_; }
   int acknowledged() const { return acknowledged_; }
+  // True once every sender has had a batch acknowledged.
+  bool all_started() const { return started_ == static_cast<int>(acked_.size()); }
   const std::vector<std::vector<engine::AppendedEvent>>& acked() const { return acked_; }
 
  private:
@@ -426,6 +428,7 @@ class Senders {
         std::this_thread::sleep_for(std::chrono::milliseconds(1));
         continue;
       }
+      if (acked_[c].empty()) ++started_;
       for (const auto& e : r->results) acked_[c].push_back(e);
       acknowledged_ += static_cast<int>(r->results.size());
       next = {job.Progress("step")};
@@ -434,7 +437,7 @@ class Senders {
 
   const AppendFn append_;
   std::atomic<bool> stop_{false};
-  std::atomic<int> refused_{0}, acknowledged_{0};
+  std::atomic<int> refused_{0}, acknowledged_{0}, started_{0};
   std::vector<std::vector<engine::AppendedEvent>> acked_;
   std::vector<std::thread> threads_;
 };
@@ -479,6 +482,7 @@ void WriteFailureTest::ExpectNothingAcknowledgedLost(const Senders& senders) {
 TEST_F(WriteFailureTest, SendersThroughAFullDiskLoseNothingAcknowledgedAndLeaveNoGaps) {
   auto pause = [] { std::this_thread::sleep_for(std::chrono::milliseconds(150)); };
   Senders senders(SenderAppend(), 8);
+  ASSERT_TRUE(Eventually([&] { return senders.all_started(); }));
   pause();
   faults_.Set(Faults::Mode::kFull);
   pause();
@@ -496,6 +500,7 @@ TEST_F(WriteFailureTest, AFlushOntoAFullDiskStopsWritesUntilItHasRoomAndLosesNot
   options_.memtable_bytes = 256 << 10;  // a flush every few hundred events
   Reopen();
   Senders senders(SenderAppend(), 4);
+  ASSERT_TRUE(Eventually([&] { return senders.all_started(); }));
   faults_.Set(Faults::Mode::kFull, Files::kTables);
   ASSERT_TRUE(Eventually([&] { return faults_.failed_appends() > 0; }));
   // RocksDB refuses writes from the failed flush on (a background error) ...
@@ -518,6 +523,7 @@ TEST_F(WriteFailureTest, AnIoErrorInAFlushStopsWritesUntilARestartThatLosesNothi
   options_.memtable_bytes = 256 << 10;
   Reopen();
   Senders senders(SenderAppend(), 4);
+  ASSERT_TRUE(Eventually([&] { return senders.all_started(); }));
   faults_.Set(Faults::Mode::kIoError, Files::kTables);
   ASSERT_TRUE(Eventually([&] { return senders.refused() > 0; }));
   faults_.Set(Faults::Mode::kWork);
@@ -540,6 +546,7 @@ TEST_F(WriteFailureTest, SendersThroughADiskFullForEveryFileLoseNothingAcknowled
   options_.memtable_bytes = 256 << 10;
   Reopen();
   Senders senders(SenderAppend(), 4);
+  ASSERT_TRUE(Eventually([&] { return senders.all_started(); }));
   ASSERT_TRUE(Eventually([&] { return senders.acknowledged() > 200; }));
   faults_.Set(Faults::Mode::kFull, Files::kAll);
   ASSERT_TRUE(Eventually([&] { return senders.refused() > 10; }));
