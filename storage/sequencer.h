@@ -103,6 +103,8 @@ class Sequencer {
   void RunFold();
   void RunWrite();
   // Folds `taken` into the open group (opening one on top of the group in flight).
+  // Whenever the writer is idle in between, the group folded so far goes to it and
+  // the rest start the next one.
   void Fold(std::deque<Pending>& taken);
   // REQUIRES: the writer is idle. Publishes (or, if its write failed, rewinds past) the
   // group in flight; seals the open group and hands it to the writer.
