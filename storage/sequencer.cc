@@ -90,7 +90,6 @@ void Sequencer::RunFold() {
   pthread_setname_np(pthread_self(), "js-fold");
   for (;;) {
     std::deque<Pending> taken;
-    size_t taken_events = 0;
     bool writer_idle = false;
     bool stopping = false;
     {
@@ -110,26 +109,19 @@ void Sequencer::RunFold() {
         const size_t n = queue_.front().request.events.size();
         queued_events_ -= n;
         open_events_ += n;
-        taken_events += n;
         taken.push_back(std::move(queue_.front()));
         queue_.pop_front();
       }
       writer_idle = write_group_ == nullptr;
       stopping = stopping_ && queue_.empty();
     }
-    if (writer_idle) {
-      if (open_) {
-        // A group waited for the writer: it goes now, and what was just taken is
-        // folded into the next one while it is written.
-        HandOff();
-        open_events_ = taken_events;
-      } else {
-        // Settle the group written last before anything folds on top of it (one
-        // whose write failed must not be the state that new requests are checked
-        // against), answering the rejections that waited for it.
-        (void)Settle();
-        MaybeSyncWal(false);
-      }
+    // Nothing open and the writer idle: settle the group written last before anything
+    // folds on top of it (one whose write failed must not be the state that new
+    // requests are checked against), answering the rejections that waited for it. A
+    // group that is open goes to the idle writer in Fold, before anything taken now.
+    if (!open_ && writer_idle) {
+      (void)Settle();
+      MaybeSyncWal(false);
     }
     Fold(taken);
     if (open_) {
