@@ -185,6 +185,17 @@ class FaultyFileSystem final : public rocksdb::FileSystemWrapper {
   Faults& faults_;
 };
 
+// Waits up to 30 s for `done`.
+template <typename Done>
+bool Eventually(Done done) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (!done()) {
+    if (std::chrono::steady_clock::now() > deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return true;
+}
+
 class WriteFailureTest : public StoreTest {
  protected:
   void SetUp() override {
@@ -206,15 +217,12 @@ class WriteFailureTest : public StoreTest {
   // disk on a thread of its own), for at most 30 s.
   Result<engine::AppendResult> AppendUntilWritable(
       const std::vector<engine::Event>& events) {
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
-    for (;;) {
-      auto r = Append(events);
-      if (r.has_value() || r.error().code() != StatusCode::kUnavailable ||
-          std::chrono::steady_clock::now() > deadline) {
-        return r;
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    }
+    Result<engine::AppendResult> r;
+    Eventually([&] {
+      r = Append(events);
+      return r.has_value() || r.error().code() != StatusCode::kUnavailable;
+    });
+    return r;
   }
 
   // After a restart the log holds positions 1..last and nothing of the failed writes:
@@ -261,10 +269,7 @@ TEST_F(WriteFailureTest, AFullDiskAnswersUnavailableStoresNothingAndWritesOnceIt
   // RocksDB recovers by itself once the disk has room; readiness says so before any
   // write succeeds, so a balancer that stopped sending sends again.
   faults_.Set(Faults::Mode::kWork);
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
-  while (!store_->CheckWritable().ok() && std::chrono::steady_clock::now() < deadline) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
+  Eventually([&] { return store_->CheckWritable().ok(); });
   EXPECT_THAT(store_->CheckWritable(), IsOk());
 
   // The sender retries the same batch: it is checked against the stored state, not
@@ -441,17 +446,6 @@ class Senders {
   std::vector<std::vector<engine::AppendedEvent>> acked_;
   std::vector<std::thread> threads_;
 };
-
-// Waits up to 30 s for `done`.
-template <typename Done>
-bool Eventually(Done done) {
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
-  while (!done()) {
-    if (std::chrono::steady_clock::now() > deadline) return false;
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
-  return true;
-}
 
 // After a restart: the log is numbered without gaps, every job's events are numbered
 // without gaps, and every acknowledged event is there with the coordinates it was
