@@ -81,7 +81,7 @@ std::string ETag(uint64_t version) { return "\"" + std::to_string(version) + "\"
 
 // 304 when the client's If-None-Match names this version.
 std::optional<Response> NotModified(const Service::Call& call, const std::string& etag) {
-  if (call.req[http::field::if_none_match] != etag) return std::nullopt;
+  if (!IfNoneMatchNames(call.req, etag)) return std::nullopt;
   Response res{http::status::not_modified, call.req.version()};
   res.set(http::field::etag, etag);
   return res;

@@ -199,16 +199,21 @@ net::awaitable<void> Server::Serve(std::shared_ptr<Connection> c) {
       break;
     }
     c->busy = true;
+    const bool head = parser.get().method() == http::verb::head;
     Reply reply = co_await service_.Handle(parser.release());
     Response& res = reply.res;
     const bool keep = res.keep_alive() && !c->stopping;
     res.keep_alive(keep);
     c->stream.expires_after(options_.read_timeout);
     boost::system::error_code wec;
-    if (reply.stream) {
+    if (reply.stream && !head) {
       wec = co_await WriteStream(*c, res, *reply.stream);
     } else {
+      // The answer to HEAD is the answer to GET cut after its header block, so its
+      // Content-Length (or Transfer-Encoding) is the one GET would send.
+      if (reply.stream) res.chunked(true);
       Flatten(res, wire);
+      if (head) wire.resize(wire.find("\r\n\r\n") + 4);
       std::tie(wec, std::ignore) =
           co_await net::async_write(c->stream, net::buffer(wire), kTuple);
     }

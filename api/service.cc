@@ -4,6 +4,7 @@
 #include <chrono>
 
 #include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core/string.hpp>
 #include <boost/json.hpp>
 #include <boost/url/parse.hpp>
 
@@ -107,6 +108,9 @@ net::awaitable<Reply> Service::Route(Call& call) {
       "/v2/jobs/{job_id}/watch", "/v2/admin/{operation}", "/v2/admin/operations/{id}", "unrouted"};
   call.route = kTemplates[static_cast<size_t>(route)];
   const http::verb m = req.method();
+  // HEAD is GET without the body (RFC 9110, 9.3.2): routed, authorized and answered as
+  // GET, and the server writes only the head.
+  const bool get = m == http::verb::get || m == http::verb::head;
   struct Rule {
     const char* allow;
     bool ok;
@@ -114,24 +118,24 @@ net::awaitable<Reply> Service::Route(Call& call) {
   };
   Rule rule{"", false, nullptr};
   switch (route) {
-    case R::kHealth: rule = {"GET", m == http::verb::get, nullptr}; break;
-    case R::kReady: rule = {"GET", m == http::verb::get, nullptr}; break;
-    case R::kMetrics: rule = {"GET", m == http::verb::get, nullptr}; break;
+    case R::kHealth: rule = {"GET, HEAD", get, nullptr}; break;
+    case R::kReady: rule = {"GET, HEAD", get, nullptr}; break;
+    case R::kMetrics: rule = {"GET, HEAD", get, nullptr}; break;
     case R::kEvents:
-      rule = {"GET, POST", m == http::verb::get || m == http::verb::post,
-              m == http::verb::get ? kScopeHistoryRead : kScopeEventsWrite};
+      rule = {"GET, HEAD, POST", get || m == http::verb::post,
+              get ? kScopeHistoryRead : kScopeEventsWrite};
       break;
-    case R::kJobs: rule = {"GET", m == http::verb::get, kScopeJobsRead}; break;
+    case R::kJobs: rule = {"GET, HEAD", get, kScopeJobsRead}; break;
     case R::kJob:
-      rule = {"GET, DELETE", m == http::verb::get || m == http::verb::delete_,
-              m == http::verb::delete_ ? kScopeJobsCancel : kScopeJobsRead};
+      rule = {"GET, HEAD, DELETE", get || m == http::verb::delete_,
+              get ? kScopeJobsRead : kScopeJobsCancel};
       break;
-    case R::kFiles: rule = {"GET", m == http::verb::get, kScopeJobsRead}; break;
+    case R::kFiles: rule = {"GET, HEAD", get, kScopeJobsRead}; break;
     case R::kCancel: rule = {"POST", m == http::verb::post, kScopeJobsCancel}; break;
-    case R::kHistory: rule = {"GET", m == http::verb::get, kScopeHistoryRead}; break;
-    case R::kWatch: rule = {"GET", m == http::verb::get, kScopeJobsRead}; break;
+    case R::kHistory: rule = {"GET, HEAD", get, kScopeHistoryRead}; break;
+    case R::kWatch: rule = {"GET, HEAD", get, kScopeJobsRead}; break;
     case R::kAdminStart: rule = {"POST", m == http::verb::post, kScopeAdmin}; break;
-    case R::kAdminOperation: rule = {"GET", m == http::verb::get, kScopeAdmin}; break;
+    case R::kAdminOperation: rule = {"GET, HEAD", get, kScopeAdmin}; break;
     case R::kNone:
       co_return MakeProblem(http::status::not_found, "route_not_found",
                             "no route " + std::string(req.target()), v, call.request_id);
@@ -153,7 +157,13 @@ net::awaitable<Reply> Service::Route(Call& call) {
     co_return res;
   }
 
-  // Authentication, then the route's scope.
+  // Authentication, then the route's scope. Two Authorization fields are refused rather
+  // than one picked: a proxy in front may have read the other.
+  if (req.count(http::field::authorization) > 1) {
+    co_return MakeProblem(http::status::bad_request, "malformed_request",
+                          "the request has more than one Authorization header", v,
+                          call.request_id);
+  }
   const std::string_view auth = req[http::field::authorization];
   std::optional<Principal> who;
   if (auth.size() > 7 && (auth.substr(0, 7) == "Bearer " || auth.substr(0, 7) == "bearer ")) {
@@ -173,9 +183,21 @@ net::awaitable<Reply> Service::Route(Call& call) {
                           call.request_id);
   }
   call.principal = std::move(*who);
+  // Bodies are read as they are sent: a coded one (gzip, ...) would reach the JSON parser
+  // as binary and be answered as malformed JSON, which would mislead.
+  if (const std::string_view coding = req[http::field::content_encoding];
+      !coding.empty() && !boost::beast::iequals(coding, "identity")) {
+    Response res = MakeProblem(http::status::unsupported_media_type,
+                               "unsupported_content_encoding",
+                               "Content-Encoding " + std::string(coding) +
+                                   " is not supported: send the body uncompressed",
+                               v, call.request_id);
+    res.set(http::field::accept_encoding, "identity");
+    co_return res;
+  }
   switch (route) {
     case R::kEvents:
-      if (m == http::verb::get) co_return co_await GetFeed(call);
+      if (get) co_return co_await GetFeed(call);
       co_return co_await PostEvents(call);
     case R::kJobs: co_return ListJobs(call);
     case R::kJob:

@@ -86,6 +86,51 @@ std::string MediaType(const Request& req) {
   return v;
 }
 
+namespace {
+
+// One line of If-None-Match: "*" or 1#entity-tag, where entity-tag = [ "W/" ] DQUOTE
+// *etagc DQUOTE and etagc excludes DQUOTE. nullopt when the line is malformed.
+std::optional<bool> LineNames(std::string_view line, std::string_view etag) {
+  const auto skip_ows = [&] {
+    while (!line.empty() && (line.front() == ' ' || line.front() == '\t')) line.remove_prefix(1);
+  };
+  skip_ows();
+  if (line == "*") return true;
+  bool named = false, any = false;
+  for (;;) {
+    skip_ows();
+    if (line.empty()) break;
+    if (line.front() == ',') {  // empty list elements are allowed (RFC 9110, 5.6.1)
+      line.remove_prefix(1);
+      continue;
+    }
+    if (line.substr(0, 2) == "W/") line.remove_prefix(2);
+    if (line.empty() || line.front() != '"') return std::nullopt;
+    const size_t close = line.find('"', 1);
+    if (close == std::string_view::npos) return std::nullopt;
+    named = named || line.substr(0, close + 1) == etag;
+    any = true;
+    line.remove_prefix(close + 1);
+    skip_ows();
+    if (!line.empty() && line.front() != ',') return std::nullopt;
+  }
+  if (!any) return std::nullopt;
+  return named;
+}
+
+}  // namespace
+
+bool IfNoneMatchNames(const Request& req, std::string_view etag) {
+  bool named = false;
+  const auto [first, last] = req.equal_range(http::field::if_none_match);
+  for (auto it = first; it != last; ++it) {
+    const std::optional<bool> line = LineNames(it->value(), etag);
+    if (!line) return false;  // one malformed line voids the whole condition
+    named = named || *line;
+  }
+  return named;
+}
+
 Result<std::map<std::string, std::string>> StringMembersBody(
     const Service::Call& call, std::initializer_list<std::string_view> allowed) {
   std::map<std::string, std::string> out;

@@ -62,5 +62,11 @@ Result<std::map<std::string, std::string>> StringMembersBody(
 // The media type of the request's Content-Type, lower-case, without parameters.
 std::string MediaType(const Request& req);
 
+// Whether the request's If-None-Match names `etag` (a strong tag, such as "\"7\""), as
+// RFC 9110 (13.1.2) reads it: any tag of the list in any of the header's lines, compared
+// weakly (W/"7" names "7" too), or "*" (the resource exists). A value that is not a list
+// of entity tags names nothing, so the request is answered in full.
+bool IfNoneMatchNames(const Request& req, std::string_view etag);
+
 }  // namespace internal
 }  // namespace jobstate::api

@@ -129,6 +129,12 @@ std::vector<BadCase> Catalogue(const std::string& conflict_id) {
       {"too_many_events", many, 400, "too_many_events"},
       {"ndjson_second_line_bad", good + "\n{\"event_id\":", 400, "invalid_json", "/events/1", "", "application/x-ndjson"},
       {"text_plain", good, 415, "unsupported_media_type", "", "", "text/plain"},
+      {"gzip_coded_body", "", 415, "unsupported_content_encoding", "",
+       Raw("POST /v2/events HTTP/1.1\r\nContent-Type: application/json\r\nContent-Encoding: gzip\r\n", good)},
+      {"two_authorization_headers", "", 400, "malformed_request", "",
+       Raw("POST /v2/events HTTP/1.1\r\nContent-Type: application/json\r\nAuthorization: Bearer " +
+               std::string(Keys::kOther) + "\r\n",
+           good)},
       {"no_content_type", "", 415, "unsupported_media_type", "", Raw("POST /v2/events HTTP/1.1\r\n", good)},
       {"body_over_limit", "", 413, "body_too_large", "",
        "POST /v2/events HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 17000000\r\n\r\n"},
@@ -198,7 +204,7 @@ TEST_F(BadInputTest, EveryBadInputIsAProblemAndChangesNothing) {
       EXPECT_EQ(body.at("pointer"), json::value(c.pointer)) << r.body;
     }
     if (c.status == 405) {
-      EXPECT_EQ(r.header("allow"), "GET, POST");
+      EXPECT_EQ(r.header("allow"), "GET, HEAD, POST");
     }
     EXPECT_EQ(Fingerprint(jobs), before) << "stored state changed";
   }

@@ -75,6 +75,7 @@ Reply HttpClient::Send(http::verb method, const std::string& target, const std::
     http::write(stream_, req, ec);
     http::response_parser<http::string_body> parser;
     parser.body_limit(64 << 20);
+    parser.skip(method == http::verb::head);  // its Content-Length is GET's, with no body
     if (!ec) http::read(stream_, buffer_, parser, ec);
     if (!ec) {
       if (!parser.get().keep_alive()) connected_ = false;

@@ -158,6 +158,68 @@ TEST_F(RoutesTest, ConditionalReadAnswers304) {
   EXPECT_EQ(changed.status, 200);
 }
 
+TEST_F(RoutesTest, IfNoneMatchIsReadAsRfc9110Says) {
+  MakeJob("job-1", 1);  // version 4
+  const auto answer = [&](const std::string& value) {
+    return client_->Send(http::verb::get, "/v2/jobs/job-1", Keys::kReader, "", "",
+                         {{"If-None-Match", value}}).status;
+  };
+  EXPECT_EQ(answer(R"("4")"), 304);
+  EXPECT_EQ(answer(R"("1", "4")"), 304);  // a list naming it anywhere
+  EXPECT_EQ(answer(R"("1",W/"4")"), 304);  // compared weakly
+  EXPECT_EQ(answer(R"(, "4" ,)"), 304);  // empty list elements are allowed
+  EXPECT_EQ(answer("*"), 304);  // the job exists
+  EXPECT_EQ(answer(R"("1", "3")"), 200);
+  EXPECT_EQ(answer(R"("40")"), 200);
+  // Not a list of entity tags: the condition names nothing, so the answer is in full.
+  EXPECT_EQ(answer("4"), 200);
+  EXPECT_EQ(answer(R"("4)"), 200);
+  EXPECT_EQ(answer(R"("4" "1")"), 200);
+  EXPECT_EQ(answer(R"("4", *)"), 200);
+  // The header's lines make one list.
+  auto two_lines = HttpClient::Raw(port(), "GET /v2/jobs/job-1 HTTP/1.1\r\nHost: x\r\n"
+                                           "Authorization: Bearer " + std::string(Keys::kReader) +
+                                           "\r\nIf-None-Match: \"1\"\r\nIf-None-Match: \"4\"\r\n"
+                                           "Connection: close\r\n\r\n");
+  ASSERT_EQ(two_lines.size(), 1u);
+  EXPECT_EQ(two_lines[0].status, 304);
+  // A job that does not exist has no representation for "*" to name.
+  EXPECT_EQ(client_->Send(http::verb::get, "/v2/jobs/job-404", Keys::kReader, "", "",
+                          {{"If-None-Match", "*"}}).status, 404);
+}
+
+TEST_F(RoutesTest, HeadAnswersAsGetWithoutTheBody) {
+  MakeJob("job-1", 3);
+  for (const std::string path : {"/v2/jobs/job-1", "/v2/jobs/job-1/files?limit=2", "/v2/jobs",
+                                 "/v2/jobs/job-404", "/healthz"}) {
+    SCOPED_TRACE(path);
+    const Reply get = client_->Get(path, Keys::kAll);
+    const Reply head = client_->Send(http::verb::head, path, Keys::kAll);
+    EXPECT_EQ(head.status, get.status);
+    EXPECT_EQ(head.header("content-type"), get.header("content-type"));
+    EXPECT_EQ(head.header("content-length"), std::to_string(get.body.size()));
+    EXPECT_EQ(head.header("etag"), get.header("etag"));
+    EXPECT_EQ(head.body, "");
+  }
+  // Conditional and authorized as GET is.
+  EXPECT_EQ(client_->Send(http::verb::head, "/v2/jobs/job-1", Keys::kAll, "", "",
+                          {{"If-None-Match", R"("4")"}}).status, 304);
+  EXPECT_EQ(client_->Send(http::verb::head, "/v2/jobs/job-1", "").status, 401);
+  EXPECT_EQ(client_->Send(http::verb::head, "/v2/events", Keys::kReader).status, 403);
+  // A stream's head says it would stream, and the connection goes on at once.
+  const Reply watch = client_->Send(http::verb::head, "/v2/jobs/job-1/watch", Keys::kAll);
+  EXPECT_EQ(watch.status, 200);
+  EXPECT_EQ(watch.header("content-type"), "text/event-stream");
+  EXPECT_EQ(watch.header("transfer-encoding"), "chunked");
+  EXPECT_EQ(watch.body, "");
+  EXPECT_EQ(client_->Get("/v2/jobs/job-1", Keys::kAll).json().at("version").as_int64(), 4);
+  // Allowed wherever GET is, and said so.
+  const Reply put = client_->Send(http::verb::put, "/v2/jobs/job-1", Keys::kAll);
+  EXPECT_EQ(put.status, 405);
+  EXPECT_EQ(put.header("allow"), "GET, HEAD, DELETE");
+  EXPECT_EQ(client_->Send(http::verb::head, "/v2/jobs/job-1/cancel", Keys::kAll).status, 405);
+}
+
 TEST_F(RoutesTest, AFinalJobsStatusIsServedFromTheCacheUntilAFileSettles) {
   MakeJob("job-1", 3);
   Append(Batch({Event(NewId(), "job-1", "file.started", R"({"uri":"s3://b/job-1/0","stage":"extracting"})"),

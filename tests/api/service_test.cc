@@ -113,10 +113,11 @@ TEST_F(ServiceTest, StorageThatRefusesWritesIs503WithRetryAfter) {
   EXPECT_EQ(Call(api::http::verb::get, "/healthz").result_int(), 200u);  // alive all the same
 }
 
-TEST_F(ServiceTest, HeadOnHealthIsNotAllowed) {
-  api::Response r = Call(api::http::verb::head, "/healthz");
+TEST_F(ServiceTest, HealthAnswersGetAndHeadOnly) {
+  EXPECT_EQ(Call(api::http::verb::head, "/healthz").result_int(), 200u);
+  api::Response r = Call(api::http::verb::put, "/healthz");
   EXPECT_EQ(r.result_int(), 405u);
-  EXPECT_EQ(r[api::http::field::allow], "GET");
+  EXPECT_EQ(r[api::http::field::allow], "GET, HEAD");
 }
 
 }  // namespace
