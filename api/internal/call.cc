@@ -92,7 +92,9 @@ namespace {
 // *etagc DQUOTE and etagc excludes DQUOTE. nullopt when the line is malformed.
 std::optional<bool> LineNames(std::string_view line, std::string_view etag) {
   const auto skip_ows = [&] {
-    while (!line.empty() && (line.front() == ' ' || line.front() == '\t')) line.remove_prefix(1);
+    while (!line.empty() && (line.front() == ' ' || line.front() == '\t')) {
+      line.remove_prefix(1);
+    }
   };
   skip_ows();
   if (line == "*") return true;
