@@ -23,6 +23,15 @@ constexpr double kPriorDisagreement = 2;
 constexpr double kShrinkFiles = 2;
 // A finished span counts as at most this many times its prediction (Robust below).
 constexpr double kSpanClip = 3;
+// What a finished job teaches the prior is clipped the same way (EtaHistory::Learn),
+// once the prior holds kLearnFrom spans (or jobs) to predict with; the file phase of a
+// job, which grows with the job's size as well as its files' costs, at kJobClip times
+// the typical one.
+// A prediction under kLearnFloorMs a span (or job) is taken as that much, so that a
+// prior of spans that cost nothing (a test workload) does not hold real jobs at zero.
+constexpr int64_t kLearnFrom = 3;
+constexpr double kJobClip = 10;
+constexpr double kLearnFloorMs = 1000;
 // Spans (of any stage) that must end under the lanes in force before they say how
 // those lanes stretch spans: about fifty files' worth. Chosen on the shared traces.
 constexpr int64_t kLaneSpans = 200;
@@ -280,6 +289,53 @@ void EtaFitSums::Add(const EtaFitSums& o) {
   sum_xy += o.sum_xy;
 }
 
+namespace {
+
+// `sums` with its spans scaled by `f` (sum_y and sum_xy; sizes stay as they were).
+void ScaleSpans(EtaFitSums& sums, double f) {
+  sums.sum_y = std::llround(double(sums.sum_y) * f);
+  sums.sum_xy *= f;
+}
+
+// The factor that brings `taken` (ms, over `n` spans or jobs) down to `clip` times
+// `predicted` (1 when it is within it).
+double ClipFactor(double taken, double predicted, double clip, double n) {
+  const double limit = clip * std::max(predicted, kLearnFloorMs * n);
+  return taken > limit ? limit / taken : 1.0;
+}
+
+}  // namespace
+
+void EtaHistory::Learn(EtaHistory lesson) {
+  for (auto& [type, stages] : lesson.types) {
+    auto known = types.find(type);
+    if (known == types.end()) continue;
+    for (size_t s = 0; s < kEtaStages; ++s) {
+      EtaFitSums& taught = stages[s].spans;
+      const EtaFitSums& prior = known->second[s].spans;
+      if (taught.n == 0 || prior.n < kLearnFrom) continue;
+      const double predicted = FitOf(prior)->At(double(taught.n), double(taught.sum_x));
+      const double n = double(taught.n);
+      ScaleSpans(taught, ClipFactor(double(taught.sum_y), predicted, kSpanClip, n));
+    }
+  }
+  if (lesson.jobs > 0 && finalize_by_files.n >= kLearnFrom) {
+    const double files = double(lesson.finalize_by_files.sum_x);
+    const double predicted = FitOf(finalize_by_files)->At(double(lesson.jobs), files);
+    const double f =
+        ClipFactor(double(lesson.finalize_ms), predicted, kSpanClip, double(lesson.jobs));
+    lesson.finalize_ms = std::llround(double(lesson.finalize_ms) * f);
+    ScaleSpans(lesson.finalize_by_files, f);
+  }
+  if (lesson.jobs > 0 && jobs >= kLearnFrom) {
+    const double typical = double(files_ms) / double(jobs) * double(lesson.jobs);
+    lesson.files_ms = std::llround(
+        double(lesson.files_ms) *
+        ClipFactor(double(lesson.files_ms), typical, kJobClip, double(lesson.jobs)));
+  }
+  Add(lesson);
+}
+
 void EtaHistory::Add(const EtaHistory& other) {
   jobs += other.jobs;
   files_ms += other.files_ms;
@@ -336,7 +392,11 @@ void EtaFileChanged(JobSnapshot& job, FileRow& row, const EtaSpot& before, Milli
       --st.running;
       st.running_bytes -= size;
       st.running_since_sum -= before.since - job.created_at;
-      const int64_t span = Robust(st.done.spans, size, std::max<Millis>(0, at - before.since));
+      // A span is measured on the workers' clocks. One that began before its job was
+      // created mixes a wrong clock (a machine that booted at 1970) with a right one,
+      // so it counts from the job's creation.
+      const Millis since = std::max(before.since, job.created_at);
+      const int64_t span = Robust(st.done.spans, size, std::max<Millis>(0, at - since));
       st.done.spans.Add(size, span);
       if (const auto lanes = LaneKey(job)) st.by_lanes[*lanes].Add(size, span);
       // Leaving the job here, other than by completing it, ends the file in the stage.

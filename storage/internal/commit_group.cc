@@ -357,7 +357,7 @@ Status CommitGroup::Teach(const engine::JobSnapshot& job, const engine::EtaHisto
     }
     it = history_.emplace(prefix, std::move(before)).first;
   }
-  it->second.Add(learned);
+  it->second.Learn(learned);
   Stage(Cf::kEtaHistory, keys::EtaHistory(prefix, position),
         EncodeEtaHistory({recorded_at, it->second}));
   return Status::OK();

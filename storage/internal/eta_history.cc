@@ -59,7 +59,7 @@ std::vector<std::pair<std::string, std::string>> EtaHistoryBuilder::Records() co
   for (const auto& [position, lesson] : by_position_) {
     Run& run = runs[lesson.prefix];
     run.sum.recorded_at = lesson.recorded_at;
-    run.sum.history.Add(lesson.learned);
+    run.sum.history.Learn(lesson.learned);
     run.records.emplace_back(keys::EtaHistory(lesson.prefix, position),
                              EncodeEtaHistory(run.sum));
   }

@@ -240,6 +240,104 @@ TEST(EtaPriorTest, ACompletedJobTeachesItsSpansAndFinalizing) {
   EXPECT_FALSE(engine::EtaLearnedFrom(c.h_.snap()).has_value());
 }
 
+// A job of four files: two worker's clocks set back to 1970 (they booted without the
+// time) start their files, and workers with the right time finish them 2 s later.
+engine::EtaHistory LessonOfAJobWithClocksIn1970(uint64_t salt) {
+  Job p("misclocked", 4, 2, salt);
+  for (int i = 0; i < 4; ++i) {
+    engine::Event started = p.job_.FileStarted(p.uris_[size_t(i)]);
+    started.occurred_at = 86'400'000 + i;  // 1970-01-02
+    p.Fold(started);
+  }
+  p.job_.Advance(2000);
+  for (int i = 0; i < 4; ++i) p.Fold(p.job_.FileCompleted(p.uris_[size_t(i)]));
+  p.job_.Advance(400);
+  p.Fold(p.job_.Completed());
+  auto lesson = engine::EtaLearnedFrom(p.h_.snap());
+  EXPECT_TRUE(lesson.has_value());
+  return lesson.value_or(engine::EtaHistory{});
+}
+
+TEST(EtaPriorTest, ASpanThatBeganBeforeItsJobCountsFromTheJobsCreation) {
+  const engine::EtaHistory lesson = LessonOfAJobWithClocksIn1970(8);
+  ASSERT_EQ(lesson.types.size(), 1u);
+  const engine::EtaFitSums& spans = lesson.types.begin()->second[0].spans;
+  EXPECT_EQ(spans.n, 4);
+  // From the job's creation to each file's end: 2 s and the few ms of the events before
+  // (each event is 1 ms after the last), not 57 years.
+  EXPECT_GT(spans.sum_y, 4 * 2000);
+  EXPECT_LT(spans.sum_y, 4 * 2020);
+}
+
+TEST(EtaPriorTest, OneJobCannotMoveThePriorMoreThanABoundedStep) {
+  // Three jobs of 2 s files, then one whose lesson says 10 hours a file, finalizing
+  // and file phase included (a clock that jumped inside the job).
+  engine::EtaHistory prior;
+  for (int i = 0; i < 3; ++i) prior.Learn(LessonOfAJobWithTwoSecondFiles());
+  engine::EtaHistory added = prior, learned = prior;
+  engine::EtaHistory poison = LessonOfAJobWithTwoSecondFiles();
+  const int64_t hours = 10 * 3'600'000;
+  for (auto& [type, stages] : poison.types) {
+    stages[0].spans = {};
+    for (int f = 0; f < 4; ++f) stages[0].spans.Add(100, hours);
+  }
+  poison.finalize_ms = poison.finalize_by_files.sum_y = hours;
+  poison.finalize_by_files.sum_xy = 4.0 * hours;
+  poison.files_ms = 4 * hours;
+  added.Add(poison);
+  learned.Learn(poison);
+  // Added as they are, the sums would say a file costs 2.5 hours; learned, each of the
+  // job's spans counts for at most three times the prior's 2 s.
+  const auto& spans = learned.types.begin()->second[0].spans;
+  const auto& before = prior.types.begin()->second[0].spans;
+  EXPECT_EQ(spans.n, 16);
+  EXPECT_NEAR(double(spans.sum_y), double(before.sum_y) * (1 + 3.0 * 4 / 12), 2);
+  EXPECT_GT(added.types.begin()->second[0].spans.sum_y, 4 * hours);
+  // Finalizing: three times the prior's 400 ms for four files, but at least the floor
+  // of a second a job (times three).
+  EXPECT_NEAR(double(learned.finalize_ms), 3 * 400 + 3 * 1000, 10);
+  EXPECT_EQ(learned.finalize_by_files.n, 4);
+  EXPECT_NEAR(double(learned.finalize_by_files.sum_y), double(learned.finalize_ms), 1);
+  // The file phase: ten times the typical one (about 4 s).
+  EXPECT_NEAR(double(learned.files_ms), double(prior.files_ms) * (1 + 10.0 / 3), 2);
+  EXPECT_EQ(learned.jobs, 4);
+
+  // A job within the bounds teaches what it took, as before: its files took 2.6 times
+  // the prior's.
+  engine::EtaHistory slower = LessonOfAJobWithTwoSecondFiles();
+  for (auto& [type, stages] : slower.types) {
+    stages[0].spans.sum_y = std::llround(2.6 * double(stages[0].spans.sum_y));
+    stages[0].spans.sum_xy *= 2.6;
+  }
+  engine::EtaHistory via_learn = prior, via_add = prior;
+  via_learn.Learn(slower);
+  via_add.Add(slower);
+  EXPECT_EQ(via_learn, via_add);
+  // And before the prior holds three jobs' worth, a lesson is added as it is.
+  engine::EtaHistory young, young_added;
+  young.Learn(LessonOfAJobWithTwoSecondFiles());
+  young_added.Add(LessonOfAJobWithTwoSecondFiles());
+  young.Learn(poison);
+  young_added.Add(poison);
+  EXPECT_EQ(young.files_ms, young_added.files_ms);
+  EXPECT_EQ(young.finalize_ms, young_added.finalize_ms);
+}
+
+TEST(EtaPriorTest, AMisclockedJobLeavesTheNextJobsEstimateAsItWas) {
+  engine::EtaHistory clean, with_bad_clock;
+  for (int i = 0; i < 3; ++i) {
+    clean.Learn(LessonOfAJobWithTwoSecondFiles());
+    with_bad_clock.Learn(LessonOfAJobWithTwoSecondFiles());
+  }
+  with_bad_clock.Learn(LessonOfAJobWithClocksIn1970(9));
+  Job j("after", 12, 2, 10);
+  j.Fold(j.job_.StageCompleted(Stage::kScanning));
+  // Twelve files of about 2 s over two lanes, and finalizing: the job with wrong clocks
+  // taught what it really took, so the estimate hardly moves.
+  EXPECT_NEAR(j.Model(&with_bad_clock), j.Model(&clean), 0.1);
+  EXPECT_NEAR(j.Model(&clean), 12.4, 0.1);
+}
+
 TEST(EtaPriorTest, GivesAFirstEstimateAndYieldsToTheJobsOwnEvidence) {
   const engine::EtaHistory prior = LessonOfAJobWithTwoSecondFiles();
   // Finalizing: what the one job of history took (below three jobs, their mean).
