@@ -222,6 +222,8 @@ Result<ReplayStats> Replay(const std::string& path, const ReplayOptions& options
     if (!st.ok() || job.snap.version == 0) return st;
     out.Put(Cf::kSnapshots, keys::Job(jid), EncodeSnapshot(job.snap));
     out.Put(Cf::kJobsByOrg, keys::OrgJob(org, job.snap.created_at, jid), "");
+    out.Put(Cf::kJobsByOrgStatus,
+            keys::OrgStatusJob(org, job.snap.status, job.snap.created_at, jid), "");
     for (const engine::FileRow& row : job.files.rows()) {
       const bool changed = job.files.Changed(row.ordinal);
       std::string record = changed || row.ordinal >= saved.size()
@@ -303,6 +305,8 @@ Result<ReplayStats> Replay(const std::string& path, const ReplayOptions& options
   ReplayProgress progress{events_done.load(), events_total, jobs_done.load()};
   BulkWriter out(db);
   out.Put(Cf::kMeta, "jobs_by_status", EncodeJobCounts(jobs_by_status));
+  // Every derived family this build keeps is now there, whatever the dir held before.
+  out.Put(Cf::kMeta, "format", std::string(kDataFormat));
   // Like the commit path, which writes the totals once a completed job adds to them.
   if (eta_accuracy != engine::EtaAccuracyTotals{}) {
     out.Put(Cf::kMeta, "eta_accuracy", EncodeEtaAccuracy(eta_accuracy));

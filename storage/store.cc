@@ -14,19 +14,63 @@ namespace jobstate::storage {
 namespace {
 
 constexpr std::string_view kFormatKey = "format";
-constexpr std::string_view kFormat = "jobstate/2";
+// jobstate/2 had no jobs_by_org_status; Upgrade2To3 adds it.
+constexpr std::string_view kPreviousFormat = "jobstate/2";
+
+Status WriteFormat(Db& db) {
+  rocksdb::WriteOptions synced;
+  synced.sync = true;
+  return FromRocks(db.get()->Put(synced, db.cf(Cf::kMeta), std::string(kFormatKey),
+                                 std::string(kDataFormat)),
+                   "write format");
+}
+
+// Builds jobs_by_org_status from the listing and each job's snapshot, then marks the
+// data dir jobstate/3. One pass over the jobs; interrupted, it runs again at the next
+// open (its writes are idempotent).
+Status Upgrade2To3(Db& db) {
+  std::unique_ptr<rocksdb::Iterator> it(db.get()->NewIterator({}, db.cf(Cf::kJobsByOrg)));
+  rocksdb::WriteBatch batch;
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    const std::string_view key = it->key().ToStringView();
+    if (key.size() < 17 || key[key.size() - 17] != '\0') {
+      return Status::Corruption(keys::Describe("jobs_by_org", key) + ": malformed key");
+    }
+    const std::string_view org = key.substr(0, key.size() - 17);
+    const auto created =
+        static_cast<engine::Millis>(~keys::DecodeFixed64(key.data() + org.size() + 1));
+    const uint64_t jid = keys::TrailingFixed64(key);
+    const std::string snapshot_key = keys::Job(jid);
+    auto value = db.Get(Cf::kSnapshots, snapshot_key);
+    if (!value.has_value()) return value.error();
+    if (!*value)
+      return Status::Corruption(keys::Describe("snapshots", snapshot_key) + ": missing");
+    auto snap = DecodeSnapshot(**value, {"snapshots", snapshot_key});
+    if (!snap.has_value()) return snap.error();
+    Status s =
+        FromRocks(batch.Put(db.cf(Cf::kJobsByOrgStatus),
+                            keys::OrgStatusJob(org, snap->status, created, jid), ""),
+                  "stage jobs_by_org_status");
+    if (s.ok() && batch.Count() >= 10'000) {
+      s = FromRocks(db.get()->Write({}, &batch), "write jobs_by_org_status");
+      batch.Clear();
+    }
+    if (!s.ok()) return s;
+  }
+  Status s = FromRocks(it->status(), "scan jobs_by_org");
+  if (s.ok()) s = FromRocks(db.get()->Write({}, &batch), "write jobs_by_org_status");
+  if (s.ok()) s = db.FlushAll();  // on disk before the format says it is there
+  if (s.ok()) s = WriteFormat(db);
+  return s;
+}
 
 Status CheckFormat(Db& db) {
   auto format = db.Get(Cf::kMeta, kFormatKey);
   if (!format.has_value()) return format.error();
-  if (!*format) {
-    return FromRocks(db.get()->Put(rocksdb::WriteOptions(), db.cf(Cf::kMeta),
-                                   std::string(kFormatKey), std::string(kFormat)),
-                     "write format");
-  }
-  if (**format != kFormat) {
-    return Status::Corruption("data dir has format '" + **format + "'; this build reads '" +
-                              std::string(kFormat) + "'");
+  if (!*format) return WriteFormat(db);
+  if (**format != kDataFormat && **format != kPreviousFormat) {
+    return Status::Corruption("data dir has format '" + **format +
+                              "'; this build reads '" + std::string(kDataFormat) + "'");
   }
   auto replay = db.Get(Cf::kMeta, "replay");
   if (!replay.has_value()) return replay.error();
@@ -36,6 +80,7 @@ Status CheckFormat(Db& db) {
         "a replay of this data dir did not finish, so its derived records are incomplete; "
         "run `jobctl replay` again");
   }
+  if (**format == kPreviousFormat) return Upgrade2To3(db);
   return Status::OK();
 }
 

@@ -214,6 +214,19 @@ Status VerifyJob(const Db& db, const ReadSnapshot& snap, JobIterators& its, uint
   auto listed = db.Get(Cf::kJobsByOrg, keys::OrgJob(org, job.snap.created_at, jid), snap.get());
   if (!listed.has_value()) return listed.error();
   if (!*listed) differ("listing entry: missing");
+  // One entry in the listing by status, under the job's status and no other: a stale
+  // one would list the job under a status it left.
+  for (size_t s = 0; s < engine::kJobStatusCount; ++s) {
+    const auto status = static_cast<engine::JobStatus>(s);
+    auto entry =
+        db.Get(Cf::kJobsByOrgStatus,
+               keys::OrgStatusJob(org, status, job.snap.created_at, jid), snap.get());
+    if (!entry.has_value()) return entry.error();
+    if (status == job.snap.status && !*entry) differ("listing by status: missing");
+    if (status != job.snap.status && *entry) {
+      differ("listing by status: also under " + std::string(engine::Name(status)));
+    }
+  }
 
   // File rows, in ordinal order, and their indexes.
   const std::vector<engine::FileRow>& rows = job.files.rows();

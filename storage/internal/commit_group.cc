@@ -274,7 +274,8 @@ Result<CommitGroup::Job*> CommitGroup::FindJob(const std::string& org,
   names_.emplace(name, **jid);
   if (auto it = jobs_.find(**jid); it != jobs_.end()) return &it->second;
 
-  Job job{**jid, {}};
+  Job job;
+  job.jid = **jid;
   const auto in_parent = parent_ ? parent_->jobs_.find(job.jid) : jobs_.end();
   if (parent_ && in_parent != parent_->jobs_.end()) {
     job.snap = in_parent->second.snap;
@@ -292,6 +293,7 @@ Result<CommitGroup::Job*> CommitGroup::FindJob(const std::string& org,
     job.snap = std::move(*snap);
   }
   job.start_version = job.snap.version;
+  job.start_status = job.snap.status;
   return &jobs_.emplace(job.jid, std::move(job)).first->second;
 }
 
@@ -376,6 +378,19 @@ void CommitGroup::Seal() {
       Stage(Cf::kCheckpoints, keys::JobVersion(jid, job.snap.version), record);
     }
     Stage(Cf::kSnapshots, keys::Job(jid), std::move(record));
+    if (job.start_status != job.snap.status) {
+      // The job moves in the listing by status: out of the old status's entries (a new
+      // job has none), into the new one's.
+      if (job.start_status) {
+        writes_.push_back({Cf::kJobsByOrgStatus,
+                           keys::OrgStatusJob(job.snap.org, *job.start_status,
+                                              job.snap.created_at, jid),
+                           std::nullopt});
+      }
+      Stage(Cf::kJobsByOrgStatus,
+            keys::OrgStatusJob(job.snap.org, job.snap.status, job.snap.created_at, jid),
+            "");
+    }
   }
   files_.StageWrites(writes_, [this](uint64_t jid) { return jobs_.at(jid).snap.version; });
   Stage(Cf::kMeta, "last_position", keys::Fixed64(counters_.last_position));

@@ -18,23 +18,27 @@
 
 namespace jobstate::storage {
 
+// The data dir format this build writes (meta "format"; docs/formats.md).
+inline constexpr std::string_view kDataFormat = "jobstate/3";
+
 // Column families. The log's truth is kJobs, kEvents and kLog; everything else is
 // derived and rebuilt by replay. Never renumber: the order is the open order.
 enum class Cf : size_t {
-  kMeta = 0,       // "default": schema version, last position, next jid
-  kJobs,           // org 0 job_id -> jid                      (truth)
-  kEvents,         // jid version -> event record              (truth)
-  kLog,            // position -> jid version org              (truth)
-  kSnapshots,      // jid -> snapshot record
-  kFiles,          // jid ordinal -> file row record
-  kFileIds,        // jid uri -> ordinal
-  kFilesByStatus,  // jid status ordinal -> empty
-  kDedupe,         // jid event_id -> dedupe entry
-  kJobsByOrg,      // org 0 ~created_at jid -> empty
-  kCheckpoints,    // jid version -> snapshot record, at group ends every ~K versions
-  kLogByOrg,       // org 0 position -> jid version
-  kFileVersions,   // jid ordinal version -> file row record, as of the group end
-  kEtaHistory,     // org 0 collection job_type position -> the ETA's prior, cumulative
+  kMeta = 0,         // "default": schema version, last position, next jid
+  kJobs,             // org 0 job_id -> jid                      (truth)
+  kEvents,           // jid version -> event record              (truth)
+  kLog,              // position -> jid version org              (truth)
+  kSnapshots,        // jid -> snapshot record
+  kFiles,            // jid ordinal -> file row record
+  kFileIds,          // jid uri -> ordinal
+  kFilesByStatus,    // jid status ordinal -> empty
+  kDedupe,           // jid event_id -> dedupe entry
+  kJobsByOrg,        // org 0 ~created_at jid -> empty
+  kCheckpoints,      // jid version -> snapshot record, at group ends every ~K versions
+  kLogByOrg,         // org 0 position -> jid version
+  kFileVersions,     // jid ordinal version -> file row record, as of the group end
+  kEtaHistory,       // org 0 collection job_type position -> the ETA's prior, cumulative
+  kJobsByOrgStatus,  // org 0 status ~created_at jid -> empty
   kCount,
 };
 

@@ -71,6 +71,15 @@ std::string OrgJob(std::string_view org, engine::Millis created_at, uint64_t jid
   return k;
 }
 
+std::string OrgStatusJob(std::string_view org, engine::JobStatus status,
+                         engine::Millis created_at, uint64_t jid) {
+  std::string k = JobName(org, "");
+  k.push_back(static_cast<char>(status));
+  PutFixed64(k, ~static_cast<uint64_t>(created_at));
+  PutFixed64(k, jid);
+  return k;
+}
+
 std::string OrgPosition(std::string_view org, uint64_t position) {
   std::string k = JobName(org, "");
   PutFixed64(k, position);

@@ -34,6 +34,9 @@ std::string FileStatusKey(uint64_t jid, engine::FileStatus status, uint64_t ordi
 std::string Dedupe(uint64_t jid, std::string_view event_id);
 // jobs_by_org: org 0x00 ~created_at jid (newest first)
 std::string OrgJob(std::string_view org, engine::Millis created_at, uint64_t jid);
+// jobs_by_org_status: org 0x00 status ~created_at jid (newest first within a status)
+std::string OrgStatusJob(std::string_view org, engine::JobStatus status,
+                         engine::Millis created_at, uint64_t jid);
 // log_by_org: org 0x00 position
 std::string OrgPosition(std::string_view org, uint64_t position);
 // file_versions: jid ordinal version

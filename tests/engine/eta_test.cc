@@ -84,12 +84,13 @@ TEST_F(EtaTest, ProgressMovesAFileIntoItsNextStage) {
   const auto b = h_.Row("s3://b/b");
   EXPECT_EQ(b.stage_started_at, b.updated_at);
   EXPECT_EQ(t.stages[3].running_since_sum, *b.stage_started_at - h_.snap().created_at);
-  // A further progress message in the same stage does not restart it.
+  // A further progress message in the same stage does not restart it. (The fold
+  // replaces the snapshot, so `t` is not read after it.)
+  const int64_t since_sum = t.stages[3].running_since_sum;
   job_.Advance(200);
   ASSERT_THAT(h_.Fold(job_.FileProgress("s3://b/b", engine::Stage::kEmbedding)), IsOk());
   EXPECT_EQ(h_.Row("s3://b/b").stage_started_at, b.stage_started_at);
-  EXPECT_EQ(h_.snap().eta.types.begin()->second.stages[3].running_since_sum,
-            t.stages[3].running_since_sum);
+  EXPECT_EQ(h_.snap().eta.types.begin()->second.stages[3].running_since_sum, since_sum);
 }
 
 // The accuracy record: each checkpoint keeps the completion the estimate predicted

@@ -31,9 +31,10 @@ std::map<std::string, std::string> Dump(const storage::Db& db, Cf cf) {
 
 // Families whose bytes depend only on the log (meta holds the jobs-by-status counts). Checkpoints and file versions are placed
 // at commit-group ends, which the log does not record; they are checked by time travel.
-const std::vector<Cf> kReproducible = {Cf::kSnapshots, Cf::kFiles,     Cf::kFileIds,
-                                       Cf::kFilesByStatus, Cf::kDedupe, Cf::kJobsByOrg,
-                                       Cf::kLogByOrg, Cf::kMeta, Cf::kEtaHistory};
+const std::vector<Cf> kReproducible = {Cf::kSnapshots,      Cf::kFiles,  Cf::kFileIds,
+                                       Cf::kFilesByStatus,  Cf::kDedupe, Cf::kJobsByOrg,
+                                       Cf::kLogByOrg,       Cf::kMeta,   Cf::kEtaHistory,
+                                       Cf::kJobsByOrgStatus};
 
 class MaintenanceTest : public StoreTest {
  protected:
@@ -303,6 +304,83 @@ TEST_F(MaintenanceTest, VerifyNamesEachTamperedRecordAndItsJob) {
   EXPECT_TRUE(single->differences.empty());
   one.job->second = "job-404";
   EXPECT_THAT(store_->Verify(one), StatusIs(StatusCode::kNotFound, "job_not_found"));
+}
+
+// Listing by status: an entry under a status the job is not in, and a job without its
+// entry, are named; the listing does not show the stale one; replay rebuilds both.
+TEST_F(MaintenanceTest, VerifyNamesAStaleOrMissingListingByStatus) {
+  JobScenario a("job-a"), b("job-b", kT0, 1);
+  ASSERT_THAT(Append({a.Created()}), IsOk());
+  ASSERT_THAT(Append({b.Created(), b.Started()}), IsOk());
+  store_.reset();
+  {
+    auto db = storage::Db::Open({options_.path});
+    ASSERT_THAT(db, IsOk());
+    const auto key = [&](const std::string& job, engine::JobStatus s) {
+      return storage::keys::OrgStatusJob("acme", s, kT0, JidOf(**db, job));
+    };
+    ASSERT_TRUE((*db)
+                    ->get()
+                    ->Put({}, (*db)->cf(Cf::kJobsByOrgStatus),
+                          key("job-a", engine::JobStatus::kRunning), "")
+                    .ok());
+    ASSERT_TRUE((*db)
+                    ->get()
+                    ->Delete({}, (*db)->cf(Cf::kJobsByOrgStatus),
+                             key("job-b", engine::JobStatus::kRunning))
+                    .ok());
+  }
+  Reopen();
+  auto report = store_->Verify({});
+  ASSERT_THAT(report, IsOk());
+  std::map<std::string, std::vector<std::string>> by_job;
+  for (const auto& d : report->differences) by_job[d.job_id].push_back(d.what);
+  EXPECT_EQ(by_job["job-a"],
+            std::vector<std::string>{"listing by status: also under running"});
+  EXPECT_EQ(by_job["job-b"], std::vector<std::string>{"listing by status: missing"});
+  engine::JobQuery running;
+  running.statuses = {engine::JobStatus::kRunning};
+  auto page = store_->ListJobs("acme", running);
+  ASSERT_THAT(page, IsOk());
+  EXPECT_TRUE(page->jobs.empty());  // job-a is pending; job-b lost its entry
+
+  store_.reset();
+  ASSERT_THAT(storage::Replay(options_.path, {}), IsOk());
+  Reopen();
+  auto clean = store_->Verify({});
+  ASSERT_THAT(clean, IsOk());
+  EXPECT_TRUE(clean->differences.empty());
+  page = store_->ListJobs("acme", running);
+  ASSERT_THAT(page, IsOk());
+  ASSERT_EQ(page->jobs.size(), 1u);
+  EXPECT_EQ(page->jobs[0].job_id, "job-b");
+}
+
+// A data dir of format jobstate/2 had no listing by status: the first open builds it
+// from the listing and the snapshots, with the bytes the commit path writes, and marks
+// the dir jobstate/3.
+TEST_F(MaintenanceTest, AJobstate2DataDirGainsTheListingByStatusWhenOpened) {
+  AppendRandomHistories(*store_, clock_, 40, 11);
+  store_.reset();
+  const auto before = DumpReproducible();
+  ASSERT_EQ(before.at(Cf::kJobsByOrgStatus).size(), 40u);
+  EXPECT_EQ(before.at(Cf::kMeta).at("format"), "jobstate/3");
+  {
+    auto db = storage::Db::Open({options_.path});
+    ASSERT_THAT(db, IsOk());
+    ASSERT_THAT((*db)->Recreate({Cf::kJobsByOrgStatus}), IsOk());
+    ASSERT_TRUE((*db)->get()->Put({}, (*db)->cf(Cf::kMeta), "format", "jobstate/2").ok());
+  }
+  ASSERT_TRUE(DumpReproducible().at(Cf::kJobsByOrgStatus).empty());
+  Reopen();
+  store_.reset();
+  const auto after = DumpReproducible();
+  EXPECT_TRUE(after.at(Cf::kJobsByOrgStatus) == before.at(Cf::kJobsByOrgStatus));
+  EXPECT_EQ(after.at(Cf::kMeta).at("format"), "jobstate/3");
+  Reopen();
+  auto report = store_->Verify({});
+  ASSERT_THAT(report, IsOk());
+  EXPECT_TRUE(report->differences.empty());
 }
 
 // Verification in parallel, and with dedupe entries read one by one instead of in one

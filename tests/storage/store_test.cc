@@ -528,5 +528,111 @@ TEST_F(StoreTest, EtaPriorIsLearnedPerKindAndReadAsItStoodAtTheInstant) {
   }
 }
 
+// The listing by status, as jobs move: newest first within and across the statuses
+// asked for, page by page, and nothing of a batch that failed.
+TEST_F(StoreTest, ListingByStatusFollowsEveryMoveAndPagesAcrossStatuses) {
+  // job-0 is the oldest; 0 and 3 stay pending, 1 and 4 run, 2 completes, and 5 is
+  // cancelled in the batch that creates it.
+  std::vector<JobScenario> jobs;
+  for (int i = 0; i < 6; ++i)
+    jobs.emplace_back("job-" + std::to_string(i), kT0 + i * 1000, i);
+  for (int i : {0, 3}) ASSERT_THAT(Append({jobs[i].Created()}), IsOk());
+  for (int i : {1, 4})
+    ASSERT_THAT(Append({jobs[i].Created(), jobs[i].Started()}), IsOk());
+  ASSERT_THAT(Append({jobs[2].Created()}), IsOk());
+  ASSERT_THAT(Append({jobs[2].Started()}), IsOk());
+  ASSERT_THAT(Append({jobs[2].Completed()}), IsOk());
+  ASSERT_THAT(Append({jobs[5].Created(), jobs[5].Cancelled()}), IsOk());
+  JobScenario failed("job-6", kT0 + 6000, 6);
+  ASSERT_THAT(Append({failed.Created(), failed.FileStarted("s3://b/none")}),
+              StatusIs(StatusCode::kNotFound, "file_not_found"));
+
+  const auto list = [&](std::vector<JobStatus> statuses, size_t limit) {
+    std::vector<std::string> ids;
+    engine::JobQuery q;
+    q.statuses = statuses;
+    q.limit = limit;
+    for (int page = 0; page < 20; ++page) {
+      auto got = store_->ListJobs("acme", q);
+      EXPECT_THAT(got, IsOk());
+      if (!got.has_value()) break;
+      for (const auto& j : got->jobs) {
+        EXPECT_TRUE(statuses.empty() || std::find(statuses.begin(), statuses.end(),
+                                                  j.status) != statuses.end());
+        ids.push_back(j.job_id);
+      }
+      if (!got->next) break;
+      q.after = got->next;
+    }
+    return ids;
+  };
+  using V = std::vector<std::string>;
+  for (int pass = 0; pass < 2; ++pass) {  // as committed, and from disk after a restart
+    SCOPED_TRACE(pass ? "reopened" : "as committed");
+    EXPECT_EQ(list({JobStatus::kRunning}, 50), (V{"job-4", "job-1"}));
+    EXPECT_EQ(list({JobStatus::kPending, JobStatus::kRunning}, 1),
+              (V{"job-4", "job-3", "job-1", "job-0"}));
+    EXPECT_EQ(list({JobStatus::kRunning, JobStatus::kPending, JobStatus::kRunning}, 3),
+              (V{"job-4", "job-3", "job-1", "job-0"}));
+    EXPECT_EQ(list({JobStatus::kCompleted}, 50), (V{"job-2"}));
+    EXPECT_EQ(list({JobStatus::kCancelled, JobStatus::kCompleted}, 50),
+              (V{"job-5", "job-2"}));
+    EXPECT_EQ(list({JobStatus::kFailed}, 50), V{});
+    EXPECT_EQ(list({}, 2), (V{"job-5", "job-4", "job-3", "job-2", "job-1", "job-0"}));
+    Reopen();
+  }
+  // job-1 completes: it leaves the running jobs for the completed ones, in its place.
+  ASSERT_THAT(Append({jobs[1].Completed()}), IsOk());
+  EXPECT_EQ(list({JobStatus::kRunning}, 50), (V{"job-4"}));
+  EXPECT_EQ(list({JobStatus::kCompleted}, 50), (V{"job-2", "job-1"}));
+  auto report = store_->Verify({});
+  ASSERT_THAT(report, IsOk());
+  EXPECT_TRUE(report->differences.empty());
+}
+
+// Senders on many threads, so that groups hold many requests and are written while the
+// next folds, some requests failing inside a group: the listing by status ends exactly
+// as every job's status says (verify checks each job's entries).
+TEST_F(StoreTest, ListingByStatusHoldsUnderConcurrentGroups) {
+  constexpr int kThreads = 8, kJobsEach = 25;
+  std::vector<std::thread> senders;
+  std::atomic<int> failures{0};
+  for (int t = 0; t < kThreads; ++t) {
+    senders.emplace_back([&, t] {
+      for (int j = 0; j < kJobsEach; ++j) {
+        JobScenario job("t" + std::to_string(t) + "-" + std::to_string(j), kT0 + j,
+                        t * 100 + j);
+        if (!Append({job.Created()}).has_value()) ++failures;
+        if (j % 5 == 0) continue;  // stays pending
+        if (!Append({job.Started()}).has_value()) ++failures;
+        // Fails in its group (a file nobody discovered) and changes nothing.
+        if (Append({job.Completed(), job.FileStarted("s3://b/none")}).has_value())
+          ++failures;
+        if (j % 5 == 1) continue;  // stays running
+        const engine::Event end = j % 5 == 2   ? job.Completed()
+                                  : j % 5 == 3 ? job.Failed()
+                                               : job.Cancelled();
+        if (!Append({end}).has_value()) ++failures;
+      }
+    });
+  }
+  for (auto& s : senders) s.join();
+  ASSERT_EQ(failures, 0);
+  auto report = store_->Verify({});
+  ASSERT_THAT(report, IsOk());
+  EXPECT_EQ(report->jobs, size_t(kThreads * kJobsEach));
+  EXPECT_TRUE(report->differences.empty())
+      << report->differences[0].job_id << ": " << report->differences[0].what;
+  for (JobStatus s : {JobStatus::kPending, JobStatus::kRunning, JobStatus::kCompleted,
+                      JobStatus::kFailed, JobStatus::kCancelled}) {
+    engine::JobQuery q;
+    q.statuses = {s};
+    q.limit = 500;
+    auto page = store_->ListJobs("acme", q);
+    ASSERT_THAT(page, IsOk());
+    EXPECT_EQ(page->jobs.size(), size_t(kThreads * kJobsEach / 5)) << engine::Name(s);
+  }
+}
+
 }  // namespace
 }  // namespace jobstate::testing
