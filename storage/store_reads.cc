@@ -183,6 +183,7 @@ class ListingScan {
       }
     }
     const Cf cf = statuses.empty() ? Cf::kJobsByOrg : Cf::kJobsByOrgStatus;
+    family_ = CfName(cf);
     for (Run& run : runs_) run.it.reset(db.get()->NewIterator(options, db.cf(cf)));
   }
 
@@ -204,15 +205,14 @@ class ListingScan {
     Run* best = nullptr;
     for (Run& run : runs_) {
       if (!run.it->Valid()) {
-        Status s = FromRocks(run.it->status(), "scan the job listing");
+        Status s = FromRocks(run.it->status(), "scan " + std::string(family_));
         if (!s.ok()) return Err(s);
         continue;
       }
       const std::string_view key = run.it->key().ToStringView();
       if (!key.starts_with(run.prefix)) continue;
       if (key.size() != run.prefix.size() + 16) {
-        return Err(
-            Status::Corruption(keys::Describe("job listing", key) + ": malformed key"));
+        return Err(Status::Corruption(keys::Describe(family_, key) + ": malformed key"));
       }
       if (!best || key.substr(run.prefix.size()) < Suffix(*best)) best = &run;
     }
@@ -233,6 +233,7 @@ class ListingScan {
     return run.it->key().ToStringView().substr(run.prefix.size());
   }
   std::vector<Run> runs_;
+  std::string_view family_;
 };
 
 }  // namespace
