@@ -223,6 +223,10 @@ int main(int argc, char** argv) {
   // filter reads jobs_by_org_status, so the page costs the page, not the jobs passed
   // over.
   const int completed = std::max(1000, static_cast<int>(20'000 * scale));
+  // Created after the ingest's jobs (a minute ago), which are the running ones.
+  const std::string recent = jobstate::api::FormatInstant(
+      std::chrono::duration_cast<std::chrono::milliseconds>(
+          std::chrono::system_clock::now().time_since_epoch()).count() - 30'000);
   std::vector<std::string> finished;
   for (int j = 0; j < completed; j += 100) {
     std::string list;
@@ -231,7 +235,7 @@ int main(int argc, char** argv) {
       for (const char* type : {"job.created", "job.started", "job.completed"}) {
         list += std::string(list.empty() ? "" : ",") + "{\"event_id\":\"" + Uuid(++id) +
                 "\",\"job_id\":\"" + job + "\",\"type\":\"" + type +
-                "\",\"occurred_at\":\"2026-06-01T00:00:00Z\"" +
+                "\",\"occurred_at\":\"" + recent + "\"" +
                 (std::string(type) == "job.created"
                      ? ",\"data\":{\"collection_name\":\"c\",\"job_type\":\"index_s3\"}}"
                      : "}");
