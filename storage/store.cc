@@ -43,8 +43,9 @@ Status Upgrade2To3(Db& db) {
     const std::string snapshot_key = keys::Job(jid);
     auto value = db.Get(Cf::kSnapshots, snapshot_key);
     if (!value.has_value()) return value.error();
-    if (!*value)
+    if (!*value) {
       return Status::Corruption(keys::Describe("snapshots", snapshot_key) + ": missing");
+    }
     auto snap = DecodeSnapshot(**value, {"snapshots", snapshot_key});
     if (!snap.has_value()) return snap.error();
     Status s =
