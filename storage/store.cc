@@ -1,5 +1,6 @@
 #include "storage/store.h"
 
+#include <chrono>
 #include <filesystem>
 #include <future>
 
@@ -27,8 +28,8 @@ Status WriteFormat(Db& db) {
 
 // Builds jobs_by_org_status from the listing and each job's snapshot, then marks the
 // data dir jobstate/3. One pass over the jobs; interrupted, it runs again at the next
-// open (its writes are idempotent).
-Status Upgrade2To3(Db& db) {
+// open (its writes are idempotent). Counts the jobs into `jobs`.
+Status Upgrade2To3(Db& db, uint64_t& jobs) {
   std::unique_ptr<rocksdb::Iterator> it(db.get()->NewIterator({}, db.cf(Cf::kJobsByOrg)));
   rocksdb::WriteBatch batch;
   for (it->SeekToFirst(); it->Valid(); it->Next()) {
@@ -48,6 +49,7 @@ Status Upgrade2To3(Db& db) {
     }
     auto snap = DecodeSnapshot(**value, {"snapshots", snapshot_key});
     if (!snap.has_value()) return snap.error();
+    ++jobs;
     Status s =
         FromRocks(batch.Put(db.cf(Cf::kJobsByOrgStatus),
                             keys::OrgStatusJob(org, snap->status, created, jid), ""),
@@ -65,24 +67,37 @@ Status Upgrade2To3(Db& db) {
   return s;
 }
 
-Status CheckFormat(Db& db) {
+// Checks the data dir's format, writing it into a new one and bringing an older one up
+// to date (the upgrade made, if any).
+Result<std::optional<FormatUpgrade>> CheckFormat(Db& db) {
   auto format = db.Get(Cf::kMeta, kFormatKey);
-  if (!format.has_value()) return format.error();
-  if (!*format) return WriteFormat(db);
+  if (!format.has_value()) return Err(format.error());
+  if (!*format) {
+    Status s = WriteFormat(db);
+    if (!s.ok()) return Err(s);
+    return std::optional<FormatUpgrade>();
+  }
   if (**format != kDataFormat && **format != kPreviousFormat) {
-    return Status::Corruption("data dir has format '" + **format +
-                              "'; this build reads '" + std::string(kDataFormat) + "'");
+    return Err(Status::Corruption("data dir has format '" + **format +
+                                  "'; this build reads '" + std::string(kDataFormat) +
+                                  "'"));
   }
   auto replay = db.Get(Cf::kMeta, "replay");
-  if (!replay.has_value()) return replay.error();
+  if (!replay.has_value()) return Err(replay.error());
   if (*replay) {
-    return Status::FailedPrecondition(
-        "replay_unfinished",
-        "a replay of this data dir did not finish, so its derived records are incomplete; "
-        "run `jobctl replay` again");
+    return Err(Status::FailedPrecondition("replay_unfinished",
+                                          "a replay of this data dir did not finish, so "
+                                          "its derived records are incomplete; "
+                                          "run `jobctl replay` again"));
   }
-  if (**format == kPreviousFormat) return Upgrade2To3(db);
-  return Status::OK();
+  if (**format != kPreviousFormat) return std::optional<FormatUpgrade>();
+  const auto start = std::chrono::steady_clock::now();
+  FormatUpgrade upgrade{**format, std::string(kDataFormat), 0, 0};
+  Status s = Upgrade2To3(db, upgrade.jobs);
+  if (!s.ok()) return Err(s);
+  upgrade.seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  return std::optional(std::move(upgrade));
 }
 
 // The counters as the last committed group left them: the log's last entry is the
@@ -141,13 +156,14 @@ Result<std::unique_ptr<Store>> Store::Open(const StoreOptions& options,
   db_options.env = options.env;
   auto db = Db::Open(db_options);
   if (!db.has_value()) return Err(db.error());
-  Status s = CheckFormat(**db);
-  if (!s.ok()) return Err(s);
+  auto upgrade = CheckFormat(**db);
+  if (!upgrade.has_value()) return Err(upgrade.error());
   auto counters = LoadCounters(**db);
   if (!counters.has_value()) return Err(counters.error());
 
   std::unique_ptr<Store> store(new Store());
   store->db_ = std::move(*db);
+  store->upgrade_ = std::move(*upgrade);
   store->sequencer_ =
       std::make_unique<Sequencer>(*store->db_, clock, options.sequencer, *counters);
   return store;

@@ -40,6 +40,13 @@ struct StoreOptions {
   std::shared_ptr<rocksdb::Env> env = nullptr;  // null: the default; see DbOptions::env
 };
 
+// What opening a data dir of an older format did to bring it up to date.
+struct FormatUpgrade {
+  std::string from, to;
+  uint64_t jobs = 0;  // jobs whose derived records were added
+  double seconds = 0;
+};
+
 class Store final : public engine::JobStore {
  public:
   // Opens the data dir and starts the sequencer. Unavailable when another process holds
@@ -48,6 +55,9 @@ class Store final : public engine::JobStore {
                                              const engine::Clock& clock);
   // Commits what is queued, writes the memtables out, then closes the database.
   ~Store();
+
+  // The upgrade this open made to an older data dir, if it made one (for the log).
+  const std::optional<FormatUpgrade>& upgrade() const { return upgrade_; }
 
   // Queues a batch; see Sequencer::Submit for the callback's contract.
   void Submit(engine::AppendRequest request, AppendCallback done) override;
@@ -66,8 +76,9 @@ class Store final : public engine::JobStore {
   Result<engine::FilePage> ListFiles(const std::string& org, const std::string& job_id,
                                      const engine::FileQuery& query) const override;
 
-  // The organisation's jobs, newest first, filtered; the scan skips jobs that do not
-  // match, so a selective filter costs time proportional to the jobs it passes over.
+  // The organisation's jobs, newest first, filtered. A status filter reads the listing
+  // by status, so it costs the page; the collection and job type filters skip the jobs
+  // that do not match, so they cost the jobs passed over.
   Result<engine::JobPage> ListJobs(const std::string& org,
                                    const engine::JobQuery& query) const override;
 
@@ -121,6 +132,7 @@ class Store final : public engine::JobStore {
 
   std::unique_ptr<Db> db_;
   std::unique_ptr<Sequencer> sequencer_;
+  std::optional<FormatUpgrade> upgrade_;
 };
 
 }  // namespace jobstate::storage

@@ -92,6 +92,11 @@ int RunDaemon(const DaemonOptions& o) {
     spdlog::error("event=open_failed data_dir={} msg=\"{}\"", o.data_dir, store.error().message());
     return 1;
   }
+  if (const auto& up = (*store)->upgrade()) {
+    spdlog::info(
+        "event=data_dir_upgraded data_dir={} from={} to={} jobs={} seconds={:.3f}",
+        o.data_dir, up->from, up->to, up->jobs, up->seconds);
+  }
   const fs::path dir(o.data_dir);
   const fs::path keys_path = o.keys_file.empty() ? dir / "keys.json" : fs::path(o.keys_file);
   bool created_dev_key = false;

@@ -55,7 +55,15 @@ Result<std::unique_ptr<storage::Store>> OpenStore(const std::string& dir, bool c
   storage::StoreOptions options;
   options.path = dir;
   options.create_if_missing = create;
-  return storage::Store::Open(options, clock);
+  auto store = storage::Store::Open(options, clock);
+  if (store.has_value()) {
+    if (const auto& up = (*store)->upgrade()) {
+      std::fprintf(stderr, "jobctl: upgraded %s from %s to %s (%llu jobs, %.3f s)\n",
+                   dir.c_str(), up->from.c_str(), up->to.c_str(),
+                   static_cast<unsigned long long>(up->jobs), up->seconds);
+    }
+  }
+  return store;
 }
 
 int OpenFailure(const Status& s, const std::string& dir) {

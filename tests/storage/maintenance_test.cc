@@ -373,6 +373,12 @@ TEST_F(MaintenanceTest, AJobstate2DataDirGainsTheListingByStatusWhenOpened) {
   }
   ASSERT_TRUE(DumpReproducible().at(Cf::kJobsByOrgStatus).empty());
   Reopen();
+  ASSERT_TRUE(store_->upgrade().has_value());
+  EXPECT_EQ(store_->upgrade()->from, "jobstate/2");
+  EXPECT_EQ(store_->upgrade()->to, "jobstate/3");
+  EXPECT_EQ(store_->upgrade()->jobs, 40u);
+  Reopen();
+  EXPECT_FALSE(store_->upgrade().has_value());  // once
   store_.reset();
   const auto after = DumpReproducible();
   EXPECT_TRUE(after.at(Cf::kJobsByOrgStatus) == before.at(Cf::kJobsByOrgStatus));
