@@ -307,12 +307,18 @@ double ClipFactor(double taken, double predicted, double clip, double n) {
 }  // namespace
 
 void EtaHistory::Learn(EtaHistory lesson) {
+  // A type the prior has few spans of is weighed against the stage over every type.
+  std::array<EtaFitSums, kEtaStages> pooled;
+  for (const auto& [type, stages] : types) {
+    for (size_t s = 0; s < kEtaStages; ++s) pooled[s].Add(stages[s].spans);
+  }
   for (auto& [type, stages] : lesson.types) {
-    auto known = types.find(type);
-    if (known == types.end()) continue;
+    const auto known = types.find(type);
     for (size_t s = 0; s < kEtaStages; ++s) {
       EtaFitSums& taught = stages[s].spans;
-      const EtaFitSums& prior = known->second[s].spans;
+      const EtaFitSums& prior =
+          known != types.end() && known->second[s].spans.n >= kLearnFrom ? known->second[s].spans
+                                                                           : pooled[s];
       if (taught.n == 0 || prior.n < kLearnFrom) continue;
       const double predicted = FitOf(prior)->At(double(taught.n), double(taught.sum_x));
       const double n = double(taught.n);

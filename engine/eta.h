@@ -128,14 +128,14 @@ struct EtaHistory {
   EtaFitSums finalize_by_files;  // class version 2; empty in a version-1 record
   // Adds what one finished job taught (EtaLearnedFrom), weighed against what this prior
   // already knows, as a span is within a job: where the prior has a few spans of a
-  // (type, stage) to predict with, the job's spans there count for at most three times
-  // the prior's prediction for their sizes, and so do its finalizing (against the
-  // prior's fit by files) and, at ten times the typical one, its file phase. One job
-  // whose clocks were wrong (an instant in 1970 among instants of today) or that sat
-  // through a day-long outage moves the prior a bounded step instead of ruling every
-  // later estimate of its collection; a workload that really became slower still moves
-  // it, by up to a factor of three a job. Storage folds jobs into the prior with this,
-  // in log position order.
+  // (type, stage) to predict with (else the stage's spans over every type), the job's
+  // spans there count for at most three times the prior's prediction for their sizes,
+  // and so do its finalizing (against the prior's fit by files) and, at ten times the
+  // typical one, its file phase. One job whose clocks were wrong (an instant in 1970
+  // among instants of today) or that sat through a day-long outage moves the prior a
+  // bounded step instead of ruling every later estimate of its collection; a workload
+  // that really became slower still moves it, by up to a factor of three a job.
+  // Storage folds jobs into the prior with this, in log position order.
   void Learn(EtaHistory lesson);
   // Adds the sums as they are.
   void Add(const EtaHistory& other);

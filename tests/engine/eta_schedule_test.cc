@@ -313,6 +313,15 @@ TEST(EtaPriorTest, OneJobCannotMoveThePriorMoreThanABoundedStep) {
   via_learn.Learn(slower);
   via_add.Add(slower);
   EXPECT_EQ(via_learn, via_add);
+  // A content type the prior has not seen is weighed against the stage over every type.
+  engine::EtaHistory new_type = poison;
+  auto node = new_type.types.extract(new_type.types.begin());
+  node.key() = "application/x-new";
+  new_type.types.insert(std::move(node));
+  engine::EtaHistory with_new = prior;
+  with_new.Learn(new_type);
+  EXPECT_NEAR(double(with_new.types.at("application/x-new")[0].spans.sum_y),
+              double(before.sum_y) * 3.0 * 4 / 12, 2);
   // And before the prior holds three jobs' worth, a lesson is added as it is.
   engine::EtaHistory young, young_added;
   young.Learn(LessonOfAJobWithTwoSecondFiles());
