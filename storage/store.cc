@@ -26,6 +26,16 @@ Status WriteFormat(Db& db) {
                    "write format");
 }
 
+// A job's stored snapshot; Corruption when it is missing.
+Result<engine::JobSnapshot> ReadSnapshotOf(const Db& db, uint64_t jid,
+                                           const rocksdb::Snapshot* snapshot) {
+  const std::string key = keys::Job(jid);
+  auto value = db.Get(Cf::kSnapshots, key, snapshot);
+  if (!value.has_value()) return Err(value.error());
+  if (!*value) return Err(Status::Corruption(keys::Describe("snapshots", key) + ": missing"));
+  return DecodeSnapshot(**value, {"snapshots", key});
+}
+
 // Builds jobs_by_org_status from the listing and each job's snapshot, then marks the
 // data dir jobstate/3. One pass over the jobs; interrupted, it runs again at the next
 // open (its writes are idempotent). Counts the jobs into `jobs`.
@@ -41,13 +51,7 @@ Status Upgrade2To3(Db& db, uint64_t& jobs) {
     const auto created =
         static_cast<engine::Millis>(~keys::DecodeFixed64(key.data() + org.size() + 1));
     const uint64_t jid = keys::TrailingFixed64(key);
-    const std::string snapshot_key = keys::Job(jid);
-    auto value = db.Get(Cf::kSnapshots, snapshot_key);
-    if (!value.has_value()) return value.error();
-    if (!*value) {
-      return Status::Corruption(keys::Describe("snapshots", snapshot_key) + ": missing");
-    }
-    auto snap = DecodeSnapshot(**value, {"snapshots", snapshot_key});
+    auto snap = ReadSnapshotOf(db, jid, nullptr);
     if (!snap.has_value()) return snap.error();
     ++jobs;
     Status s =
@@ -206,11 +210,7 @@ Result<uint64_t> Store::ResolveJob(const std::string& org, const std::string& jo
 
 Result<engine::JobSnapshot> Store::LoadSnapshot(uint64_t jid,
                                                 const rocksdb::Snapshot* snapshot) const {
-  const std::string key = keys::Job(jid);
-  auto value = db_->Get(Cf::kSnapshots, key, snapshot);
-  if (!value.has_value()) return Err(value.error());
-  if (!*value) return Err(Status::Corruption(keys::Describe("snapshots", key) + ": missing"));
-  return DecodeSnapshot(**value, {"snapshots", key});
+  return ReadSnapshotOf(*db_, jid, snapshot);
 }
 
 Result<engine::JobSnapshot> Store::GetSnapshot(const std::string& org,
