@@ -1,20 +1,21 @@
 #include "storage/maintenance.h"
 
+#include <rocksdb/utilities/backup_engine.h>
+
 #include <algorithm>
 #include <chrono>
 #include <filesystem>
+#include <memory>
 #include <mutex>
 #include <thread>
-#include <memory>
 #include <vector>
-
-#include <rocksdb/utilities/backup_engine.h>
 
 #include "storage/codec.h"
 #include "storage/internal/commit_group.h"
 #include "storage/internal/db.h"
 #include "storage/internal/eta_history.h"
 #include "storage/internal/keys.h"
+#include "storage/internal/listing.h"
 #include "storage/internal/refold.h"
 #include "storage/internal/sorted_files.h"
 #include "storage/rocks_status.h"
@@ -222,8 +223,9 @@ Result<ReplayStats> Replay(const std::string& path, const ReplayOptions& options
     if (!st.ok() || job.snap.version == 0) return st;
     out.Put(Cf::kSnapshots, keys::Job(jid), EncodeSnapshot(job.snap));
     out.Put(Cf::kJobsByOrg, keys::OrgJob(org, job.snap.created_at, jid), "");
-    out.Put(Cf::kJobsByOrgStatus,
-            keys::OrgStatusJob(org, job.snap.status, job.snap.created_at, jid), "");
+    for (ListingKey& entry : ListingEntries(job.snap, jid, job.snap.status)) {
+      out.Put(entry.cf, std::move(entry.key), "");
+    }
     for (const engine::FileRow& row : job.files.rows()) {
       const bool changed = job.files.Changed(row.ordinal);
       std::string record = changed || row.ordinal >= saved.size()

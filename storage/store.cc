@@ -1,5 +1,6 @@
 #include "storage/store.h"
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <future>
@@ -8,6 +9,7 @@
 #include "storage/internal/db.h"
 #include "storage/internal/eta_history.h"
 #include "storage/internal/keys.h"
+#include "storage/internal/listing.h"
 #include "storage/rocks_status.h"
 
 namespace jobstate::storage {
@@ -15,8 +17,14 @@ namespace jobstate::storage {
 namespace {
 
 constexpr std::string_view kFormatKey = "format";
-// jobstate/2 had no jobs_by_org_status; Upgrade2To3 adds it.
-constexpr std::string_view kPreviousFormat = "jobstate/2";
+// Formats this build upgrades on open: jobstate/2 had neither listing index,
+// jobstate/3 had no jobs_by_org_filter; UpgradeListings builds both.
+constexpr std::string_view kOlderFormats[] = {"jobstate/2", "jobstate/3"};
+
+bool IsOlderFormat(std::string_view format) {
+  return std::find(std::begin(kOlderFormats), std::end(kOlderFormats), format) !=
+         std::end(kOlderFormats);
+}
 
 Status WriteFormat(Db& db) {
   rocksdb::WriteOptions synced;
@@ -36,10 +44,12 @@ Result<engine::JobSnapshot> ReadSnapshotOf(const Db& db, uint64_t jid,
   return DecodeSnapshot(**value, {"snapshots", key});
 }
 
-// Builds jobs_by_org_status from the listing and each job's snapshot, then marks the
-// data dir jobstate/3. One pass over the jobs; interrupted, it runs again at the next
-// open (its writes are idempotent). Counts the jobs into `jobs`.
-Status Upgrade2To3(Db& db, uint64_t& jobs) {
+// Builds the listing indexes (jobs_by_org_status, jobs_by_org_filter) from the
+// listing and each job's snapshot, then marks the data dir with this build's format.
+// One pass over the jobs; interrupted, it runs again at the next open (its writes are
+// idempotent, and rewrite what a jobstate/3 dir already holds of them). Counts the
+// jobs into `jobs`.
+Status UpgradeListings(Db& db, uint64_t& jobs) {
   std::unique_ptr<rocksdb::Iterator> it(db.get()->NewIterator({}, db.cf(Cf::kJobsByOrg)));
   rocksdb::WriteBatch batch;
   for (it->SeekToFirst(); it->Valid(); it->Next()) {
@@ -47,25 +57,23 @@ Status Upgrade2To3(Db& db, uint64_t& jobs) {
     if (key.size() < 17 || key[key.size() - 17] != '\0') {
       return Status::Corruption(keys::Describe("jobs_by_org", key) + ": malformed key");
     }
-    const std::string_view org = key.substr(0, key.size() - 17);
-    const auto created =
-        static_cast<engine::Millis>(~keys::DecodeFixed64(key.data() + org.size() + 1));
     const uint64_t jid = keys::TrailingFixed64(key);
     auto snap = ReadSnapshotOf(db, jid, nullptr);
     if (!snap.has_value()) return snap.error();
     ++jobs;
-    Status s =
-        FromRocks(batch.Put(db.cf(Cf::kJobsByOrgStatus),
-                            keys::OrgStatusJob(org, snap->status, created, jid), ""),
-                  "stage jobs_by_org_status");
+    Status s;
+    for (ListingKey& entry : ListingEntries(*snap, jid, snap->status)) {
+      if (s.ok())
+        s = FromRocks(batch.Put(db.cf(entry.cf), entry.key, ""), "stage listing");
+    }
     if (s.ok() && batch.Count() >= 10'000) {
-      s = FromRocks(db.get()->Write({}, &batch), "write jobs_by_org_status");
+      s = FromRocks(db.get()->Write({}, &batch), "write the listing indexes");
       batch.Clear();
     }
     if (!s.ok()) return s;
   }
   Status s = FromRocks(it->status(), "scan jobs_by_org");
-  if (s.ok()) s = FromRocks(db.get()->Write({}, &batch), "write jobs_by_org_status");
+  if (s.ok()) s = FromRocks(db.get()->Write({}, &batch), "write the listing indexes");
   if (s.ok()) s = db.FlushAll();  // on disk before the format says it is there
   if (s.ok()) s = WriteFormat(db);
   return s;
@@ -81,7 +89,7 @@ Result<std::optional<FormatUpgrade>> CheckFormat(Db& db) {
     if (!s.ok()) return Err(s);
     return std::optional<FormatUpgrade>();
   }
-  if (**format != kDataFormat && **format != kPreviousFormat) {
+  if (**format != kDataFormat && !IsOlderFormat(**format)) {
     return Err(Status::Corruption("data dir has format '" + **format +
                                   "'; this build reads '" + std::string(kDataFormat) +
                                   "'"));
@@ -94,10 +102,10 @@ Result<std::optional<FormatUpgrade>> CheckFormat(Db& db) {
                                           "its derived records are incomplete; "
                                           "run `jobctl replay` again"));
   }
-  if (**format != kPreviousFormat) return std::optional<FormatUpgrade>();
+  if (!IsOlderFormat(**format)) return std::optional<FormatUpgrade>();
   const auto start = std::chrono::steady_clock::now();
   FormatUpgrade upgrade{**format, std::string(kDataFormat), 0, 0};
-  Status s = Upgrade2To3(db, upgrade.jobs);
+  Status s = UpgradeListings(db, upgrade.jobs);
   if (!s.ok()) return Err(s);
   upgrade.seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();

@@ -6,6 +6,7 @@
 #include "storage/codec.h"
 #include "storage/internal/db.h"
 #include "storage/internal/keys.h"
+#include "storage/internal/listing.h"
 #include "storage/rocks_status.h"
 #include "storage/store.h"
 
@@ -163,88 +164,13 @@ Result<std::vector<engine::LogEntry>> Store::ReadLog(uint64_t after_position,
   return out;
 }
 
-namespace {
-
-// The jobs of one organisation newest first, from jobs_by_org, or with a status filter
-// from jobs_by_org_status: one run of entries a status, merged. Either way an entry's
-// key ends with ~created_at and jid, and the runs share that order.
-class ListingScan {
- public:
-  ListingScan(const Db& db, const rocksdb::ReadOptions& options, const std::string& org,
-              std::vector<engine::JobStatus> statuses) {
-    std::sort(statuses.begin(), statuses.end());
-    statuses.erase(std::unique(statuses.begin(), statuses.end()), statuses.end());
-    const std::string org_prefix = keys::JobName(org, "");
-    if (statuses.empty()) {
-      runs_.push_back({org_prefix, nullptr});
-    } else {
-      for (engine::JobStatus s : statuses) {
-        runs_.push_back({org_prefix + static_cast<char>(s), nullptr});
-      }
-    }
-    const Cf cf = statuses.empty() ? Cf::kJobsByOrg : Cf::kJobsByOrgStatus;
-    family_ = CfName(cf);
-    for (Run& run : runs_) run.it.reset(db.get()->NewIterator(options, db.cf(cf)));
-  }
-
-  // Positions every run at the first entry at or after (~created_at, jid).
-  void Seek(engine::Millis created_at, uint64_t jid) {
-    for (Run& run : runs_) {
-      std::string key = run.prefix;
-      keys::PutFixed64(key, ~static_cast<uint64_t>(created_at));
-      keys::PutFixed64(key, jid);
-      run.it->Seek(key);
-    }
-  }
-  void SeekToFirst() {
-    for (Run& run : runs_) run.it->Seek(run.prefix);
-  }
-
-  // The next entry (created_at, jid) across the runs, or nullopt at the end.
-  Result<std::optional<std::pair<engine::Millis, uint64_t>>> Next() {
-    Run* best = nullptr;
-    for (Run& run : runs_) {
-      if (!run.it->Valid()) {
-        Status s = FromRocks(run.it->status(), "scan " + std::string(family_));
-        if (!s.ok()) return Err(s);
-        continue;
-      }
-      const std::string_view key = run.it->key().ToStringView();
-      if (!key.starts_with(run.prefix)) continue;
-      if (key.size() != run.prefix.size() + 16) {
-        return Err(Status::Corruption(keys::Describe(family_, key) + ": malformed key"));
-      }
-      if (!best || key.substr(run.prefix.size()) < Suffix(*best)) best = &run;
-    }
-    if (!best) return std::optional<std::pair<engine::Millis, uint64_t>>();
-    const std::string_view suffix = Suffix(*best);
-    const auto created = static_cast<engine::Millis>(~keys::DecodeFixed64(suffix.data()));
-    const uint64_t jid = keys::DecodeFixed64(suffix.data() + 8);
-    best->it->Next();
-    return std::optional(std::make_pair(created, jid));
-  }
-
- private:
-  struct Run {
-    std::string prefix;
-    std::unique_ptr<rocksdb::Iterator> it;
-  };
-  static std::string_view Suffix(const Run& run) {
-    return run.it->key().ToStringView().substr(run.prefix.size());
-  }
-  std::vector<Run> runs_;
-  std::string_view family_;
-};
-
-}  // namespace
-
 Result<engine::JobPage> Store::ListJobs(const std::string& org,
                                         const engine::JobQuery& query) const {
   ReadSnapshot snap(db_->get());
-  // With a status filter the scan passes over only the jobs in those statuses, so a
-  // page of running jobs among a million completed ones costs the page. The other
-  // filters are checked on each job's snapshot.
-  ListingScan scan(*db_, snap.Options(), org, query.statuses);
+  // The scan passes over only the jobs the status, collection and job type filters
+  // select, so a page of running jobs among a million completed ones, or of one
+  // collection among many, costs the page.
+  ListingScan scan(*db_, snap.Options(), org, query);
   // Newest first: start after the cursor, or at the created_before bound.
   if (query.after) {
     scan.Seek(query.after->first, query.after->second + 1);
@@ -264,7 +190,8 @@ Result<engine::JobPage> Store::ListJobs(const std::string& org,
     if (query.created_after && created <= *query.created_after) break;
     auto job = LoadSnapshot(jid, snap.get());
     if (!job.has_value()) return Err(job.error());
-    // (A job always matches its status entry; `jobctl verify` checks the index.)
+    // (A job always matches its entries; `jobctl verify` checks the indexes. The
+    // filters are checked again on the snapshot all the same.)
     const bool status_ok =
         query.statuses.empty() || std::find(query.statuses.begin(), query.statuses.end(),
                                             job->status) != query.statuses.end();

@@ -1,4 +1,6 @@
 // Store::Verify and Store::Backup: the online checks and copies operators rely on.
+#include <rocksdb/utilities/backup_engine.h>
+
 #include <algorithm>
 #include <atomic>
 #include <map>
@@ -9,14 +11,13 @@
 #include <thread>
 #include <unordered_map>
 
-#include <rocksdb/utilities/backup_engine.h>
-
 #include "engine/state_diff.h"
 #include "storage/codec.h"
 #include "storage/internal/commit_group.h"
 #include "storage/internal/db.h"
 #include "storage/internal/eta_history.h"
 #include "storage/internal/keys.h"
+#include "storage/internal/listing.h"
 #include "storage/internal/refold.h"
 #include "storage/rocks_status.h"
 #include "storage/store.h"
@@ -214,17 +215,19 @@ Status VerifyJob(const Db& db, const ReadSnapshot& snap, JobIterators& its, uint
   auto listed = db.Get(Cf::kJobsByOrg, keys::OrgJob(org, job.snap.created_at, jid), snap.get());
   if (!listed.has_value()) return listed.error();
   if (!*listed) differ("listing entry: missing");
-  // One entry in the listing by status, under the job's status and no other: a stale
+  // Its entries in the listing indexes, under the job's status and no other: a stale
   // one would list the job under a status it left.
   for (size_t s = 0; s < engine::kJobStatusCount; ++s) {
     const auto status = static_cast<engine::JobStatus>(s);
-    auto entry =
-        db.Get(Cf::kJobsByOrgStatus,
-               keys::OrgStatusJob(org, status, job.snap.created_at, jid), snap.get());
-    if (!entry.has_value()) return entry.error();
-    if (status == job.snap.status && !*entry) differ("listing by status: missing");
-    if (status != job.snap.status && *entry) {
-      differ("listing by status: also under " + std::string(engine::Name(status)));
+    for (const ListingKey& entry : ListingEntries(job.snap, jid, status)) {
+      auto found = db.Get(entry.cf, entry.key, snap.get());
+      if (!found.has_value()) return found.error();
+      const std::string what =
+          entry.cf == Cf::kJobsByOrgStatus ? "listing by status" : "listing by filter";
+      if (status == job.snap.status && !*found) differ(what + ": missing");
+      if (status != job.snap.status && *found) {
+        differ(what + ": also under " + std::string(engine::Name(status)));
+      }
     }
   }
 

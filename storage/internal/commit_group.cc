@@ -7,6 +7,7 @@
 #include "engine/validate.h"
 #include "storage/internal/eta_history.h"
 #include "storage/internal/keys.h"
+#include "storage/internal/listing.h"
 #include "storage/rocks_status.h"
 
 namespace jobstate::storage {
@@ -379,17 +380,16 @@ void CommitGroup::Seal() {
     }
     Stage(Cf::kSnapshots, keys::Job(jid), std::move(record));
     if (job.start_status != job.snap.status) {
-      // The job moves in the listing by status: out of the old status's entries (a new
+      // The job moves in the listing indexes: out of the old status's entries (a new
       // job has none), into the new one's.
       if (job.start_status) {
-        writes_.push_back({Cf::kJobsByOrgStatus,
-                           keys::OrgStatusJob(job.snap.org, *job.start_status,
-                                              job.snap.created_at, jid),
-                           std::nullopt});
+        for (ListingKey& entry : ListingEntries(job.snap, jid, *job.start_status)) {
+          writes_.push_back({entry.cf, std::move(entry.key), std::nullopt});
+        }
       }
-      Stage(Cf::kJobsByOrgStatus,
-            keys::OrgStatusJob(job.snap.org, job.snap.status, job.snap.created_at, jid),
-            "");
+      for (ListingKey& entry : ListingEntries(job.snap, jid, job.snap.status)) {
+        Stage(entry.cf, std::move(entry.key), "");
+      }
     }
   }
   files_.StageWrites(writes_, [this](uint64_t jid) { return jobs_.at(jid).snap.version; });

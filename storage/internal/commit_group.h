@@ -102,7 +102,7 @@ class CommitGroup {
     uint64_t jid = 0;
     engine::JobSnapshot snap;
     uint64_t start_version = 0;  // the committed version when the group first read it
-    // Its status then, for the jobs_by_org_status entry to move; none for a job this
+    // Its status then, for its listing entries to move; none for a job this
     // group creates.
     std::optional<engine::JobStatus> start_status;
   };

@@ -17,9 +17,22 @@ namespace jobstate::storage {
 
 namespace {
 constexpr std::array<std::string_view, static_cast<size_t>(Cf::kCount)> kNames = {
-    "default",     "jobs",       "events",          "log",         "snapshots",
-    "files",       "file_ids",   "files_by_status", "dedupe",      "jobs_by_org",
-    "checkpoints", "log_by_org", "file_versions",   "eta_history", "jobs_by_org_status"};
+    "default",
+    "jobs",
+    "events",
+    "log",
+    "snapshots",
+    "files",
+    "file_ids",
+    "files_by_status",
+    "dedupe",
+    "jobs_by_org",
+    "checkpoints",
+    "log_by_org",
+    "file_versions",
+    "eta_history",
+    "jobs_by_org_status",
+    "jobs_by_org_filter"};
 }  // namespace
 
 std::string_view CfName(Cf cf) { return kNames[static_cast<size_t>(cf)]; }

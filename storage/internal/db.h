@@ -19,7 +19,7 @@
 namespace jobstate::storage {
 
 // The data dir format this build writes (meta "format"; docs/formats.md).
-inline constexpr std::string_view kDataFormat = "jobstate/3";
+inline constexpr std::string_view kDataFormat = "jobstate/4";
 
 // Column families. The log's truth is kJobs, kEvents and kLog; everything else is
 // derived and rebuilt by replay. Never renumber: the order is the open order.
@@ -39,6 +39,8 @@ enum class Cf : size_t {
   kFileVersions,     // jid ordinal version -> file row record, as of the group end
   kEtaHistory,       // org 0 collection job_type position -> the ETA's prior, cumulative
   kJobsByOrgStatus,  // org 0 status ~created_at jid -> empty
+  kJobsByOrgFilter,  // org 0 filter (collection, job type) status ~created_at jid ->
+                     // empty
   kCount,
 };
 

@@ -73,11 +73,28 @@ std::string OrgJob(std::string_view org, engine::Millis created_at, uint64_t jid
 
 std::string OrgStatusJob(std::string_view org, engine::JobStatus status,
                          engine::Millis created_at, uint64_t jid) {
+  return ListingEntry(JobName(org, ""), status, created_at, jid);
+}
+
+std::string ListingFilterPrefix(std::string_view org, ListingFilter filter,
+                                std::string_view collection, engine::JobType job_type) {
   std::string k = JobName(org, "");
-  k.push_back(static_cast<char>(status));
-  PutFixed64(k, ~static_cast<uint64_t>(created_at));
-  PutFixed64(k, jid);
+  k.push_back(static_cast<char>(filter));
+  if (filter != ListingFilter::kType) {
+    PutFixed64(k, collection.size());
+    k.append(collection);
+  }
+  if (filter != ListingFilter::kCollection) k.push_back(static_cast<char>(job_type));
   return k;
+}
+
+std::string ListingEntry(std::string prefix, engine::JobStatus status,
+                         engine::Millis created_at, uint64_t jid) {
+  prefix.reserve(prefix.size() + 17);
+  prefix.push_back(static_cast<char>(status));
+  PutFixed64(prefix, ~static_cast<uint64_t>(created_at));
+  PutFixed64(prefix, jid);
+  return prefix;
 }
 
 std::string OrgPosition(std::string_view org, uint64_t position) {

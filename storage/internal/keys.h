@@ -37,6 +37,24 @@ std::string OrgJob(std::string_view org, engine::Millis created_at, uint64_t jid
 // jobs_by_org_status: org 0x00 status ~created_at jid (newest first within a status)
 std::string OrgStatusJob(std::string_view org, engine::JobStatus status,
                          engine::Millis created_at, uint64_t jid);
+// jobs_by_org_filter: org 0x00 filter:u8, then the filter's values, then status
+// ~created_at jid (newest first). A job has one entry under each filter, so a listing
+// by collection, by job type or by both reads only the jobs it answers with. The
+// collection's length keeps any byte it holds from running into what follows.
+enum class ListingFilter : uint8_t {
+  kCollection = 1,         // len(collection):u64 collection
+  kCollectionAndType = 2,  // len(collection):u64 collection job_type:u8
+  kType = 3,               // job_type:u8
+};
+inline constexpr ListingFilter kListingFilters[] = {
+    ListingFilter::kCollection, ListingFilter::kCollectionAndType, ListingFilter::kType};
+// Everything before the status: the prefix of one filter's entries.
+std::string ListingFilterPrefix(std::string_view org, ListingFilter filter,
+                                std::string_view collection, engine::JobType job_type);
+// A listing entry: `prefix` (jobs_by_org_status's org 0x00, or a filter's prefix)
+// followed by status ~created_at jid.
+std::string ListingEntry(std::string prefix, engine::JobStatus status,
+                         engine::Millis created_at, uint64_t jid);
 // log_by_org: org 0x00 position
 std::string OrgPosition(std::string_view org, uint64_t position);
 // file_versions: jid ordinal version

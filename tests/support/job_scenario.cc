@@ -32,10 +32,10 @@ Event JobScenario::Make(Payload data) {
   return e;
 }
 
-Event JobScenario::Created(PipelineMode mode) {
+Event JobScenario::Created(PipelineMode mode, std::string collection, JobType job_type) {
   JobCreated c;
-  c.collection_name = "docs";
-  c.job_type = JobType::kIndexS3;
+  c.collection_name = std::move(collection);
+  c.job_type = job_type;
   c.pipeline_mode = mode;
   return Make(c);
 }

@@ -30,7 +30,9 @@ class JobScenario {
 
   engine::Event Make(engine::Payload data);  // any payload, next id and instant
 
-  engine::Event Created(engine::PipelineMode mode = engine::PipelineMode::kPipelined);
+  engine::Event Created(engine::PipelineMode mode = engine::PipelineMode::kPipelined,
+                        std::string collection = "docs",
+                        engine::JobType job_type = engine::JobType::kIndexS3);
   engine::Event Started();
   engine::Event StageStarted(engine::Stage s);
   engine::Event StageCompleted(engine::Stage s);

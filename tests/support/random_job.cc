@@ -58,10 +58,20 @@ Event RandomJob::FinishJob() {
 std::optional<Event> RandomJob::Next() {
   scenario_.Advance(std::uniform_int_distribution<>(0, 2000)(rng_));
   switch (phase_) {
-    case Phase::kNew:
+    case Phase::kNew: {
       phase_ = Phase::kPending;
-      return scenario_.Created(Chance(0.2) ? engine::PipelineMode::kStaged
-                                           : engine::PipelineMode::kPipelined);
+      // A few collections and job types, so the listing's filters have something to
+      // tell apart; "docs" and "docs2" differ only at the end.
+      const auto mode =
+          Chance(0.2) ? engine::PipelineMode::kStaged : engine::PipelineMode::kPipelined;
+      static const char* const kCollections[] = {"docs", "docs2", "mail"};
+      static constexpr engine::JobType kTypes[] = {engine::JobType::kIndexS3,
+                                                   engine::JobType::kIndexGcsFile,
+                                                   engine::JobType::kIndexR2Directory};
+      std::uniform_int_distribution<size_t> pick(0, 2);
+      const char* collection = kCollections[pick(rng_)];
+      return scenario_.Created(mode, collection, kTypes[pick(rng_)]);
+    }
     case Phase::kFinalNoSettle:
       return std::nullopt;
     case Phase::kFinalSettle: {
