@@ -290,13 +290,16 @@ Response Service::GetFiles(Call& call, const std::string& job_id) {
   if (!ask) return MakeProblem(ask.error(), v, call.request_id);
   auto page = store_.ListFiles(call.principal.org, job_id, ask->query);
   if (!page) return MakeProblem(page.error(), v, call.request_id);
+  // A page is a function of the job's version and the query, so the version is its
+  // ETag too, and a client polling one page gets 304 until the job changes.
+  if (auto res = NotModified(call, ETag(page->job.version))) return std::move(*res);
   std::string body;
   JsonWriter w(body);
   w.BeginObject();
   WriteFilesPageMembers(w, *page, ask->query.limit,
                         NextFileCursor(call, cursors_, job_id, *ask, *page), ask->filter);
   w.EndObject();
-  return JsonText(call, http::status::ok, std::move(body));
+  return StatusBody(call, page->job.version, std::move(body));
 }
 
 Response Service::ListJobs(Call& call) {

@@ -188,6 +188,34 @@ TEST_F(RoutesTest, IfNoneMatchIsReadAsRfc9110Says) {
                           {{"If-None-Match", "*"}}).status, 404);
 }
 
+// The files route is conditional as the status is: its ETag is the job's version, 304
+// while the job has not changed, the page in full once it has.
+TEST_F(RoutesTest, FilesPageCarriesTheJobsVersionAsItsETag) {
+  MakeJob("job-1", 3);  // version 4
+  const std::string path = "/v2/jobs/job-1/files?limit=2";
+  const Reply first = client_->Get(path, Keys::kReader);
+  ASSERT_EQ(first.status, 200);
+  EXPECT_EQ(first.header("etag"), R"("4")");
+  EXPECT_EQ(client_->Get("/v2/jobs/job-1", Keys::kReader).header("etag"), R"("4")");
+  const Reply same = client_->Send(http::verb::get, path, Keys::kReader, "", "",
+                                   {{"If-None-Match", R"(W/"4")"}});
+  EXPECT_EQ(same.status, 304);
+  EXPECT_EQ(same.header("etag"), R"("4")");
+  EXPECT_EQ(same.body, "");
+  Append(Batch({Event(NewId(), "job-1", "file.started", R"({"uri":"s3://b/job-1/0"})")}));
+  const Reply changed = client_->Send(http::verb::get, path, Keys::kReader, "", "",
+                                      {{"If-None-Match", R"("4")"}});
+  EXPECT_EQ(changed.status, 200);
+  EXPECT_EQ(changed.header("etag"), R"("5")");
+  EXPECT_NE(changed.body, first.body);  // file 0 is processing now
+  // Not a way to learn of another organisation's job, nor of one that does not exist.
+  EXPECT_EQ(client_
+                ->Send(http::verb::get, "/v2/jobs/job-404/files", Keys::kReader, "", "",
+                       {{"If-None-Match", "*"}})
+                .status,
+            404);
+}
+
 TEST_F(RoutesTest, HeadAnswersAsGetWithoutTheBody) {
   MakeJob("job-1", 3);
   for (const std::string path : {"/v2/jobs/job-1", "/v2/jobs/job-1/files?limit=2", "/v2/jobs",
