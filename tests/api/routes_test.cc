@@ -551,6 +551,17 @@ TEST_F(RoutesTest, NdjsonIngestAndIdempotentRetry) {
   EXPECT_EQ(again.json().at("duplicates").as_int64(), 2);
   EXPECT_EQ(again.json().at("results").as_array()[1].at("position"),
             r.json().at("results").as_array()[1].at("position"));
+  // Parameters are ignored, charset included: JSON is UTF-8, and RFC 8259 says a
+  // charset parameter has no effect on a compliant recipient (clients that label JSON
+  // ISO-8859-1 by default are common).
+  for (const char* type :
+       {"application/x-ndjson;charset=\"UTF-8\"",
+        "application/x-ndjson; charset=ISO-8859-1", "application/x-ndjson; foo=bar"}) {
+    EXPECT_EQ(
+        client_->Send(http::verb::post, "/v2/events", Keys::kWriter, body, type).status,
+        200)
+        << type;
+  }
 }
 
 TEST_F(RoutesTest, PipelinedRequestsAreAnsweredInOrder) {
