@@ -1,7 +1,5 @@
 #include "storage/maintenance.h"
 
-#include <rocksdb/utilities/backup_engine.h>
-
 #include <algorithm>
 #include <chrono>
 #include <filesystem>
@@ -9,6 +7,8 @@
 #include <mutex>
 #include <thread>
 #include <vector>
+
+#include <rocksdb/utilities/backup_engine.h>
 
 #include "storage/codec.h"
 #include "storage/internal/commit_group.h"

@@ -54,6 +54,7 @@ ListingScan::ListingScan(const Db& db, const rocksdb::ReadOptions& options,
     for (engine::JobStatus s : statuses)
       runs_.push_back({base + static_cast<char>(s), nullptr});
   }
+  family_ = CfName(cf);
   for (Run& run : runs_) run.it.reset(db.get()->NewIterator(options, db.cf(cf)));
 }
 
@@ -74,15 +75,14 @@ Result<std::optional<std::pair<engine::Millis, uint64_t>>> ListingScan::Next() {
   Run* best = nullptr;
   for (Run& run : runs_) {
     if (!run.it->Valid()) {
-      Status s = FromRocks(run.it->status(), "scan the job listing");
+      Status s = FromRocks(run.it->status(), "scan " + std::string(family_));
       if (!s.ok()) return Err(s);
       continue;
     }
     const std::string_view key = run.it->key().ToStringView();
     if (!key.starts_with(run.prefix)) continue;
     if (key.size() != run.prefix.size() + 16) {
-      return Err(
-          Status::Corruption(keys::Describe("job listing", key) + ": malformed key"));
+      return Err(Status::Corruption(keys::Describe(family_, key) + ": malformed key"));
     }
     if (!best || key.substr(run.prefix.size()) < Suffix(*best)) best = &run;
   }

@@ -5,13 +5,13 @@
 // so a job's entries move together when its status changes, and a listing merges one
 // run of entries per status, newest first.
 
-#include <rocksdb/db.h>
-
 #include <memory>
 #include <optional>
 #include <string>
 #include <utility>
 #include <vector>
+
+#include <rocksdb/db.h>
 
 #include "engine/job_store.h"
 #include "engine/state.h"
@@ -57,6 +57,7 @@ class ListingScan {
     return run.it->key().ToStringView().substr(run.prefix.size());
   }
   std::vector<Run> runs_;
+  std::string_view family_;  // the index read, for errors
 };
 
 }  // namespace jobstate::storage
