@@ -1,5 +1,8 @@
 // Store::Verify and Store::Backup: the online checks and copies operators rely on.
+#include <rocksdb/utilities/backup_engine.h>
+
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <map>
 #include <mutex>
@@ -8,8 +11,6 @@
 #include <set>
 #include <thread>
 #include <unordered_map>
-
-#include <rocksdb/utilities/backup_engine.h>
 
 #include "engine/state_diff.h"
 #include "storage/codec.h"
@@ -107,12 +108,55 @@ struct JobIterators {
       file_ids;
 };
 
+// The families of the job listing, whose entries a whole-store verify counts.
+constexpr Cf kListingFamilies[] = {Cf::kJobsByOrg, Cf::kJobsByOrgStatus,
+                                   Cf::kJobsByOrgFilter};
+
+size_t ListingIndex(Cf cf) {
+  return static_cast<size_t>(
+      std::find(std::begin(kListingFamilies), std::end(kListingFamilies), cf) -
+      std::begin(kListingFamilies));
+}
+
+// What the verified jobs add up to, summed per thread and then merged.
+struct JobTotals {
+  LogCounters counted;        // the job counts and accuracy totals
+  EtaHistoryBuilder history;  // the ETA's priors
+  // Listing entries of the jobs found in each of kListingFamilies (stale ones too):
+  // any other entry there names no job, or a job where it does not belong.
+  std::array<uint64_t, std::size(kListingFamilies)> listed{};
+};
+
+// Counts the entries no verified job accounts for in each listing family: a stray
+// entry would list a job that does not exist (a `500` on the listing) or one under a
+// collection or job type it does not have, which the per-job checks cannot see.
+Status VerifyListingTotals(const Db& db, const ReadSnapshot& snap,
+                           const JobTotals& totals, VerifyReport& report) {
+  for (Cf cf : kListingFamilies) {
+    uint64_t stored = 0;
+    std::unique_ptr<rocksdb::Iterator> it(
+        db.get()->NewIterator(snap.Options(), db.cf(cf)));
+    for (it->SeekToFirst(); it->Valid(); it->Next()) ++stored;
+    if (!it->status().ok())
+      return FromRocks(it->status(), "scan " + std::string(CfName(cf)));
+    const uint64_t explained = totals.listed[ListingIndex(cf)];
+    if (stored > explained) {
+      report.differences.push_back(
+          {"", "",
+           std::string(CfName(cf)) + ": " + std::to_string(stored - explained) +
+               (stored - explained == 1 ? " entry" : " entries") + " no job explains"});
+    }
+  }
+  return Status::OK();
+}
+
 // Compares one job's stored derived records with a fresh fold; notes what differs in
-// `check`, and adds the job's status, accuracy and lesson to `counted` and `history`.
+// `check`, and adds the job's status, accuracy, lesson and listing entries to `totals`.
 Status VerifyJob(const Db& db, const ReadSnapshot& snap, JobIterators& its, uint64_t jid,
                  const std::string& org, const std::string& job_id,
-                 size_t scanned_dedupe_limit, JobCheck& check, LogCounters& counted,
-                 EtaHistoryBuilder& history) {
+                 size_t scanned_dedupe_limit, JobCheck& check, JobTotals& totals) {
+  LogCounters& counted = totals.counted;
+  EtaHistoryBuilder& history = totals.history;
   auto differ = [&](std::string what) {
     check.differences.push_back({org, job_id, std::move(what)});
   };
@@ -215,6 +259,7 @@ Status VerifyJob(const Db& db, const ReadSnapshot& snap, JobIterators& its, uint
   auto listed = db.Get(Cf::kJobsByOrg, keys::OrgJob(org, job.snap.created_at, jid), snap.get());
   if (!listed.has_value()) return listed.error();
   if (!*listed) differ("listing entry: missing");
+  totals.listed[ListingIndex(Cf::kJobsByOrg)] += listed->has_value();
   // Its entries in the listing indexes, under the job's status and no other: a stale
   // one would list the job under a status it left.
   for (size_t s = 0; s < engine::kJobStatusCount; ++s) {
@@ -222,6 +267,7 @@ Status VerifyJob(const Db& db, const ReadSnapshot& snap, JobIterators& its, uint
     for (const ListingKey& entry : ListingEntries(job.snap, jid, status)) {
       auto found = db.Get(entry.cf, entry.key, snap.get());
       if (!found.has_value()) return found.error();
+      totals.listed[ListingIndex(entry.cf)] += found->has_value();
       const std::string what =
           entry.cf == Cf::kJobsByOrgStatus ? "listing by status" : "listing by filter";
       if (status == job.snap.status && !*found) differ(what + ": missing");
@@ -312,15 +358,11 @@ Result<VerifyReport> Store::Verify(const VerifyOptions& options) const {
   }
   // Jobs are verified in parallel, each into its own JobCheck; every thread sums the
   // job counts, accuracy totals and lessons of its jobs, and the sums are merged after.
-  struct Sums {
-    LogCounters counted;
-    EtaHistoryBuilder history;
-  };
   const unsigned threads = std::max<unsigned>(
       1, std::min<size_t>(options.threads ? options.threads : std::thread::hardware_concurrency(),
                           jobs.size()));
   std::vector<JobCheck> checks(jobs.size());  // in the order of `jobs`, the report's
-  std::vector<Sums> sums(threads);
+  std::vector<JobTotals> sums(threads);
   // Jobs are taken in ascending jid order (JobIterators).
   std::vector<size_t> by_jid(jobs.size());
   std::iota(by_jid.begin(), by_jid.end(), size_t{0});
@@ -337,7 +379,7 @@ Result<VerifyReport> Store::Verify(const VerifyOptions& options) const {
     if (first_error.ok()) first_error = std::move(st);
     failed = true;
   };
-  auto worker = [&](Sums& mine) {
+  auto worker = [&](JobTotals& mine) {
     // Opened again every kJobsPerIterators jobs: iterators hold on to the tables they
     // read, and the online verify runs while the server compacts.
     constexpr size_t kJobsPerIterators = 1024;
@@ -355,8 +397,7 @@ Result<VerifyReport> Store::Verify(const VerifyOptions& options) const {
       const size_t i = by_jid[n];
       const auto& [jid, org, job_id] = jobs[i];
       Status s = VerifyJob(*db_, snap, *its, jid, org, job_id,
-                           options.scanned_dedupe_limit, checks[i], mine.counted,
-                           mine.history);
+                           options.scanned_dedupe_limit, checks[i], mine);
       if (!s.ok()) return fail(std::move(s));
       if (options.progress) {
         std::scoped_lock lock(mu);
@@ -375,14 +416,15 @@ Result<VerifyReport> Store::Verify(const VerifyOptions& options) const {
     report.events += check.events;
     for (auto& d : check.differences) report.differences.push_back(std::move(d));
   }
-  LogCounters counted;  // the job counts and accuracy totals the jobs add up to
-  EtaHistoryBuilder history;  // the ETA's priors the jobs add up to
-  for (Sums& s : sums) {
+  JobTotals all;  // what the jobs add up to
+  LogCounters& counted = all.counted;
+  for (JobTotals& s : sums) {
     for (size_t i = 0; i < counted.jobs_by_status.size(); ++i) {
       counted.jobs_by_status[i] += s.counted.jobs_by_status[i];
     }
     counted.eta_accuracy.Add(s.counted.eta_accuracy);
-    history.Merge(std::move(s.history));
+    all.history.Merge(std::move(s.history));
+    for (size_t i = 0; i < all.listed.size(); ++i) all.listed[i] += s.listed[i];
   }
   if (!options.job) {
     auto stored = db_->Get(Cf::kMeta, "jobs_by_status", snap.get());
@@ -400,7 +442,8 @@ Result<VerifyReport> Store::Verify(const VerifyOptions& options) const {
                   totals != counted.eta_accuracy)) {
       report.differences.push_back({"", "", "meta eta_accuracy: differs from the jobs' records"});
     }
-    Status st = VerifyEtaHistory(*db_, snap, history, report);
+    Status st = VerifyEtaHistory(*db_, snap, all.history, report);
+    if (st.ok()) st = VerifyListingTotals(*db_, snap, all, report);
     if (!st.ok()) return Err(st);
   }
   return report;

@@ -394,6 +394,62 @@ TEST_F(MaintenanceTest, VerifyNamesAStaleOrMissingListingEntry) {
   }
 }
 
+// Listing entries no job accounts for: one for a job that does not exist, one naming a
+// real job under a collection it does not have. The per-job checks cannot see them;
+// the whole-store verify counts them per family, and replay removes them.
+TEST_F(MaintenanceTest, VerifyCountsListingEntriesNoJobExplains) {
+  JobScenario a("job-a");
+  ASSERT_THAT(Append({a.Created(), a.Started()}), IsOk());
+  store_.reset();
+  {
+    auto db = storage::Db::Open({options_.path});
+    ASSERT_THAT(db, IsOk());
+    const uint64_t jid = JidOf(**db, "job-a");
+    const auto by_collection = [&](const std::string& collection, uint64_t j) {
+      return storage::keys::ListingEntry(
+          storage::keys::ListingFilterPrefix("acme",
+                                             storage::keys::ListingFilter::kCollection,
+                                             collection, engine::JobType::kIndexS3),
+          engine::JobStatus::kRunning, kT0, j);
+    };
+    rocksdb::DB& rocks = *(*db)->get();
+    ASSERT_TRUE(
+        rocks.Put({}, (*db)->cf(Cf::kJobsByOrgFilter), by_collection("mail", jid), "")
+            .ok());
+    ASSERT_TRUE(rocks
+                    .Put({}, (*db)->cf(Cf::kJobsByOrgFilter),
+                         by_collection("docs", jid + 100), "")
+                    .ok());
+    ASSERT_TRUE(rocks
+                    .Put({}, (*db)->cf(Cf::kJobsByOrgStatus),
+                         storage::keys::OrgStatusJob("acme", engine::JobStatus::kRunning,
+                                                     kT0, jid + 100),
+                         "")
+                    .ok());
+  }
+  Reopen();
+  auto report = store_->Verify({});
+  ASSERT_THAT(report, IsOk());
+  std::vector<std::string> whats;
+  for (const auto& d : report->differences) whats.push_back(d.what);
+  EXPECT_EQ(whats,
+            (std::vector<std::string>{"jobs_by_org_status: 1 entry no job explains",
+                                      "jobs_by_org_filter: 2 entries no job explains"}));
+  // One job's verify does not count them (it does not read the whole family).
+  storage::VerifyOptions one;
+  one.job = std::make_pair(std::string("acme"), std::string("job-a"));
+  auto single = store_->Verify(one);
+  ASSERT_THAT(single, IsOk());
+  EXPECT_TRUE(single->differences.empty());
+
+  store_.reset();
+  ASSERT_THAT(storage::Replay(options_.path, {}), IsOk());
+  Reopen();
+  auto clean = store_->Verify({});
+  ASSERT_THAT(clean, IsOk());
+  EXPECT_TRUE(clean->differences.empty());
+}
+
 // A data dir of format jobstate/2 had neither listing index, one of jobstate/3 no
 // listing by filter: the first open builds them from the listing and the snapshots,
 // with the bytes the commit path writes, and marks the dir with this build's format.
