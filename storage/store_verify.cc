@@ -1,6 +1,4 @@
 // Store::Verify and Store::Backup: the online checks and copies operators rely on.
-#include <rocksdb/utilities/backup_engine.h>
-
 #include <algorithm>
 #include <array>
 #include <atomic>
@@ -11,6 +9,8 @@
 #include <set>
 #include <thread>
 #include <unordered_map>
+
+#include <rocksdb/utilities/backup_engine.h>
 
 #include "engine/state_diff.h"
 #include "storage/codec.h"
