@@ -110,6 +110,26 @@ Run Drive(const Target& t, size_t connections, Clock::duration deadline, const M
   return run;
 }
 
+// One row of the table: the rate (requests, times `per_request` items, a second), the
+// latency percentiles, and the failures (plus `extra_failures` from a setup run).
+void Report(const std::string& label, Run& r, size_t per_request = 1,
+            size_t extra_failures = 0) {
+  std::printf("%-40s %9.0f/s %10.2f %10.2f %8zu\n", label.c_str(),
+              static_cast<double>(r.requests * per_request) / r.seconds, r.p(0.5),
+              r.p(0.99), r.failures + extra_failures);
+  std::fflush(stdout);
+}
+
+// `connections` connections sending GET `target` until `deadline`.
+Run DriveGets(const Target& t, size_t connections, Clock::duration deadline,
+              const std::string& target) {
+  return Drive(t, connections, deadline, [&](size_t, size_t, auto& req) {
+    req.method(http::verb::get);
+    req.target(target);
+    return true;
+  });
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -152,9 +172,7 @@ int main(int argc, char** argv) {
       req.body() = bodies[c][i];
       return true;
     });
-    std::printf("%-40s %9.0f/s %10.2f %10.2f %8zu\n", label, static_cast<double>(r.requests * batch) / r.seconds,
-                r.p(0.5), r.p(0.99), r.failures);
-    std::fflush(stdout);
+    Report(label, r, batch);
   }
 
   if (!only.empty()) {  // the read workloads need the ingest above: run all or none
@@ -162,13 +180,8 @@ int main(int argc, char** argv) {
     return 0;
   }
   // Status reads.
-  Run reads = Drive(t, 32, limit, [&](size_t, size_t, auto& req) {
-    req.method(http::verb::get);
-    req.target("/v2/jobs/w100-0-0");
-    return true;
-  });
-  std::printf("%-40s %9.0f/s %10.2f %10.2f %8zu\n", "GET /v2/jobs/{id}, 32 connections",
-              static_cast<double>(reads.requests) / reads.seconds, reads.p(0.5), reads.p(0.99), reads.failures);
+  Run reads = DriveGets(t, 32, limit, "/v2/jobs/w100-0-0");
+  Report("GET /v2/jobs/{id}, 32 connections", reads);
 
   // A page deep in a job of 1,000,000 files.
   const int files = std::max(1000, static_cast<int>(1'000'000 * scale));
@@ -211,13 +224,8 @@ int main(int argc, char** argv) {
     cursor = std::string(next.as_string());
   }
   const std::string deep = "/v2/jobs/huge/files?limit=50&cursor=" + cursor;
-  Run pages = Drive(t, 1, limit, [&](size_t, size_t, auto& req) {
-    req.method(http::verb::get);
-    req.target(deep);
-    return true;
-  });
-  std::printf("%-40s %9.0f/s %10.2f %10.2f %8zu\n", "file page (50) at 90% of a 1M-file job",
-              static_cast<double>(pages.requests) / pages.seconds, pages.p(0.5), pages.p(0.99), pages.failures);
+  Run pages = DriveGets(t, 1, limit, deep);
+  Report("file page (50) at 90% of a 1M-file job", pages);
 
   // A page of running jobs among many completed ones created after them: the status
   // filter reads jobs_by_org_status (and a collection filter jobs_by_org_filter), so
@@ -251,28 +259,14 @@ int main(int argc, char** argv) {
     req.body() = finished[i];
     return true;
   });
-  Run listing = Drive(t, 8, limit, [&](size_t, size_t, auto& req) {
-    req.method(http::verb::get);
-    req.target("/v2/jobs?status=running&limit=50");
-    return true;
-  });
-  const std::string listing_label =
-      "GET /v2/jobs?status=running, " + std::to_string(completed / 1000) + "k done";
-  std::printf("%-40s %9.0f/s %10.2f %10.2f %8zu\n", listing_label.c_str(),
-              static_cast<double>(listing.requests) / listing.seconds, listing.p(0.5),
-              listing.p(0.99), listing.failures + finishing.failures);
+  const std::string behind = std::to_string(completed / 1000) + "k";
+  Run listing = DriveGets(t, 8, limit, "/v2/jobs?status=running&limit=50");
+  Report("GET /v2/jobs?status=running, " + behind + " done", listing, 1,
+         finishing.failures);
   // The same jobs by collection: the ingest's jobs are in "bench", the completed ones
   // in "c", and jobs_by_org_filter holds each collection's jobs apart.
-  Run by_collection = Drive(t, 8, limit, [&](size_t, size_t, auto& req) {
-    req.method(http::verb::get);
-    req.target("/v2/jobs?collection_name=bench&limit=50");
-    return true;
-  });
-  const std::string collection_label = "GET /v2/jobs?collection_name=bench, " +
-                                       std::to_string(completed / 1000) + "k in c";
-  std::printf("%-40s %9.0f/s %10.2f %10.2f %8zu\n", collection_label.c_str(),
-              static_cast<double>(by_collection.requests) / by_collection.seconds,
-              by_collection.p(0.5), by_collection.p(0.99), by_collection.failures);
+  Run by_collection = DriveGets(t, 8, limit, "/v2/jobs?collection_name=bench&limit=50");
+  Report("GET /v2/jobs?collection_name=bench, " + behind + " in c", by_collection);
 
   const int status = jobstate::bench::StopServer(server);
   std::filesystem::remove_all(dir);
