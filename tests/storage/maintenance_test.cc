@@ -44,6 +44,16 @@ class MaintenanceTest : public StoreTest {
     EXPECT_TRUE(value.has_value() && *value) << job;
     return value.has_value() && *value ? storage::keys::DecodeFixed64((*value)->data()) : 0;
   }
+  // Replays the data dir (the store closed), reopens it, and expects verify to find
+  // nothing.
+  void ReplayAndExpectACleanVerify() {
+    store_.reset();
+    ASSERT_THAT(storage::Replay(options_.path, {}), IsOk());
+    Reopen();
+    auto clean = store_->Verify({});
+    ASSERT_THAT(clean, IsOk());
+    EXPECT_TRUE(clean->differences.empty());
+  }
   std::map<Cf, std::map<std::string, std::string>> DumpReproducible() {
     auto db = storage::Db::Open({options_.path});
     EXPECT_THAT(db, IsOk());
@@ -380,12 +390,7 @@ TEST_F(MaintenanceTest, VerifyNamesAStaleOrMissingListingEntry) {
   ASSERT_THAT(page, IsOk());
   ASSERT_EQ(page->jobs.size(), 1u);
 
-  store_.reset();
-  ASSERT_THAT(storage::Replay(options_.path, {}), IsOk());
-  Reopen();
-  auto clean = store_->Verify({});
-  ASSERT_THAT(clean, IsOk());
-  EXPECT_TRUE(clean->differences.empty());
+  ASSERT_NO_FATAL_FAILURE(ReplayAndExpectACleanVerify());
   for (const engine::JobQuery& query : {running, running_s3, running_docs}) {
     page = store_->ListJobs("acme", query);
     ASSERT_THAT(page, IsOk());
@@ -442,12 +447,7 @@ TEST_F(MaintenanceTest, VerifyCountsListingEntriesNoJobExplains) {
   ASSERT_THAT(single, IsOk());
   EXPECT_TRUE(single->differences.empty());
 
-  store_.reset();
-  ASSERT_THAT(storage::Replay(options_.path, {}), IsOk());
-  Reopen();
-  auto clean = store_->Verify({});
-  ASSERT_THAT(clean, IsOk());
-  EXPECT_TRUE(clean->differences.empty());
+  ASSERT_NO_FATAL_FAILURE(ReplayAndExpectACleanVerify());
 }
 
 // A data dir of format jobstate/2 had neither listing index, one of jobstate/3 no
