@@ -128,6 +128,17 @@ Metrics::Metrics() : registry_(std::make_shared<p::Registry>()) {
                                     "RocksDB's estimate of bytes compaction still has to rewrite");
   sst_bytes_ = gauge("jobstate_rocksdb_live_sst_bytes", "Live SST files, all column families");
   wal_bytes_ = gauge("jobstate_rocksdb_wal_bytes", "Write-ahead log files on disk");
+  family_sst_bytes_ =
+      &p::BuildGauge()
+           .Name("jobstate_rocksdb_family_live_sst_bytes")
+           .Help(
+               "Live SST files of one column family (kind: truth, or derived "
+               "and rebuilt by `jobctl replay`)")
+           .Register(*registry_);
+  family_keys_ = &p::BuildGauge()
+                      .Name("jobstate_rocksdb_family_estimated_keys")
+                      .Help("RocksDB's estimate of the keys in one column family")
+                      .Register(*registry_);
   write_stopped_ = gauge("jobstate_rocksdb_write_stopped",
                          "1 while RocksDB stops writes (a stall: compaction cannot keep up)");
   writable_ = gauge("jobstate_storage_writable",
@@ -215,6 +226,12 @@ std::string Metrics::Render(const engine::StoreStats& s) {
   pending_compaction_bytes_->Set(static_cast<double>(s.pending_compaction_bytes));
   sst_bytes_->Set(static_cast<double>(s.live_sst_bytes));
   wal_bytes_->Set(static_cast<double>(s.wal_bytes));
+  for (const engine::FamilyStats& f : s.families) {
+    const std::map<std::string, std::string> labels = {
+        {"family", f.name}, {"kind", f.derived ? "derived" : "truth"}};
+    family_sst_bytes_->Add(labels).Set(static_cast<double>(f.live_sst_bytes));
+    family_keys_->Add(labels).Set(static_cast<double>(f.estimated_keys));
+  }
   write_stopped_->Set(static_cast<double>(s.write_stopped));
   writable_->Set(s.writable ? 1 : 0);
   delayed_write_rate_->Set(static_cast<double>(s.delayed_write_rate));

@@ -97,6 +97,9 @@ class Metrics {
   prometheus::Gauge* block_cache_bytes_;
   prometheus::Gauge* pending_compaction_bytes_;
   prometheus::Gauge* sst_bytes_;
+  // Per column family, labelled family and kind (truth or derived).
+  prometheus::Family<prometheus::Gauge>* family_sst_bytes_;
+  prometheus::Family<prometheus::Gauge>* family_keys_;
   prometheus::Gauge* wal_bytes_;
   prometheus::Gauge* write_stopped_;
   prometheus::Gauge* writable_;

@@ -67,6 +67,13 @@ struct CommitNotice {
   double write_seconds = 0;
 };
 
+// One column family's share of the data dir (RocksDB's figures).
+struct FamilyStats {
+  std::string name;
+  bool derived = false;  // rebuilt by replay from the log's truth
+  uint64_t live_sst_bytes = 0, memtable_bytes = 0, estimated_keys = 0;
+};
+
 // What the store is doing and holding, for metrics; cheap to read at any time.
 struct StoreStats {
   std::array<int64_t, kJobStatusCount> jobs_by_status{};
@@ -76,6 +83,7 @@ struct StoreStats {
   // RocksDB's own figures (properties summed over the column families).
   uint64_t memtable_bytes = 0, block_cache_bytes = 0, pending_compaction_bytes = 0;
   uint64_t live_sst_bytes = 0, wal_bytes = 0;
+  std::vector<FamilyStats> families;  // in the families' open order
   uint64_t write_stopped = 0, delayed_write_rate = 0;
   bool writable = true;  // JobStore::CheckWritable() passes (what /readyz answers)
 };

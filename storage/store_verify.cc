@@ -474,17 +474,22 @@ engine::StoreStats Store::GetStats() const {
   s.queued_events = sequencer_->queued_events();
   s.last_position = sequencer_->last_position();
   rocksdb::DB* db = db_->get();
-  auto sum = [&](const std::string& property) {
-    uint64_t total = 0;
-    for (size_t i = 0; i < static_cast<size_t>(Cf::kCount); ++i) {
+  for (size_t i = 0; i < static_cast<size_t>(Cf::kCount); ++i) {
+    const Cf cf = static_cast<Cf>(i);
+    auto property = [&](const std::string& name) {
       uint64_t v = 0;
-      if (db->GetIntProperty(db_->cf(static_cast<Cf>(i)), property, &v)) total += v;
-    }
-    return total;
-  };
-  s.memtable_bytes = sum(rocksdb::DB::Properties::kCurSizeAllMemTables);
-  s.pending_compaction_bytes = sum(rocksdb::DB::Properties::kEstimatePendingCompactionBytes);
-  s.live_sst_bytes = sum(rocksdb::DB::Properties::kLiveSstFilesSize);
+      return db->GetIntProperty(db_->cf(cf), name, &v) ? v : 0;
+    };
+    engine::FamilyStats f{std::string(CfName(cf)), IsDerived(cf),
+                          property(rocksdb::DB::Properties::kLiveSstFilesSize),
+                          property(rocksdb::DB::Properties::kCurSizeAllMemTables),
+                          property(rocksdb::DB::Properties::kEstimateNumKeys)};
+    s.memtable_bytes += f.memtable_bytes;
+    s.live_sst_bytes += f.live_sst_bytes;
+    s.pending_compaction_bytes +=
+        property(rocksdb::DB::Properties::kEstimatePendingCompactionBytes);
+    s.families.push_back(std::move(f));
+  }
   db->GetIntProperty(rocksdb::DB::Properties::kBlockCacheUsage, &s.block_cache_bytes);
   db->GetIntProperty(rocksdb::DB::Properties::kIsWriteStopped, &s.write_stopped);
   db->GetIntProperty(rocksdb::DB::Properties::kActualDelayedWriteRate, &s.delayed_write_rate);

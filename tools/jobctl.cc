@@ -429,6 +429,34 @@ int Backup(const std::string& dir, const std::string& target) {
   return 0;
 }
 
+// Where the data dir's bytes are: each column family's live tables, memtables and
+// estimated keys, marked truth (the log) or derived (what `jobctl replay` rebuilds),
+// then the write-ahead log. The first thing to read when the disk fills.
+int Space(const std::string& dir) {
+  engine::SystemClock clock;
+  auto store = OpenStore(dir, false, clock);
+  if (!store) return OpenFailure(store.error(), dir);
+  const engine::StoreStats stats = (*store)->GetStats();
+  std::printf("%-20s %-8s %15s %15s %13s\n", "family", "kind", "sst_bytes",
+              "memtable_bytes", "keys_estimate");
+  uint64_t truth = 0, derived = 0;
+  for (const engine::FamilyStats& f : stats.families) {
+    std::printf("%-20s %-8s %15llu %15llu %13llu\n", f.name.c_str(),
+                f.derived ? "derived" : "truth",
+                static_cast<unsigned long long>(f.live_sst_bytes),
+                static_cast<unsigned long long>(f.memtable_bytes),
+                static_cast<unsigned long long>(f.estimated_keys));
+    (f.derived ? derived : truth) += f.live_sst_bytes + f.memtable_bytes;
+  }
+  std::printf("%-20s %-8s %15llu\n", "write-ahead log", "truth",
+              static_cast<unsigned long long>(stats.wal_bytes));
+  std::printf(
+      "truth %llu bytes and the write-ahead log; derived %llu bytes, which `jobctl "
+      "replay` rebuilds from the truth\n",
+      static_cast<unsigned long long>(truth), static_cast<unsigned long long>(derived));
+  return 0;
+}
+
 int Restore(const std::string& dir, const std::string& source) {
   Status s = storage::Restore(source, dir);
   if (!s.ok()) return Fail(s);
@@ -498,6 +526,9 @@ int main(int argc, char** argv) {
   auto* restore = app.add_subcommand("restore", "restore the newest backup into --data-dir");
   restore->add_option("DIR", target, "the backup dir")->required();
 
+  auto* space = app.add_subcommand(
+      "space", "disk use per column family, truth and derived (server stopped)");
+
   auto* keys = app.add_subcommand("keys", "API keys in the keys file");
   keys->require_subcommand(1);
   std::string keys_file, name, key_org;
@@ -528,6 +559,7 @@ int main(int argc, char** argv) {
   if (events->parsed()) return Events(dir, org, job, from_version);
   if (backup->parsed()) return Backup(dir, target);
   if (restore->parsed()) return Restore(dir, target);
+  if (space->parsed()) return Space(dir);
   const fs::path path = keys_file.empty() ? fs::path(dir) / "keys.json" : fs::path(keys_file);
   if (add->parsed()) {
     auto key = api::AddKey(path, name, key_org, scopes);

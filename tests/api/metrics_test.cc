@@ -76,6 +76,26 @@ TEST_F(MetricsTest, CountersAddUpAfterAKnownWorkload) {
   EXPECT_EQ(Sample(text, "jobstate_status_cache_snapshot_hits_total"), 0);
   EXPECT_GT(Sample(text, "jobstate_status_cache_bytes"), 0);
   EXPECT_GT(Sample(text, "jobstate_rocksdb_wal_bytes"), 0);
+  // Per column family: the five events and one job of the log's truth, and job-m's
+  // three entries in the listing by filter (derived).
+  EXPECT_EQ(
+      Sample(text,
+             R"(jobstate_rocksdb_family_estimated_keys{family="events",kind="truth"})"),
+      5);
+  EXPECT_EQ(
+      Sample(text,
+             R"(jobstate_rocksdb_family_estimated_keys{family="jobs",kind="truth"})"),
+      1);
+  EXPECT_EQ(
+      Sample(
+          text,
+          R"(jobstate_rocksdb_family_estimated_keys{family="jobs_by_org_filter",kind="derived"})"),
+      3);
+  EXPECT_EQ(
+      Sample(
+          text,
+          R"(jobstate_rocksdb_family_live_sst_bytes{family="snapshots",kind="derived"})"),
+      0);
   EXPECT_EQ(Sample(text, "jobstate_rocksdb_write_stopped"), 0);
   EXPECT_EQ(Sample(text, "jobstate_storage_writable"), 1);
 }
