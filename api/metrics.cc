@@ -137,7 +137,7 @@ Metrics::Metrics() : registry_(std::make_shared<p::Registry>()) {
            .Register(*registry_);
   family_keys_ = &p::BuildGauge()
                       .Name("jobstate_rocksdb_family_estimated_keys")
-                      .Help("RocksDB's estimate of the keys in one column family")
+                      .Help("RocksDB's estimate of the keys in one column family (entries less deletions: low where keys move, as in the listing indexes)")
                       .Register(*registry_);
   write_stopped_ = gauge("jobstate_rocksdb_write_stopped",
                          "1 while RocksDB stops writes (a stall: compaction cannot keep up)");
