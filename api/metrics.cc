@@ -128,16 +128,16 @@ Metrics::Metrics() : registry_(std::make_shared<p::Registry>()) {
                                     "RocksDB's estimate of bytes compaction still has to rewrite");
   sst_bytes_ = gauge("jobstate_rocksdb_live_sst_bytes", "Live SST files, all column families");
   wal_bytes_ = gauge("jobstate_rocksdb_wal_bytes", "Write-ahead log files on disk");
-  family_sst_bytes_ =
-      &p::BuildGauge()
-           .Name("jobstate_rocksdb_family_live_sst_bytes")
-           .Help(
-               "Live SST files of one column family (kind: truth, or derived "
-               "and rebuilt by `jobctl replay`)")
-           .Register(*registry_);
+  family_sst_bytes_ = &p::BuildGauge()
+                           .Name("jobstate_rocksdb_family_live_sst_bytes")
+                           .Help("Live SST files of one column family (kind: truth, or "
+                                 "derived and rebuilt by `jobctl replay`)")
+                           .Register(*registry_);
   family_keys_ = &p::BuildGauge()
                       .Name("jobstate_rocksdb_family_estimated_keys")
-                      .Help("RocksDB's estimate of the keys in one column family (entries less deletions: low where keys move, as in the listing indexes)")
+                      .Help("RocksDB's estimate of the keys in one column family (entries "
+                            "less deletions: low where keys move, as in the listing "
+                            "indexes)")
                       .Register(*registry_);
   write_stopped_ = gauge("jobstate_rocksdb_write_stopped",
                          "1 while RocksDB stops writes (a stall: compaction cannot keep up)");
