@@ -133,6 +133,24 @@ bool IfNoneMatchNames(const Request& req, std::string_view etag) {
   return named;
 }
 
+std::optional<uint64_t> IfNoneMatchVersion(const Request& req) {
+  const auto it = req.find(http::field::if_none_match);
+  if (it == req.end()) return std::nullopt;
+  std::string_view v = it->value();
+  while (!v.empty() && (v.front() == ' ' || v.front() == '\t' || v.front() == ',')) {
+    v.remove_prefix(1);
+  }
+  if (v.substr(0, 2) == "W/") v.remove_prefix(2);
+  if (v.empty() || v.front() != '"') return std::nullopt;
+  v.remove_prefix(1);
+  uint64_t version = 0;
+  const auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), version);
+  if (ec != std::errc() || end == v.data() || end == v.data() + v.size() || *end != '"') {
+    return std::nullopt;
+  }
+  return version;
+}
+
 Result<std::map<std::string, std::string>> StringMembersBody(
     const Service::Call& call, std::initializer_list<std::string_view> allowed) {
   std::map<std::string, std::string> out;

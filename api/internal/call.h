@@ -68,5 +68,10 @@ std::string MediaType(const Request& req);
 // of entity tags names nothing, so the request is answered in full.
 bool IfNoneMatchNames(const Request& req, std::string_view etag);
 
+// The version that the first entity tag of If-None-Match names ("7" or W/"7"), as a
+// hint that the client holds that version already; nullopt when the first tag is no
+// version. Only IfNoneMatchNames decides whether the answer is 304.
+std::optional<uint64_t> IfNoneMatchVersion(const Request& req);
+
 }  // namespace internal
 }  // namespace jobstate::api
