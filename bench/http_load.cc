@@ -120,6 +120,18 @@ void Report(const std::string& label, Run& r, size_t per_request = 1,
   std::fflush(stdout);
 }
 
+// One connection posting each of `bodies` to /v2/events in turn (setting up a workload).
+Run PostAll(const Target& t, const std::vector<std::string>& bodies) {
+  return Drive(t, 1, std::chrono::hours(1), [&](size_t, size_t i, auto& req) {
+    if (i >= bodies.size()) return false;
+    req.method(http::verb::post);
+    req.target("/v2/events");
+    req.set(http::field::content_type, "application/json");
+    req.body() = bodies[i];
+    return true;
+  });
+}
+
 // `connections` connections sending GET `target` until `deadline`.
 Run DriveGets(const Target& t, size_t connections, Clock::duration deadline,
               const std::string& target) {
@@ -196,14 +208,7 @@ int main(int argc, char** argv) {
                        "\"files.discovered\",\"occurred_at\":\"2026-01-01T00:00:00Z\",\"data\":{\"files\":[" + list + "]}}]}");
   }
   const auto t0 = Clock::now();
-  Run loaded = Drive(t, 1, std::chrono::hours(1), [&](size_t, size_t i, auto& req) {
-    if (i >= discover.size()) return false;
-    req.method(http::verb::post);
-    req.target("/v2/events");
-    req.set(http::field::content_type, "application/json");
-    req.body() = discover[i];
-    return true;
-  });
+  Run loaded = PostAll(t, discover);
   std::printf("%-40s %9.0f/s %10s %10s %8zu\n", "  (loading the files, rows/s)",
               files / std::chrono::duration<double>(Clock::now() - t0).count(), "", "", loaded.failures);
   // Walk to ~90% of the job with pages of 500, then read that page again and again.
@@ -251,14 +256,7 @@ int main(int argc, char** argv) {
     }
     finished.push_back("{\"events\":[" + list + "]}");
   }
-  Run finishing = Drive(t, 1, std::chrono::hours(1), [&](size_t, size_t i, auto& req) {
-    if (i >= finished.size()) return false;
-    req.method(http::verb::post);
-    req.target("/v2/events");
-    req.set(http::field::content_type, "application/json");
-    req.body() = finished[i];
-    return true;
-  });
+  Run finishing = PostAll(t, finished);
   const std::string behind = std::to_string(completed / 1000) + "k";
   Run listing = DriveGets(t, 8, limit, "/v2/jobs?status=running&limit=50");
   Report("GET /v2/jobs?status=running, " + behind + " done", listing, 1,
