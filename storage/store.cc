@@ -61,16 +61,15 @@ Status UpgradeListings(Db& db, uint64_t& jobs) {
     auto snap = ReadSnapshotOf(db, jid, nullptr);
     if (!snap.has_value()) return snap.error();
     ++jobs;
-    Status s;
-    for (ListingKey& entry : ListingEntries(*snap, jid, snap->status)) {
-      if (s.ok())
-        s = FromRocks(batch.Put(db.cf(entry.cf), entry.key, ""), "stage listing");
+    for (const ListingKey& entry : ListingEntries(*snap, jid, snap->status)) {
+      Status s = FromRocks(batch.Put(db.cf(entry.cf), entry.key, ""), "stage listing");
+      if (!s.ok()) return s;
     }
-    if (s.ok() && batch.Count() >= 10'000) {
-      s = FromRocks(db.get()->Write({}, &batch), "write the listing indexes");
+    if (batch.Count() >= 10'000) {
+      Status s = FromRocks(db.get()->Write({}, &batch), "write the listing indexes");
+      if (!s.ok()) return s;
       batch.Clear();
     }
-    if (!s.ok()) return s;
   }
   Status s = FromRocks(it->status(), "scan jobs_by_org");
   if (s.ok()) s = FromRocks(db.get()->Write({}, &batch), "write the listing indexes");

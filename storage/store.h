@@ -76,9 +76,9 @@ class Store final : public engine::JobStore {
   Result<engine::FilePage> ListFiles(const std::string& org, const std::string& job_id,
                                      const engine::FileQuery& query) const override;
 
-  // The organisation's jobs, newest first, filtered. A status filter reads the listing
-  // by status, so it costs the page; the collection and job type filters skip the jobs
-  // that do not match, so they cost the jobs passed over.
+  // The organisation's jobs, newest first, filtered. The status, collection and job
+  // type filters read the listing indexes (storage/internal/listing.h), so a page costs
+  // the page, not the jobs of other statuses, collections or types passed over.
   Result<engine::JobPage> ListJobs(const std::string& org,
                                    const engine::JobQuery& query) const override;
 
