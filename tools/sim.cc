@@ -2,10 +2,11 @@
 
 #include <algorithm>
 #include <atomic>
-#include <cmath>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <deque>
+#include <map>
 #include <mutex>
 #include <random>
 #include <thread>
@@ -81,12 +82,26 @@ class Client {
   bool open_ = false;
 };
 
+// What befalls a file: it completes, is skipped as already indexed, fails its first
+// extraction with a timeout and is retried, or is corrupt and fails for good.
+enum class Fate { kCompletes, kSkipped, kRetried, kCorrupt };
+
 struct File {
   std::string job;
   std::string uri;
   int64_t size;
-  bool fails_first;
-  bool skip;
+  Fate fate;
+};
+
+// What the coordinator knows of a job. A work stage opens when its first file enters it
+// (`opened`: extracting = 1 … embedding = 4), as a real coordinator reports it; the
+// worker that opens one holds `mu` until the server has the stage, so no file event of
+// a later stage can overtake it. The worker that settles the job's last file finalizes
+// the job.
+struct JobProgress {
+  std::mutex mu;
+  int opened = 0;     // Guarded by mu
+  int unsettled = 0;  // Guarded by mu
 };
 
 class Sim {
@@ -111,6 +126,8 @@ class Sim {
     std::fflush(stdout);
     Client coordinator(host_, port_, o_.key);
     for (const auto& id : jobs) {
+      jobs_[id].unsettled =
+          o_.files;  // every job's entry exists before the workers start
       if (!StartJob(coordinator, id)) return 1;
     }
     std::shuffle(queue_.begin(), queue_.end(), rng_);  // the jobs move side by side
@@ -119,7 +136,6 @@ class Sim {
     std::thread watcher;
     if (o_.watch) watcher = std::thread([this, &jobs] { Watch(jobs); });
     for (auto& t : workers) t.join();
-    for (const auto& id : jobs) FinishJob(coordinator, id);
     done_ = true;
     if (watcher.joinable()) watcher.join();
     return failures_.load() ? 1 : 0;
@@ -158,12 +174,17 @@ class Sim {
   bool StartJob(Client& c, const std::string& job) {
     std::vector<std::string> events = {
         Event(job, "job.created",
-              {{"collection_name", "demo-docs"}, {"job_type", "index_s3"},
-               {"processing_type", "basic"}, {"files_expected", o_.files}},
+              {{"collection_name", "demo-docs"},
+               {"job_type", "index_s3"},
+               {"processing_type", "basic"},
+               {"files_expected", o_.files}},
               "coordinator"),
         Event(job, "job.started", {}, "coordinator"),
-        Event(job, "stage.started", {{"stage", "scanning"}}, "coordinator"),
-        Event(job, "job.workers", {{"count", o_.workers}}, "coordinator")};
+        Event(job, "stage.started", {{"stage", "scanning"}}, "coordinator")};
+    // The workers serve every job at once, so only a lone job may call them its own;
+    // with several, the ETA infers each job's lanes from its files in flight.
+    if (o_.jobs == 1)
+      events.push_back(Event(job, "job.workers", {{"count", o_.workers}}, "coordinator"));
     json::array files;
     std::scoped_lock lock(mu_);
     for (int f = 0; f < o_.files; ++f) {
@@ -178,13 +199,15 @@ class Sim {
       files.push_back(json::object{{"uri", uri}, {"name", uri.substr(uri.rfind('/') + 1)},
                                    {"size_bytes", size}, {"content_type", type}});
       const double roll = std::uniform_real_distribution<>(0, 1)(rng_);
-      queue_.push_back({job, uri, size, roll < o_.fail_rate, roll > 0.97});
+      const Fate fate = roll < o_.fail_rate / 4 ? Fate::kCorrupt
+                        : roll < o_.fail_rate   ? Fate::kRetried
+                        : roll > 0.97           ? Fate::kSkipped
+                                                : Fate::kCompletes;
+      queue_.push_back({job, uri, size, fate});
     }
     events.push_back(Event(job, "files.discovered", {{"files", files}}, "coordinator"));
-    events.push_back(Event(job, "stage.completed", {{"stage", "scanning"}}, "coordinator"));
-    for (const char* stage : kStages) {
-      events.push_back(Event(job, "stage.started", {{"stage", stage}}, "coordinator"));
-    }
+    events.push_back(
+        Event(job, "stage.completed", {{"stage", "scanning"}}, "coordinator"));
     return Post(c, events);
   }
 
@@ -200,44 +223,102 @@ class Sim {
         f = queue_.front();
         queue_.pop_front();
       }
-      if (f.skip) {
+      if (f.fate == Fate::kSkipped) {
         Post(c, {Event(f.job, "file.skipped", {{"uri", f.uri}, {"reason", "already_indexed"}}, worker)});
+        Settled(c, f);
         continue;
       }
-      Post(c, {Event(f.job, "file.started", {{"uri", f.uri}, {"stage", "extracting"}}, worker)});
-      for (const char* stage : kStages) {
-        Post(c, {Event(f.job, "file.progress", {{"uri", f.uri}, {"stage", stage}}, worker)});
-        // Size-dependent, noisy stage time: ~50 ms + 8 ms per 10 KB, log-normal noise.
-        const double ms = (50 + 0.0008 * static_cast<double>(f.size)) *
-                          std::exp(std::normal_distribution<>(0, 0.4)(rng)) / o_.speed;
-        std::this_thread::sleep_for(std::chrono::microseconds(static_cast<int64_t>(ms * 1000)));
+      // A file that fails does so in extracting, once it has spent its time there.
+      const bool fails = f.fate == Fate::kRetried || f.fate == Fate::kCorrupt;
+      for (int s = 0; s < (fails ? 1 : 4); ++s) {
+        EnterStage(c, f, s, worker);
+        Sleep(f, rng);
       }
-      if (f.fails_first) {
+      if (f.fate == Fate::kRetried) {
         Post(c, {Event(f.job, "file.failed",
-                       {{"uri", f.uri}, {"error_code", "extract_timeout"},
-                        {"error_message", "extraction timed out"}, {"retryable", true}, {"stage", "extracting"}},
+                       {{"uri", f.uri},
+                        {"error_code", "extraction_timeout"},
+                        {"error_message", "extraction timed out"},
+                        {"retryable", true},
+                        {"stage", "extracting"}},
                        worker),
                  Event(f.job, "file.retried", {{"uri", f.uri}}, worker)});
+        f.fate = Fate::kCompletes;  // the retry goes through
         std::scoped_lock lock(mu_);
-        f.fails_first = false;
         queue_.push_back(f);
+        continue;
+      }
+      if (f.fate == Fate::kCorrupt) {
+        Post(c, {Event(f.job, "file.failed",
+                       {{"uri", f.uri},
+                        {"error_code", "corrupt_file"},
+                        {"error_message", "the document is truncated"},
+                        {"retryable", false},
+                        {"stage", "extracting"}},
+                       worker)});
+        Settled(c, f);
         continue;
       }
       const int64_t pages = std::max<int64_t>(1, f.size / 3000);
       Post(c, {Event(f.job, "file.completed",
                      {{"uri", f.uri}, {"pages", pages}, {"chunks", pages * 3}, {"tokens", pages * 900}},
                      worker)});
+      Settled(c, f);
     }
   }
 
+  // The file enters work stage `s` (0 = extracting): file.started for the first, then
+  // file.progress; with stage.started first when no file has entered the stage yet.
+  void EnterStage(Client& c, const File& f, int s, const std::string& worker) {
+    std::string event = s == 0 ? Event(f.job, "file.started",
+                                       {{"uri", f.uri}, {"stage", kStages[0]}}, worker)
+                               : Event(f.job, "file.progress",
+                                       {{"uri", f.uri}, {"stage", kStages[s]}}, worker);
+    JobProgress& job = jobs_.at(f.job);
+    std::unique_lock lock(job.mu);
+    if (job.opened > s) {
+      lock.unlock();
+      Post(c, {std::move(event)});
+      return;
+    }
+    Post(c, {Event(f.job, "stage.started", {{"stage", kStages[s]}}, "coordinator"),
+             std::move(event)});
+    job.opened = s + 1;
+  }
+
+  // Called once a file has settled for good: the job's last one finalizes the job.
+  void Settled(Client& c, const File& f) {
+    JobProgress& job = jobs_.at(f.job);
+    {
+      std::scoped_lock lock(job.mu);
+      if (--job.unsettled > 0) return;
+    }
+    FinishJob(c, f.job);
+  }
+
+  // A size-dependent, noisy stage time: ~50 ms + 8 ms per 10 KB, log-normal noise.
+  void Sleep(const File& f, std::mt19937_64& rng) const {
+    const double ms = (50 + 0.0008 * static_cast<double>(f.size)) *
+                      std::exp(std::normal_distribution<>(0, 0.4)(rng)) / o_.speed;
+    std::this_thread::sleep_for(
+        std::chrono::microseconds(static_cast<int64_t>(ms * 1000)));
+  }
+
+  // Finalizing (building the index) is work too: ~150 ms + 5 ms a file.
   void FinishJob(Client& c, const std::string& job) {
-    Post(c, {Event(job, "stage.started", {{"stage", "finalizing"}}, "coordinator"),
-             Event(job, "job.completed",
-                   {{"result", json::object{{"warnings", json::array{}}}},
-                    {"billing", json::object{{"cost", json::object{{"amount", 0.42}, {"currency", "USD"}}},
-                                             {"rate", json::object{{"per_credit", 0.01}, {"currency", "USD"}}},
-                                             {"credits", json::object{{"remaining", 958}}}}}},
-                   "coordinator")});
+    Post(c, {Event(job, "stage.started", {{"stage", "finalizing"}}, "coordinator")});
+    const double ms = (150 + 5.0 * o_.files) / o_.speed;
+    std::this_thread::sleep_for(
+        std::chrono::microseconds(static_cast<int64_t>(ms * 1000)));
+    Post(c,
+         {Event(job, "job.completed",
+                {{"result", json::object{{"warnings", json::array{}}}},
+                 {"billing",
+                  json::object{
+                      {"cost", json::object{{"amount", 0.42}, {"currency", "USD"}}},
+                      {"rate", json::object{{"per_credit", 0.01}, {"currency", "USD"}}},
+                      {"credits", json::object{{"remaining", 958}}}}}},
+                "coordinator")});
   }
 
   void Watch(const std::vector<std::string>& jobs) {
@@ -251,15 +332,34 @@ class Sim {
         json::value s = json::parse(body, ec);
         if (ec) continue;
         const auto& p = s.at("progress");
-        std::printf("  %-22s %-24s %5.1f%%  %lld/%lld files  %s\n", id.c_str(),
-                    std::string(s.at("status").as_string()).c_str(), p.at("percent").to_number<double>(),
+        std::printf("  %-22s %-24s %5.1f%%  %lld/%lld files  %-14s  %s\n", id.c_str(),
+                    std::string(s.at("status").as_string()).c_str(),
+                    p.at("percent").to_number<double>(),
                     static_cast<long long>(p.at("files_processed").as_int64()),
                     static_cast<long long>(p.at("files_total").as_int64()),
+                    EtaText(s).c_str(),
                     std::string(s.at("progress_message").as_string()).c_str());
       }
       std::fflush(stdout);
       if (!last) std::this_thread::sleep_for(std::chrono::seconds(2));
     }
+  }
+
+  // "ETA 12 s (8-17)": the estimate and its interval, as a newcomer should see them
+  // move; empty when the status has none (final, or nothing to go on yet).
+  static std::string EtaText(const json::value& status) {
+    const json::value& eta = status.at("estimated_time_remaining_seconds");
+    if (!eta.is_int64()) return "";
+    const json::value& p = status.at("progress");
+    std::string text = "ETA " + std::to_string(eta.as_int64()) + " s";
+    if (p.at("eta_low_seconds").is_number() && p.at("eta_high_seconds").is_number()) {
+      text += " (" +
+              std::to_string(std::llround(p.at("eta_low_seconds").to_number<double>())) +
+              "-" +
+              std::to_string(std::llround(p.at("eta_high_seconds").to_number<double>())) +
+              ")";
+    }
+    return text;
   }
 
   static engine::Millis Now() {
@@ -271,6 +371,7 @@ class Sim {
   std::mt19937_64 rng_;
   std::mutex mu_;
   std::deque<File> queue_;  // Guarded by mu_
+  std::map<std::string, JobProgress> jobs_;  // filled before the workers start
   std::atomic<bool> done_{false};
   std::atomic<int> failures_{0};
 };

@@ -15,7 +15,8 @@ struct SimOptions {
   int files = 40;
   int workers = 4;
   double speed = 1.0;      // > 1 runs faster than real indexing
-  double fail_rate = 0.05; // share of files whose first attempt fails
+  double fail_rate =
+      0.05;  // share of files whose first attempt fails (a quarter for good)
   uint64_t seed = 1;
   bool watch = true;       // print the jobs' progress while they run
 };
