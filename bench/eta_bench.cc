@@ -3,6 +3,8 @@
 //   eta_bench [--traces DIR]     (default: $JOBSTATE_ETA_TRACES, else ../shared/eta/traces)
 //             [--interval BASE,EVIDENCE,Z_LOW,Z_HIGH]   (try other interval constants)
 //             [--dump JOB_ID]   (print that trace's grid: truth, estimate, interval, model)
+//             [--job-workers keep|drop]   (drop: as if no job sent job.workers, so the
+//                                          engine infers every job's lanes)
 //
 // Every trace is imported, in the README's fixed order, into one fresh data dir through
 // the commit path with recorded_at = occurred_at (so earlier jobs are the history of
@@ -50,7 +52,7 @@ struct Trace {
 
 // --- loading --------------------------------------------------------------------------
 
-std::optional<Trace> Load(const fs::path& truth_path) {
+std::optional<Trace> Load(const fs::path& truth_path, bool drop_job_workers) {
   Trace t;
   std::ifstream tin(truth_path);
   std::stringstream text;
@@ -71,7 +73,11 @@ std::optional<Trace> Load(const fs::path& truth_path) {
       line.push_back(static_cast<char>(c));
       continue;
     }
-    if (!line.empty()) t.events.push_back(json::parse(line));
+    if (!line.empty()) {
+      json::value e = json::parse(line);
+      const bool dropped = drop_job_workers && e.at("type") == "job.workers";
+      if (!dropped) t.events.push_back(std::move(e));
+    }
     line.clear();
   }
   pclose(p);
@@ -365,8 +371,16 @@ int main(int argc, char** argv) {
                                                        : "../shared/eta/traces";
   engine::ViewOptions view_options;
   std::string dump;
+  bool drop_job_workers = false;
   for (int i = 1; i + 1 < argc; i += 2) {
     if (std::string(argv[i]) == "--traces") dir = argv[i + 1];
+    if (std::string(argv[i]) == "--job-workers") {
+      drop_job_workers = std::string(argv[i + 1]) == "drop";
+      if (!drop_job_workers && std::string(argv[i + 1]) != "keep") {
+        std::fprintf(stderr, "eta_bench: --job-workers wants keep or drop\n");
+        return 2;
+      }
+    }
     if (std::string(argv[i]) == "--dump") dump = argv[i + 1];
     if (std::string(argv[i]) == "--interval") {
       auto& m = view_options.eta_interval;
@@ -389,7 +403,7 @@ int main(int argc, char** argv) {
   std::sort(truths.begin(), truths.end());  // the README's fixed order
   std::vector<Trace> traces;
   for (const auto& p : truths) {
-    auto t = Load(p);
+    auto t = Load(p, drop_job_workers);
     if (!t) return 1;
     traces.push_back(std::move(*t));
   }

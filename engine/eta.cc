@@ -38,6 +38,10 @@ constexpr int64_t kLaneSpans = 200;
 // Lane counts from this one up share their sums, so that a job reporting ever new
 // worker counts does not grow its snapshot without bound.
 constexpr int64_t kLaneKeys = 64;
+// The time constant of the files-in-flight average (EtaConcurrency): this share of the
+// job's elapsed time, and at least kConcurrencyMinTau ms.
+constexpr double kConcurrencyTauShare = 0.10;
+constexpr double kConcurrencyMinTau = 2000;
 // Work in flight past its prediction keeps this share of the prediction.
 constexpr double kOverrunKeep = 0.25;
 // The display filter: time constant = max(kFilterMinTau ms, share × elapsed); a fall of
@@ -176,6 +180,40 @@ double LaneStretch(const JobSnapshot& job, const CostModel& costs) {
   if (now == most) stretch = std::max(stretch, 1.0);
   if (now == fewest) stretch = std::min(stretch, 1.0);
   return stretch;
+}
+
+// The job's files in a work stage now.
+int64_t InFlight(const JobSnapshot& job) {
+  int64_t n = 0;
+  for (const auto& [type, t] : job.eta.types) {
+    for (const EtaStageStats& st : t.stages) n += st.running;
+  }
+  return n;
+}
+
+// The files-in-flight average carried from its last event to `now`, with the count it
+// had then; nothing is averaged before the job's first file enters a stage.
+EtaConcurrency ConcurrencyAt(const JobSnapshot& job, Millis now) {
+  EtaConcurrency c = job.eta.concurrency;
+  if (now <= c.at) return c;
+  if (c.weight > 0 || c.running > 0) {
+    const double elapsed = double(now - job.started_at.value_or(job.created_at));
+    const double tau = std::max(kConcurrencyMinTau, kConcurrencyTauShare * elapsed);
+    const double keep = std::exp(-double(now - c.at) / tau);
+    const double added = tau * (1 - keep);  // the weight of the time since c.at
+    c.sum = c.sum * keep + double(c.running) * added;
+    c.weight = c.weight * keep + added;
+  }
+  c.at = now;
+  return c;
+}
+
+// How many lanes the job's work runs on: job.workers, or more when more files are in
+// flight; without job.workers, the files in flight averaged over time.
+double LanesOf(const JobSnapshot& job, Millis now, int64_t running) {
+  if (job.workers_count) return double(std::max(*job.workers_count, running));
+  const EtaConcurrency c = ConcurrencyAt(job, now);
+  return c.weight > 0 ? c.sum / c.weight : double(running);
 }
 
 CostModel CostsOf(const JobSnapshot& job, const EtaHistory* prior) {
@@ -495,10 +533,10 @@ std::optional<double> EtaModelSecondsRemaining(const JobSnapshot& job, Millis no
     }
   }
   const int64_t unsettled = job.count(FileStatus::kQueued) + job.count(FileStatus::kProcessing);
-  const int64_t lanes = std::clamp<int64_t>(
-      std::max(job.workers_count.value_or(0), running), 1, std::max<int64_t>(unsettled, 1));
+  const double lanes = std::clamp(LanesOf(job, now, running), 1.0,
+                                  double(std::max<int64_t>(unsettled, 1)));
   // (Never below zero, even for a job whose sums an older build folded: docs/formats.md.)
-  double file_work_ms = std::max({work / double(lanes), longest, 0.0});
+  double file_work_ms = std::max({work / lanes, longest, 0.0});
   const Millis start = *job.started_at;
   if (!job.scan_complete && prior && prior->jobs > 0) {
     // The job's scope is not known yet: it takes at least as long as a typical one.
@@ -582,6 +620,10 @@ void EtaAfterEvent(JobSnapshot& job, bool became_final, Millis recorded_at) {
     job.eta.ended_at = recorded_at;
     return;
   }
+  // On the workers' clock, as the spans are: when the files were really in flight.
+  EtaConcurrency& c = job.eta.concurrency;
+  c = ConcurrencyAt(job, std::max(job.updated_at, c.at));
+  c.running = InFlight(job);
   if (job.status != JobStatus::kRunning) return;
   UpdateFilter(job, recorded_at);
   int32_t& passed = job.eta.checkpoints_passed;

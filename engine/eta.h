@@ -25,14 +25,15 @@
 // snapshot is a function of its own stream), so the display filter and the accuracy
 // record follow the job's own model.
 //
-// The schedule (read time). Work waiting and in flight over the worker lanes (job.workers,
-// or the files in a stage now, whichever is more, but no more lanes than files left).
-// Lanes sharing a machine stretch each other's spans, so once enough spans have ended
-// under the lanes in force, the fits are scaled by how much longer (or shorter) those
-// spans ran than the job's spans overall.
-// Work in flight that overruns its prediction is extended, never assumed done, and no
-// estimate is shorter than the longest file in flight. Between events the estimate
-// moves with the clock, so a stall never freezes it.
+// The schedule (read time). Work waiting and in flight over the worker lanes
+// (job.workers, or the files in a stage now, whichever is more; without job.workers, the
+// files in a stage averaged over time, EtaConcurrency; but no more lanes than files
+// left). Lanes sharing a machine stretch each other's spans, so once enough spans have
+// ended under the lanes in force, the fits are scaled by how much longer (or shorter)
+// those spans ran than the job's spans overall. Work in flight that overruns its
+// prediction is extended, never assumed done, and no estimate is shorter than the longest
+// file in flight. Between events the estimate moves with the clock, so a stall never
+// freezes it.
 //
 // EtaState holds only sums and a few instants, so it stays small and folds in O(1) per
 // event; it is part of the snapshot and rebuilt by replay like everything else.
@@ -167,6 +168,22 @@ struct EtaFilter {
   }
 };
 
+// The job's files in a work stage, averaged over time: how many lanes a job that does
+// not report its workers (job.workers) runs on. A pool shared with other jobs, or
+// workers that pause between files, make the count at any one instant swing between
+// none and all of them; its average does not. An exponential average of the count as a
+// function of time (the workers' clock, occurred_at, as for spans), folded at events and
+// extended to a read's instant, with a time constant of a tenth of the job's elapsed
+// time (at least 2 s); `weight` starts at zero with the job's first file, so the
+// average is unbiased from then on.
+struct EtaConcurrency {
+  Millis at = 0;        // the last event folded in
+  int64_t running = 0;  // the files in a work stage after it
+  double sum = 0, weight = 0;
+  bool operator==(const EtaConcurrency&) const = default;
+  template <class A> void serialize(A& ar, uint32_t) { ar(at, running, sum, weight); }
+};
+
 struct EtaState {
   std::map<std::string, EtaTypeStats> types;  // by content_type ("" when unknown)
   std::optional<Millis> files_done_at;        // the last file to settle, once none is left
@@ -176,11 +193,13 @@ struct EtaState {
   int32_t checkpoints_passed = 0;
   std::optional<Millis> ended_at;  // recorded_at of the event that made the job final
   std::optional<EtaFilter> filter;
+  EtaConcurrency concurrency;  // class version 4
   bool operator==(const EtaState&) const = default;
   template <class A> void serialize(A& ar, uint32_t class_version) {
     ar(types, files_done_at);
     if (class_version >= 2) ar(predicted_end, checkpoints_passed, ended_at);
     if (class_version >= 3) ar(filter);
+    if (class_version >= 4) ar(concurrency);
   }
 };
 
@@ -272,5 +291,6 @@ CEREAL_CLASS_VERSION(jobstate::engine::EtaStageEvidence, 1)
 CEREAL_CLASS_VERSION(jobstate::engine::EtaStageStats, 2)
 CEREAL_CLASS_VERSION(jobstate::engine::EtaTypeStats, 2)
 CEREAL_CLASS_VERSION(jobstate::engine::EtaHistory, 2)
-CEREAL_CLASS_VERSION(jobstate::engine::EtaState, 3)
+CEREAL_CLASS_VERSION(jobstate::engine::EtaState, 4)
+CEREAL_CLASS_VERSION(jobstate::engine::EtaConcurrency, 1)
 CEREAL_CLASS_VERSION(jobstate::engine::EtaFilter, 2)
