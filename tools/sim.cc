@@ -235,13 +235,7 @@ class Sim {
         Sleep(f, rng);
       }
       if (f.fate == Fate::kRetried) {
-        Post(c, {Event(f.job, "file.failed",
-                       {{"uri", f.uri},
-                        {"error_code", "extraction_timeout"},
-                        {"error_message", "extraction timed out"},
-                        {"retryable", true},
-                        {"stage", "extracting"}},
-                       worker),
+        Post(c, {Failed(f, "extraction_timeout", "extraction timed out", true, worker),
                  Event(f.job, "file.retried", {{"uri", f.uri}}, worker)});
         f.fate = Fate::kCompletes;  // the retry goes through
         std::scoped_lock lock(mu_);
@@ -249,13 +243,7 @@ class Sim {
         continue;
       }
       if (f.fate == Fate::kCorrupt) {
-        Post(c, {Event(f.job, "file.failed",
-                       {{"uri", f.uri},
-                        {"error_code", "corrupt_file"},
-                        {"error_message", "the document is truncated"},
-                        {"retryable", false},
-                        {"stage", "extracting"}},
-                       worker)});
+        Post(c, {Failed(f, "corrupt_file", "the document is truncated", false, worker)});
         Settled(c, f);
         continue;
       }
@@ -265,6 +253,18 @@ class Sim {
                      worker)});
       Settled(c, f);
     }
+  }
+
+  // file.failed for a file that failed in extracting.
+  std::string Failed(const File& f, const char* code, const char* message, bool retryable,
+                     const std::string& worker) {
+    return Event(f.job, "file.failed",
+                 {{"uri", f.uri},
+                  {"error_code", code},
+                  {"error_message", message},
+                  {"retryable", retryable},
+                  {"stage", "extracting"}},
+                 worker);
   }
 
   // The file enters work stage `s` (0 = extracting): file.started for the first, then
