@@ -126,8 +126,8 @@ class Sim {
     std::fflush(stdout);
     Client coordinator(host_, port_, o_.key);
     for (const auto& id : jobs) {
-      jobs_[id].unsettled =
-          o_.files;  // every job's entry exists before the workers start
+      // Every job's entry exists before the workers start (they only look entries up).
+      jobs_[id].unsettled = o_.files;
       if (!StartJob(coordinator, id)) return 1;
     }
     std::shuffle(queue_.begin(), queue_.end(), rng_);  // the jobs move side by side
@@ -183,8 +183,9 @@ class Sim {
         Event(job, "stage.started", {{"stage", "scanning"}}, "coordinator")};
     // The workers serve every job at once, so only a lone job may call them its own;
     // with several, the ETA infers each job's lanes from its files in flight.
-    if (o_.jobs == 1)
+    if (o_.jobs == 1) {
       events.push_back(Event(job, "job.workers", {{"count", o_.workers}}, "coordinator"));
+    }
     json::array files;
     std::scoped_lock lock(mu_);
     for (int f = 0; f < o_.files; ++f) {
@@ -296,20 +297,22 @@ class Sim {
     FinishJob(c, f.job);
   }
 
+  // Work that takes `ms` at speed 1.
+  void Sleep(double ms) const {
+    std::this_thread::sleep_for(
+        std::chrono::microseconds(static_cast<int64_t>(ms / o_.speed * 1000)));
+  }
+
   // A size-dependent, noisy stage time: ~50 ms + 8 ms per 10 KB, log-normal noise.
   void Sleep(const File& f, std::mt19937_64& rng) const {
-    const double ms = (50 + 0.0008 * static_cast<double>(f.size)) *
-                      std::exp(std::normal_distribution<>(0, 0.4)(rng)) / o_.speed;
-    std::this_thread::sleep_for(
-        std::chrono::microseconds(static_cast<int64_t>(ms * 1000)));
+    Sleep((50 + 0.0008 * static_cast<double>(f.size)) *
+          std::exp(std::normal_distribution<>(0, 0.4)(rng)));
   }
 
   // Finalizing (building the index) is work too: ~150 ms + 5 ms a file.
   void FinishJob(Client& c, const std::string& job) {
     Post(c, {Event(job, "stage.started", {{"stage", "finalizing"}}, "coordinator")});
-    const double ms = (150 + 5.0 * o_.files) / o_.speed;
-    std::this_thread::sleep_for(
-        std::chrono::microseconds(static_cast<int64_t>(ms * 1000)));
+    Sleep(150 + 5.0 * o_.files);
     Post(c,
          {Event(job, "job.completed",
                 {{"result", json::object{{"warnings", json::array{}}}},
