@@ -620,10 +620,13 @@ void EtaAfterEvent(JobSnapshot& job, bool became_final, Millis recorded_at) {
     job.eta.ended_at = recorded_at;
     return;
   }
-  // On the workers' clock, as the spans are: when the files were really in flight.
-  EtaConcurrency& c = job.eta.concurrency;
-  c = ConcurrencyAt(job, std::max(job.updated_at, c.at));
-  c.running = InFlight(job);
+  if (!job.workers_count) {
+    // Only a job that has not reported its workers runs on the average (LanesOf). On
+    // the workers' clock, as the spans are: when the files were really in flight.
+    EtaConcurrency& c = job.eta.concurrency;
+    c = ConcurrencyAt(job, std::max(job.updated_at, c.at));
+    c.running = InFlight(job);
+  }
   if (job.status != JobStatus::kRunning) return;
   UpdateFilter(job, recorded_at);
   int32_t& passed = job.eta.checkpoints_passed;

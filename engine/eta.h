@@ -175,7 +175,7 @@ struct EtaFilter {
 // function of time (the workers' clock, occurred_at, as for spans), folded at events and
 // extended to a read's instant, with a time constant of a tenth of the job's elapsed
 // time (at least 2 s); `weight` starts at zero with the job's first file, so the
-// average is unbiased from then on.
+// average is unbiased from then on. Not folded once the job reports its workers.
 struct EtaConcurrency {
   Millis at = 0;        // the last event folded in
   int64_t running = 0;  // the files in a work stage after it
