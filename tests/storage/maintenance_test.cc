@@ -566,6 +566,29 @@ TEST_F(MaintenanceTest, VerifyInParallelReportsWhatOneThreadReports) {
   }
 }
 
+// A data dir whose server started and stopped without an event has no jobs-by-status
+// record yet: that is zero jobs of every status, not a difference. A record removed
+// from a store that has jobs still is one.
+TEST_F(MaintenanceTest, VerifyOfAStoreThatNeverCommittedIsClean) {
+  auto empty = store_->Verify({});
+  ASSERT_THAT(empty, IsOk());
+  EXPECT_TRUE(empty->differences.empty());
+
+  AppendRandomHistories(*store_, clock_, 5, 3);
+  store_.reset();
+  {
+    auto db = storage::Db::Open({options_.path});
+    ASSERT_THAT(db, IsOk());
+    ASSERT_TRUE((*db)->get()->Delete({}, (*db)->cf(Cf::kMeta), "jobs_by_status").ok());
+  }
+  Reopen();
+  auto report = store_->Verify({});
+  ASSERT_THAT(report, IsOk());
+  ASSERT_EQ(report->differences.size(), 1u);
+  EXPECT_EQ(report->differences[0].what,
+            "meta jobs_by_status: differs from the jobs' statuses");
+}
+
 TEST_F(MaintenanceTest, VerifyNamesTamperedEtaAccuracyTotals) {
   AppendRandomHistories(*store_, clock_, 30, 11);
   const auto stats = store_->GetStats();
