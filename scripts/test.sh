@@ -1,18 +1,35 @@
 #!/usr/bin/env bash
 # Installs what is missing, builds with warnings as errors, runs every test, checks the
 # OpenAPI document (lint, and every response the integration tests received validated
-# against it), and runs each benchmark once in a tiny smoke mode so they keep working.
+# against it) and the Prometheus alerting rules (their cases, and that they name only
+# series we export), and runs each benchmark once in a tiny smoke mode so they keep
+# working.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 JOBSTATE_CMAKE_ARGS="-DJOBSTATE_WERROR=ON ${JOBSTATE_CMAKE_ARGS:-}" bash scripts/setup.sh
 
 SAMPLES="$PWD/build/response-samples"
-rm -rf "$SAMPLES" && mkdir -p "$SAMPLES"
+JOBCTL_METRICS="$PWD/build/jobctl-metrics"
+rm -rf "$SAMPLES" "$JOBCTL_METRICS" && mkdir -p "$SAMPLES" "$JOBCTL_METRICS"
 JOBSTATE_RESPONSE_SAMPLES="$SAMPLES" JOBSTATE_METRICS_SAMPLE="$PWD/build/metrics-sample.txt" \
+  JOBSTATE_JOBCTL_METRICS_SAMPLES="$JOBCTL_METRICS" \
   ctest --test-dir build --output-on-failure -j "$(nproc)" --timeout 900
 
 echo "metrics: promtool check metrics on a scrape taken after a known workload"
 promtool check metrics < build/metrics-sample.txt
+
+echo "alerts: promtool check and test rules; every series they name is one we export"
+ALERTS=deploy/prometheus/jobstate-alerts.yml
+promtool check rules "$ALERTS"
+promtool test rules deploy/prometheus/jobstate-alerts.test.yml
+missing=0
+for name in $(grep -oE 'jobstate_[a-z0-9_]+' "$ALERTS" | sed -E 's/_(bucket|sum|count)$//' | sort -u); do
+  if ! grep -qE "^# TYPE $name " build/metrics-sample.txt "$JOBCTL_METRICS"/*.prom; then
+    echo "alerts: $ALERTS names $name, which neither jobstated nor jobctl exports"
+    missing=1
+  fi
+done
+[ "$missing" = 0 ]
 
 echo "openapi: lint and response validation"
 bash scripts/node-deps.sh
