@@ -1,9 +1,13 @@
 #include "storage/store.h"
 
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
+#include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <future>
+#include <thread>
 
 #include "storage/codec.h"
 #include "storage/internal/db.h"
@@ -80,9 +84,16 @@ Status UpgradeListings(Db& db, uint64_t& jobs) {
 
 // Checks the data dir's format, writing it into a new one and bringing an older one up
 // to date (the upgrade made, if any).
-Result<std::optional<FormatUpgrade>> CheckFormat(Db& db) {
+Result<std::optional<FormatUpgrade>> CheckFormat(Db& db, bool read_only) {
   auto format = db.Get(Cf::kMeta, kFormatKey);
   if (!format.has_value()) return Err(format.error());
+  if (read_only && (!*format || IsOlderFormat(**format))) {
+    return Err(Status::FailedPrecondition(
+        "upgrade_needed",
+        "the data dir has not been brought up to this build's format; "
+        "start this build's jobstated on it (or stop the server and run "
+        "jobctl, which upgrades it) first"));
+  }
   if (!*format) {
     Status s = WriteFormat(db);
     if (!s.ok()) return Err(s);
@@ -154,25 +165,42 @@ Result<LogCounters> LoadCounters(Db& db) {
 
 Result<std::unique_ptr<Store>> Store::Open(const StoreOptions& options,
                                            const engine::Clock& clock) {
-  if (options.create_if_missing) {
+  if (options.create_if_missing && !options.read_only) {
     std::error_code ec;
     std::filesystem::create_directories(options.path, ec);
     if (ec) return Err(Status::Unavailable("create " + options.path + ": " + ec.message()));
   }
+  std::unique_ptr<Store> store(new Store());
   DbOptions db_options;
   db_options.path = options.path;
-  db_options.create_if_missing = options.create_if_missing;
+  db_options.create_if_missing = options.create_if_missing && !options.read_only;
   db_options.block_cache_bytes = options.block_cache_bytes;
   db_options.total_memtable_bytes = options.memtable_bytes;
   db_options.env = options.env;
+  if (options.read_only) {
+    std::string dir =
+        (std::filesystem::temp_directory_path() / "jobstate-read-XXXXXX").string();
+    if (mkdtemp(dir.data()) == nullptr) {
+      return Err(Status::Unavailable("create a directory for a read-only open: " +
+                                     std::string(std::strerror(errno))));
+    }
+    store->secondary_dir_ = db_options.secondary_path = dir;  // the destructor removes it
+  }
   auto db = Db::Open(db_options);
+  // A secondary lists the server's log files, then opens them; the server may delete
+  // one in between (after a flush). Another try lists them again.
+  for (int retry = 0; options.read_only && !db.has_value() && retry < 3; ++retry) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    db = Db::Open(db_options);
+  }
+  // On a failure below, `db` closes (without the flush ~Store makes) before `store`
+  // removes the secondary's directory.
   if (!db.has_value()) return Err(db.error());
-  auto upgrade = CheckFormat(**db);
+  auto upgrade = CheckFormat(**db, options.read_only);
   if (!upgrade.has_value()) return Err(upgrade.error());
   auto counters = LoadCounters(**db);
   if (!counters.has_value()) return Err(counters.error());
 
-  std::unique_ptr<Store> store(new Store());
   store->db_ = std::move(*db);
   store->upgrade_ = std::move(*upgrade);
   store->sequencer_ =
@@ -182,6 +210,14 @@ Result<std::unique_ptr<Store>> Store::Open(const StoreOptions& options,
 
 Store::~Store() {
   if (sequencer_) sequencer_->Stop();
+  if (!secondary_dir_.empty()) {
+    // A secondary has nothing of its own to write out.
+    sequencer_.reset();
+    db_.reset();
+    std::error_code ignored;
+    std::filesystem::remove_all(secondary_dir_, ignored);
+    return;
+  }
   if (db_) {
     // The memtables are written out, so that the next open (the server's restart, a
     // `jobctl` command) starts at once instead of replaying the write-ahead log into
@@ -192,6 +228,11 @@ Store::~Store() {
 }
 
 void Store::Submit(engine::AppendRequest request, AppendCallback done) {
+  if (!secondary_dir_.empty()) {
+    done(Err(Status::FailedPrecondition(
+        "read_only", "this store was opened read-only beside the server that holds it")));
+    return;
+  }
   sequencer_->Submit(std::move(request), std::move(done));
 }
 
@@ -222,7 +263,7 @@ Result<engine::JobSnapshot> Store::LoadSnapshot(uint64_t jid,
 
 Result<engine::JobSnapshot> Store::GetSnapshot(const std::string& org,
                                                const std::string& job_id) const {
-  ReadSnapshot snap(db_->get());
+  ReadSnapshot snap(*db_);
   return ResolveJob(org, job_id, snap.get()).and_then([&](uint64_t jid) {
     return LoadSnapshot(jid, snap.get());
   });

@@ -38,6 +38,12 @@ struct StoreOptions {
   size_t memtable_bytes = 256 << 20;     // Default: 256 MiB across families
   SequencerOptions sequencer;
   std::shared_ptr<rocksdb::Env> env = nullptr;  // null: the default; see DbOptions::env
+  // Default: false. True: opens the data dir beside the server that holds it, as a
+  // RocksDB secondary instance (its own files in a temporary directory, removed at
+  // close). Reads see the store as it was at the open. Submit answers
+  // FailedPrecondition ("read_only"); the open neither upgrades an older format nor
+  // creates anything, and the close writes nothing.
+  bool read_only = false;
 };
 
 // What opening a data dir of an older format did to bring it up to date.
@@ -50,7 +56,9 @@ struct FormatUpgrade {
 class Store final : public engine::JobStore {
  public:
   // Opens the data dir and starts the sequencer. Unavailable when another process holds
-  // it; Corruption when its format is not one this build reads.
+  // it (unless read_only); Corruption when its format is not one this build reads;
+  // FailedPrecondition when a replay did not finish ("replay_unfinished") or, read
+  // only, when the format is older than this build's ("upgrade_needed").
   static Result<std::unique_ptr<Store>> Open(const StoreOptions& options,
                                              const engine::Clock& clock);
   // Commits what is queued, writes the memtables out, then closes the database.
@@ -58,6 +66,8 @@ class Store final : public engine::JobStore {
 
   // The upgrade this open made to an older data dir, if it made one (for the log).
   const std::optional<FormatUpgrade>& upgrade() const { return upgrade_; }
+  // Whether it was opened read-only, beside the server (StoreOptions::read_only).
+  bool read_only() const { return !secondary_dir_.empty(); }
 
   // Queues a batch; see Sequencer::Submit for the callback's contract.
   void Submit(engine::AppendRequest request, AppendCallback done) override;
@@ -133,6 +143,7 @@ class Store final : public engine::JobStore {
   std::unique_ptr<Db> db_;
   std::unique_ptr<Sequencer> sequencer_;
   std::optional<FormatUpgrade> upgrade_;
+  std::string secondary_dir_;  // the secondary instance's files; empty unless read_only
 };
 
 }  // namespace jobstate::storage

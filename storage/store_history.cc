@@ -107,7 +107,7 @@ Result<engine::RecordedEvent> ReadEvent(const Db& db, uint64_t jid, uint64_t ver
 Result<std::vector<engine::RecordedEvent>> Store::ReadOrgLog(const std::string& org,
                                                              uint64_t after_position,
                                                              size_t limit) const {
-  ReadSnapshot snap(db_->get());
+  ReadSnapshot snap(*db_);
   const std::string prefix = keys::JobName(org, "");
   std::unique_ptr<rocksdb::Iterator> it(
       db_->get()->NewIterator(snap.Options(), db_->cf(Cf::kLogByOrg)));
@@ -132,7 +132,7 @@ Result<engine::HistoricalPage> Store::ReadAsOf(const std::string& org,
                                                const std::string& job_id,
                                                const engine::AsOf& as_of,
                                                const engine::FileQuery& query) const {
-  ReadSnapshot snap(db_->get());
+  ReadSnapshot snap(*db_);
   auto jid = ResolveJob(org, job_id, snap.get());
   if (!jid.has_value()) return Err(jid.error());
   auto current = LoadSnapshot(*jid, snap.get());

@@ -62,7 +62,7 @@ Result<std::vector<uint64_t>> MergeStatusRanges(const Db& db, const rocksdb::Rea
 
 Result<engine::FilePage> Store::ListFiles(const std::string& org, const std::string& job_id,
                                           const engine::FileQuery& query) const {
-  ReadSnapshot snap(db_->get());
+  ReadSnapshot snap(*db_);
   auto jid = ResolveJob(org, job_id, snap.get());
   if (!jid.has_value()) return Err(jid.error());
   auto job = LoadSnapshot(*jid, snap.get());
@@ -123,7 +123,7 @@ Result<std::vector<engine::RecordedEvent>> Store::ReadJobEvents(const std::strin
                                                                 const std::string& job_id,
                                                                 uint64_t from_version,
                                                                 size_t limit) const {
-  ReadSnapshot snap(db_->get());
+  ReadSnapshot snap(*db_);
   auto jid = ResolveJob(org, job_id, snap.get());
   if (!jid.has_value()) return Err(jid.error());
   const std::string prefix = keys::Job(*jid);
@@ -143,7 +143,7 @@ Result<std::vector<engine::RecordedEvent>> Store::ReadJobEvents(const std::strin
 
 Result<std::vector<engine::LogEntry>> Store::ReadLog(uint64_t after_position,
                                                      size_t limit) const {
-  ReadSnapshot snap(db_->get());
+  ReadSnapshot snap(*db_);
   std::unique_ptr<rocksdb::Iterator> it(
       db_->get()->NewIterator(snap.Options(), db_->cf(Cf::kLog)));
   std::vector<engine::LogEntry> out;
@@ -166,7 +166,7 @@ Result<std::vector<engine::LogEntry>> Store::ReadLog(uint64_t after_position,
 
 Result<engine::JobPage> Store::ListJobs(const std::string& org,
                                         const engine::JobQuery& query) const {
-  ReadSnapshot snap(db_->get());
+  ReadSnapshot snap(*db_);
   // The scan passes over only the jobs the status, collection and job type filters
   // select, so a page of running jobs among a million completed ones, or of one
   // collection among many, costs the page.

@@ -336,7 +336,7 @@ Status VerifyJob(const Db& db, const ReadSnapshot& snap, JobIterators& its, uint
 }  // namespace
 
 Result<VerifyReport> Store::Verify(const VerifyOptions& options) const {
-  ReadSnapshot snap(db_->get());
+  ReadSnapshot snap(*db_);
   VerifyReport report;
   std::vector<std::tuple<uint64_t, std::string, std::string>> jobs;
   if (options.job) {

@@ -1,8 +1,11 @@
 // jobctl: the operator's tool (OPERATIONS.md). Every command works on the data dir named
-// by --data-dir; those that open it need the server stopped (the message says so).
+// by --data-dir. Those that write it (replay, import, backup) need the server stopped
+// (the message says so); those that only read it (status, events, export, verify, space)
+// also run beside a running server, on the data dir as it stood when they started.
 //
 // Exit codes: 0 done; 1 the operation failed, or verify found differences; 2 bad usage;
-// 3 the data dir is in use by a running server (or another jobctl); 130 interrupted.
+// 3 a command that writes found the data dir in use by a running server (or another
+// jobctl); 130 interrupted.
 #include <signal.h>
 #include <unistd.h>
 
@@ -46,9 +49,18 @@ int Fail(const Status& s) {
   return kFailed;
 }
 
-// Opens the store, or explains why not (in use, missing, unfinished replay).
+// Whether an open failed because another process (a server, a jobctl) holds the dir.
+bool InUse(const Status& s) {
+  return s.code() == StatusCode::kUnavailable &&
+         s.message().find("lock") != std::string::npos;
+}
+
+// Opens the store, or explains why not (in use, missing, unfinished replay). A command
+// that only reads (`reads_only`) opens a data dir that a running server holds beside
+// it, read-only, and says so on stderr.
 Result<std::unique_ptr<storage::Store>> OpenStore(const std::string& dir, bool create,
-                                                  const engine::Clock& clock) {
+                                                  const engine::Clock& clock,
+                                                  bool reads_only = false) {
   if (!create && !fs::exists(fs::path(dir) / "CURRENT")) {
     return Err(Status::NotFound("no_data_dir", dir + " holds no Jobstate data dir"));
   }
@@ -56,6 +68,16 @@ Result<std::unique_ptr<storage::Store>> OpenStore(const std::string& dir, bool c
   options.path = dir;
   options.create_if_missing = create;
   auto store = storage::Store::Open(options, clock);
+  if (!store.has_value() && reads_only && InUse(store.error())) {
+    options.read_only = true;
+    store = storage::Store::Open(options, clock);
+    if (store.has_value()) {
+      std::fprintf(stderr,
+                   "jobctl: a server holds %s; reading it beside the server, as it was "
+                   "at this moment\n",
+                   dir.c_str());
+    }
+  }
   if (store.has_value()) {
     if (const auto& up = (*store)->upgrade()) {
       std::fprintf(stderr, "jobctl: upgraded %s from %s to %s (%llu jobs, %.3f s)\n",
@@ -67,7 +89,7 @@ Result<std::unique_ptr<storage::Store>> OpenStore(const std::string& dir, bool c
 }
 
 int OpenFailure(const Status& s, const std::string& dir) {
-  if (s.code() == StatusCode::kUnavailable && s.message().find("lock") != std::string::npos) {
+  if (InUse(s)) {
     std::fprintf(stderr,
                  "jobctl: the data dir %s is in use (is jobstated running?). This command needs "
                  "it to itself: stop the server first, or use the server's admin routes "
@@ -199,7 +221,7 @@ int Replay(const std::string& dir, const std::string& metrics_file) {
 int Verify(const std::string& dir, const std::string& org, const std::string& job,
            const std::string& metrics_file, unsigned threads) {
   engine::SystemClock clock;
-  auto store = OpenStore(dir, false, clock);
+  auto store = OpenStore(dir, false, clock, true);
   if (!store) return OpenFailure(store.error(), dir);
   Progress bar("verify");
   ProgressMetrics metrics(metrics_file, "verify", "jobs");
@@ -210,7 +232,9 @@ int Verify(const std::string& dir, const std::string& org, const std::string& jo
   storage::VerifyOptions options;
   if (!job.empty()) options.job = std::make_pair(org, job);
   options.stop = &g_stop;
-  options.threads = threads;  // 0: one per core (the server is not running)
+  // 0: one per core when the server is stopped; one beside a running server, which
+  // shares the machine (as the admin route's verify does).
+  options.threads = threads == 0 && (*store)->read_only() ? 1 : threads;
   uint64_t done = 0, total = 0;
   options.progress = [&](uint64_t d, uint64_t t) {
     done = d;
@@ -250,7 +274,7 @@ std::string ExportLine(const std::string& org, const engine::RecordedEvent& e) {
 int Export(const std::string& dir, const std::string& org, const std::string& job,
            uint64_t from_position) {
   engine::SystemClock clock;
-  auto store = OpenStore(dir, false, clock);
+  auto store = OpenStore(dir, false, clock, true);
   if (!store) return OpenFailure(store.error(), dir);
   std::string out;
   uint64_t lines = 0;
@@ -363,7 +387,7 @@ int Import(const std::string& dir, const std::string& file, const std::string& d
 int ShowStatus(const std::string& dir, const std::string& org, const std::string& job,
                const std::string& as_of, int64_t as_of_version, size_t files_limit) {
   engine::SystemClock clock;
-  auto store = OpenStore(dir, false, clock);
+  auto store = OpenStore(dir, false, clock, true);
   if (!store) return OpenFailure(store.error(), dir);
   engine::FileQuery query;
   query.limit = files_limit;
@@ -401,7 +425,7 @@ int ShowStatus(const std::string& dir, const std::string& org, const std::string
 
 int Events(const std::string& dir, const std::string& org, const std::string& job, uint64_t from) {
   engine::SystemClock clock;
-  auto store = OpenStore(dir, false, clock);
+  auto store = OpenStore(dir, false, clock, true);
   if (!store) return OpenFailure(store.error(), dir);
   for (;;) {
     auto events = (*store)->ReadJobEvents(org, job, from, 10'000);
@@ -434,7 +458,7 @@ int Backup(const std::string& dir, const std::string& target) {
 // then the write-ahead log. The first thing to read when the disk fills.
 int Space(const std::string& dir) {
   engine::SystemClock clock;
-  auto store = OpenStore(dir, false, clock);
+  auto store = OpenStore(dir, false, clock, true);
   if (!store) return OpenFailure(store.error(), dir);
   const engine::StoreStats stats = (*store)->GetStats();
   std::printf("%-20s %-8s %15s %15s %13s\n", "family", "kind", "sst_bytes",
@@ -468,6 +492,10 @@ int Restore(const std::string& dir, const std::string& source) {
 
 int main(int argc, char** argv) {
   CLI::App app{"jobctl: the Jobstate operator's tool"};
+  app.footer(
+      "status, events, export, verify and space also run beside a running server, on the "
+      "data dir as it stood when they started; replay, import and backup need it stopped "
+      "(exit 3 otherwise).");
   app.require_subcommand(1);
   std::string dir = "./jobstate-data";
   app.add_option("--data-dir", dir, "the data dir")->capture_default_str();
@@ -488,7 +516,9 @@ int main(int argc, char** argv) {
   verify->add_option("--job", job, "only this job");
   verify->add_option("--metrics-file", metrics_file, metrics_help);
   unsigned verify_threads = 0;
-  verify->add_option("--threads", verify_threads, "jobs verified at once (default 0: one per core)");
+  verify->add_option("--threads", verify_threads,
+                     "jobs verified at once (default 0: one per core, or one beside a "
+                     "running server)");
   org_option(verify);
 
   uint64_t from_position = 0;
@@ -526,8 +556,8 @@ int main(int argc, char** argv) {
   auto* restore = app.add_subcommand("restore", "restore the newest backup into --data-dir");
   restore->add_option("DIR", target, "the backup dir")->required();
 
-  auto* space = app.add_subcommand(
-      "space", "disk use per column family, truth and derived (server stopped)");
+  auto* space =
+      app.add_subcommand("space", "disk use per column family, truth and derived");
 
   auto* keys = app.add_subcommand("keys", "API keys in the keys file");
   keys->require_subcommand(1);

@@ -122,8 +122,17 @@ Result<std::unique_ptr<Db>> Db::Open(const DbOptions& o) {
   for (const auto& d : descriptors) db->cf_options_.push_back(d.options);
   rocksdb::DB* raw = nullptr;
   rocksdb::DBOptions db_options(options);
-  rocksdb::Status s =
-      rocksdb::DB::Open(db_options, o.path, descriptors, &db->handles_, &raw);
+  rocksdb::Status s;
+  if (o.secondary_path.empty()) {
+    s = rocksdb::DB::Open(db_options, o.path, descriptors, &db->handles_, &raw);
+  } else {
+    // A secondary opens every table at once and keeps it open, so the primary's
+    // compactions can delete files under it without breaking its reads.
+    db_options.max_open_files = -1;
+    s = rocksdb::DB::OpenAsSecondary(db_options, o.path, o.secondary_path, descriptors,
+                                     &db->handles_, &raw);
+    db->secondary_ = true;
+  }
   if (!s.ok()) return Err(FromRocks(s, "open " + o.path));
   db->db_.reset(raw);
   return db;

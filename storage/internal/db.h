@@ -65,16 +65,23 @@ struct DbOptions {
   // The environment RocksDB runs in; null for the default one. Tests pass one whose
   // file system fails on demand.
   std::shared_ptr<rocksdb::Env> env = nullptr;
+  // Default: empty. Set: opens the database as a RocksDB secondary instance beside the
+  // process that holds it, keeping the instance's own files (its info log) in this
+  // directory. A secondary reads the database as it was when it opened and never
+  // writes it: every write, flush and family change fails.
+  std::string secondary_path = {};
 };
 
 class Db {
  public:
   // Opens (creating if allowed) the database with every column family. Unavailable if
-  // another process holds it.
+  // another process holds it (unless `secondary_path` is set).
   static Result<std::unique_ptr<Db>> Open(const DbOptions& options);
   ~Db();
 
   rocksdb::DB* get() const { return db_.get(); }
+  // Opened as a secondary instance (DbOptions::secondary_path): it reads, never writes.
+  bool secondary() const { return secondary_; }
   rocksdb::ColumnFamilyHandle* cf(Cf c) const { return handles_[static_cast<size_t>(c)]; }
 
   // Drops the families and creates them again, empty, with the same options (replay).
@@ -109,14 +116,20 @@ class Db {
   std::unique_ptr<rocksdb::DB> db_;
   std::vector<rocksdb::ColumnFamilyHandle*> handles_;
   std::vector<rocksdb::ColumnFamilyOptions> cf_options_;
+  bool secondary_ = false;
 };
 
 // A consistent point-in-time view for one read, released when the read is done.
 // Not thread-safe; lives on one reader's stack.
 class ReadSnapshot {
  public:
-  explicit ReadSnapshot(rocksdb::DB* db) : db_(db), snap_(db->GetSnapshot()) {}
-  ~ReadSnapshot() { db_->ReleaseSnapshot(snap_); }
+  // A secondary instance takes no snapshots, and needs none: what it reads changes only
+  // when it catches up with its primary, which Jobstate's never do.
+  explicit ReadSnapshot(const Db& db)
+      : db_(db.get()), snap_(db.secondary() ? nullptr : db_->GetSnapshot()) {}
+  ~ReadSnapshot() {
+    if (snap_) db_->ReleaseSnapshot(snap_);
+  }
   ReadSnapshot(const ReadSnapshot&) = delete;
   ReadSnapshot& operator=(const ReadSnapshot&) = delete;
 

@@ -1,6 +1,7 @@
 // The commit path and the reads over a real RocksDB: acknowledgements, idempotency,
 // expected_version, atomicity, file pages, history, the global log, restart.
 #include <atomic>
+#include <cstdlib>
 #include <filesystem>
 #include <map>
 #include <thread>
@@ -46,6 +47,60 @@ TEST_F(StoreTest, AppendAssignsVersionsPositionsAndRecordedAt) {
   EXPECT_EQ((*log)[0].record.position, 2u);
   EXPECT_EQ((*log)[0].org, "acme");
   EXPECT_EQ((*log)[0].record.event.job_id, "job-b");
+}
+
+// Beside the store that holds the data dir (a running server), a read-only store reads
+// what had been committed when it opened, including what is still only in the log
+// files, and nothing later; it refuses appends, and leaves no files behind.
+TEST_F(StoreTest, AReadOnlyStoreReadsBesideTheOneThatHoldsTheDataDir) {
+  JobScenario a("job-a");
+  ASSERT_THAT(Append({a.Created(), a.Started()}), IsOk());
+
+  // The secondary instances' own files go to the temporary directory: this test's own,
+  // so that other tests' (and jobctl's) do not count.
+  const std::string tmp = dir_.Sub("tmp");
+  std::filesystem::create_directories(tmp);
+  const char* const was = std::getenv("TMPDIR");
+  const std::string previous = was ? was : "";
+  setenv("TMPDIR", tmp.c_str(), 1);
+  storage::StoreOptions read_only = options_;
+  read_only.read_only = true;
+  auto beside = storage::Store::Open(read_only, clock_);
+  ASSERT_THAT(beside, IsOk());
+  EXPECT_TRUE((*beside)->read_only());
+  EXPECT_FALSE(store_->read_only());
+  ASSERT_THAT(Append({a.Discovered({"s3://b/1"})}), IsOk());
+
+  auto snap = (*beside)->GetSnapshot("acme", "job-a");
+  ASSERT_THAT(snap, IsOk());
+  EXPECT_EQ(snap->version, 2u);
+  EXPECT_EQ((*beside)->last_position(), 2u);
+  auto log = (*beside)->ReadLog(0, 10);
+  ASSERT_THAT(log, IsOk());
+  EXPECT_EQ(log->size(), 2u);
+  EXPECT_THAT((*beside)->Append({"acme", "key-1", {a.FileStarted("s3://b/1")}, {}}),
+              StatusIs(StatusCode::kFailedPrecondition, "read_only"));
+
+  // A new one sees the third event; the holder still writes, and saw no refused append.
+  auto later = storage::Store::Open(read_only, clock_);
+  ASSERT_THAT(later, IsOk());
+  EXPECT_EQ((*later)->GetSnapshot("acme", "job-a")->version, 3u);
+  ASSERT_THAT(Append({a.FileStarted("s3://b/1")}), IsOk());
+  EXPECT_EQ(store_->GetSnapshot("acme", "job-a")->version, 4u);
+
+  const auto in_tmp = [&] {
+    return std::distance(std::filesystem::directory_iterator(tmp),
+                         std::filesystem::directory_iterator());
+  };
+  EXPECT_EQ(in_tmp(), 2);
+  beside->reset();
+  later->reset();
+  EXPECT_EQ(in_tmp(), 0);
+  if (was) {
+    setenv("TMPDIR", previous.c_str(), 1);
+  } else {
+    unsetenv("TMPDIR");
+  }
 }
 
 TEST_F(StoreTest, JobsAreScopedToTheirOrganisation) {
@@ -731,7 +786,7 @@ TEST_F(StoreTest, EveryListingFilterAnswersTheJobsItSelects) {
         ASSERT_TRUE(jid.has_value() && *jid);
         names[storage::keys::DecodeFixed64((*jid)->data())] = j.job_id;
       }
-      storage::ReadSnapshot snap((*db)->get());
+      storage::ReadSnapshot snap(**db);
       for (const auto& [query, want] : cases) {
         storage::ListingScan scan(**db, snap.Options(), "acme", query);
         if (query.created_before) {

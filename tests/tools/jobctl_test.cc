@@ -249,11 +249,43 @@ TEST_F(JobctlTest, StatusEventsAndTimeTravelFromTheCommandLine) {
   EXPECT_EQ(Jobctl(Flags() + " status job-a --as-of-version 1 --as-of 2026-01-01T00:00:00Z").code, 2);
 }
 
-TEST_F(JobctlTest, CommandsThatNeedTheDataDirSayWhenTheServerHoldsIt) {
+// OPERATIONS.md: commands that write need the server stopped. Those that only read
+// work beside it, on the data dir as it stands when they start.
+TEST_F(JobctlTest, BesideARunningServerReadCommandsReadAndWritingOnesSayWhy) {
   auto store = Open(options_.path);  // as a running server would
-  for (const char* cmd : {"verify", "replay", "export", "backup /tmp/never", "space"}) {
+  JobScenario a("job-a");
+  ASSERT_THAT(store->Append({"acme", "k", {a.Created(), a.Started()}, {}}), IsOk());
+  { std::ofstream(dir_.Sub("import.ndjson")) << ""; }
+  for (const std::string& cmd :
+       std::vector<std::string>{"replay", "backup " + dir_.Sub("backup"),
+                                "import " + dir_.Sub("import.ndjson") + " --org acme"}) {
     EXPECT_EQ(Jobctl(Flags() + " " + cmd).code, 3) << cmd;
   }
+
+  Ran status = Jobctl(Flags() + " status job-a --org acme");
+  ASSERT_EQ(status.code, 0);
+  EXPECT_EQ(boost::json::parse(status.out).at("version").as_int64(), 2);
+  // What the server commits later, the next command sees.
+  ASSERT_THAT(store->Append({"acme", "k", {a.Discovered({"s3://b/1"})}, {}}), IsOk());
+  status = Jobctl(Flags() + " status job-a --org acme");
+  ASSERT_EQ(status.code, 0);
+  EXPECT_EQ(boost::json::parse(status.out).at("version").as_int64(), 3);
+  EXPECT_EQ(boost::json::parse(status.out).at("progress").at("files_total").as_int64(),
+            1);
+
+  for (const char* cmd : {"export", "events job-a --org acme"}) {
+    Ran ran = Jobctl(Flags() + " " + cmd);
+    EXPECT_EQ(ran.code, 0) << cmd;
+    EXPECT_EQ(std::count(ran.out.begin(), ran.out.end(), '\n'), 3) << cmd;
+  }
+  Ran verify = Jobctl(Flags() + " verify");
+  EXPECT_EQ(verify.code, 0);
+  EXPECT_NE(verify.out.find("verified 1 jobs, 3 events: 0 differences"),
+            std::string::npos)
+      << verify.out;
+  EXPECT_EQ(Jobctl(Flags() + " space").code, 0);
+  // The server went on writing all along.
+  ASSERT_THAT(store->Append({"acme", "k", {a.FileStarted("s3://b/1")}, {}}), IsOk());
 }
 
 // Where the bytes are: a line per column family with its kind, then the log and the
