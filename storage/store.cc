@@ -7,7 +7,6 @@
 #include <cstring>
 #include <filesystem>
 #include <future>
-#include <thread>
 
 #include "storage/codec.h"
 #include "storage/internal/db.h"
@@ -187,12 +186,6 @@ Result<std::unique_ptr<Store>> Store::Open(const StoreOptions& options,
     store->secondary_dir_ = db_options.secondary_path = dir;  // the destructor removes it
   }
   auto db = Db::Open(db_options);
-  // A secondary lists the server's log files, then opens them; the server may delete
-  // one in between (after a flush). Another try lists them again.
-  for (int retry = 0; options.read_only && !db.has_value() && retry < 3; ++retry) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    db = Db::Open(db_options);
-  }
   // On a failure below, `db` closes (without the flush ~Store makes) before `store`
   // removes the secondary's directory.
   if (!db.has_value()) return Err(db.error());

@@ -1,6 +1,8 @@
 #include "storage/internal/db.h"
 
+#include <algorithm>
 #include <array>
+#include <filesystem>
 
 #include <rocksdb/cache.h>
 #include <rocksdb/filter_policy.h>
@@ -16,6 +18,22 @@
 namespace jobstate::storage {
 
 namespace {
+
+// The primary's write-ahead log files (their names), sorted.
+std::vector<std::string> LogFiles(const std::string& path) {
+  std::vector<std::string> out;
+  std::error_code ec;
+  for (const auto& e : std::filesystem::directory_iterator(path, ec)) {
+    if (e.path().extension() == ".log") out.push_back(e.path().filename().string());
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+// How many times a secondary reads the primary again while the primary keeps deleting
+// log files.
+constexpr int kSecondaryTries = 20;
+
 constexpr std::array<std::string_view, static_cast<size_t>(Cf::kCount)> kNames = {
     "default",
     "jobs",
@@ -129,9 +147,40 @@ Result<std::unique_ptr<Db>> Db::Open(const DbOptions& o) {
     // A secondary opens every table at once and keeps it open, so the primary's
     // compactions can delete files under it without breaking its reads.
     db_options.max_open_files = -1;
-    s = rocksdb::DB::OpenAsSecondary(db_options, o.path, o.secondary_path, descriptors,
-                                     &db->handles_, &raw);
     db->secondary_ = true;
+    // A secondary reads the MANIFEST, then the log files it names. Should the primary
+    // finish flushing every family past a log file in between, it deletes the file,
+    // whose writes the MANIFEST read had not yet placed in a table: the secondary
+    // fails to open it, or skips it and shows some families without its writes (an
+    // event in the log but not in the events family). Log files become obsolete
+    // oldest first, so a read during which none of the files there before it began
+    // went away missed nothing. After one that lost some, catching up with the
+    // primary reads the MANIFEST again (the flush's tables hold what the deleted files
+    // held), then the logs.
+    auto close = [&] {
+      for (auto* h : db->handles_)
+        raw->DestroyColumnFamilyHandle(h).PermitUncheckedError();
+      db->handles_.clear();
+      delete raw;
+      raw = nullptr;
+    };
+    for (int attempt = 1;; ++attempt) {
+      const std::vector<std::string> before = LogFiles(o.path);
+      if (raw == nullptr) db->handles_.clear();  // what a failed open may have left
+      s = raw == nullptr
+              ? rocksdb::DB::OpenAsSecondary(db_options, o.path, o.secondary_path,
+                                             descriptors, &db->handles_, &raw)
+              : raw->TryCatchUpWithPrimary();
+      const std::vector<std::string> after = LogFiles(o.path);
+      const bool lost =
+          !std::includes(after.begin(), after.end(), before.begin(), before.end());
+      if (s.ok() && !before.empty() && !lost) break;
+      if (s.ok() && attempt == kSecondaryTries) {
+        s = rocksdb::Status::Busy("the server kept deleting log files; try again");
+      }
+      if (!s.ok() && raw != nullptr) close();  // a failed catch-up: open anew
+      if (attempt == kSecondaryTries) break;
+    }
   }
   if (!s.ok()) return Err(FromRocks(s, "open " + o.path));
   db->db_.reset(raw);
