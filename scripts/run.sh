@@ -38,7 +38,8 @@ cat <<MSG
   curl -s -H "Authorization: Bearer \$(cat $DATA/dev-api-key)" "$URL/v2/events?limit=3"             # the feed
   curl -sN -H "Authorization: Bearer \$(cat $DATA/dev-api-key)" $URL/v2/jobs/$FIRST/watch            # live (SSE)
   curl -s $URL/metrics | grep ^jobstate_jobs
-  (stop the server, then) build/jobctl --data-dir $DATA verify
+  build/jobctl --data-dir $DATA status $FIRST    # the operator's tool, beside the server
+  build/jobctl --data-dir $DATA verify
 MSG
 if [ "${JOBSTATE_DEMO_EXIT:-0}" = "1" ]; then exit 0; fi
 echo
