@@ -148,6 +148,12 @@ Metrics::Metrics() : registry_(std::make_shared<p::Registry>()) {
                               "Write rate RocksDB throttles to while slowing writes down (0: not)");
   verify_done_ = gauge("jobstate_verify_jobs_done", "Jobs checked by the running (or last) online verification");
   verify_total_ = gauge("jobstate_verify_jobs", "Jobs the running (or last) online verification checks");
+  verify_running_ =
+      gauge("jobstate_verify_running", "1 while an online verification runs");
+  verify_differences_ =
+      gauge("jobstate_verify_differences",
+            "Differences the last online verification found (complete once "
+            "running is 0)");
 }
 
 Metrics::~Metrics() = default;
@@ -196,6 +202,16 @@ void Metrics::ObserveRequest(std::string_view route, unsigned status, double sec
 void Metrics::SetVerifyProgress(uint64_t done, uint64_t total) {
   verify_done_->Set(static_cast<double>(done));
   verify_total_->Set(static_cast<double>(total));
+}
+
+void Metrics::VerifyStarted() {
+  verify_differences_->Set(0);
+  verify_running_->Set(1);
+}
+
+void Metrics::VerifyEnded(uint64_t differences) {
+  verify_differences_->Set(static_cast<double>(differences));
+  verify_running_->Set(0);
 }
 
 void Metrics::SetSources(Sources sources) { sources_ = std::move(sources); }

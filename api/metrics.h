@@ -44,8 +44,12 @@ class Metrics {
   void ObserveQueueFull();
   // One answered request: the route's template ("/v2/jobs/{job_id}"), the status.
   void ObserveRequest(std::string_view route, unsigned status, double seconds);
-  // Verification run through the admin route.
+  // Verification run through the admin route: its progress; that it started (running
+  // 1, differences 0); what it found when it ended (running 0). The same series as
+  // `jobctl verify --metrics-file` keeps, so one alert watches both.
   void SetVerifyProgress(uint64_t jobs_done, uint64_t jobs_total);
+  void VerifyStarted();
+  void VerifyEnded(uint64_t differences);
 
   // Gauges read at scrape time.
   struct Sources {
@@ -106,6 +110,8 @@ class Metrics {
   prometheus::Gauge* delayed_write_rate_;
   prometheus::Gauge* verify_done_;
   prometheus::Gauge* verify_total_;
+  prometheus::Gauge* verify_running_;
+  prometheus::Gauge* verify_differences_;
 };
 
 }  // namespace jobstate::api

@@ -65,7 +65,10 @@ void Operations::Run(uint64_t id) {
       it->second.total = total;
     }
   };
+  if (metrics_) metrics_->VerifyStarted();
   auto report = store_.Verify(options);
+  // A verification that failed found nothing it could report.
+  if (metrics_) metrics_->VerifyEnded(report ? report->differences.size() : 0);
   if (report) {
     std::scoped_lock lock(mu_);
     if (auto it = views_.find(id); it != views_.end()) {

@@ -2,6 +2,7 @@
 // progress while the server keeps taking appends.
 #include <thread>
 
+#include "storage/internal/db.h"
 #include "storage/maintenance.h"
 #include "storage/store.h"
 #include "tests/api/server_fixture.h"
@@ -60,6 +61,34 @@ TEST_F(AdminTest, OnlineVerificationOfAllJobsAndOfOne) {
   EXPECT_EQ(client_->Post("/v2/admin/verify", Keys::kReader, "").status, 403);
   EXPECT_EQ(client_->Get("/v2/admin/operations/999", Keys::kAll).status, 404);
   EXPECT_EQ(client_->Get("/v2/admin/operations/x", Keys::kAll).status, 404);
+}
+
+// The online verification keeps the series `jobctl verify --metrics-file` keeps, so the
+// alert on differences (deploy/prometheus) watches both.
+TEST_F(AdminTest, OnlineVerificationReportsItsDifferencesAsMetrics) {
+  auto scrape = [&](const std::string& name) {
+    const std::string text = "\n" + client_->Get("/metrics", "").body;
+    const size_t at = text.find("\n" + name + " ");
+    return at == std::string::npos ? -1.0 : std::stod(text.substr(at + name.size() + 2));
+  };
+  EXPECT_EQ(scrape("jobstate_verify_running"), 0);
+  EXPECT_EQ(scrape("jobstate_verify_differences"), 0);
+
+  // The jobs-by-status counts go missing while the server is down.
+  StopServer();
+  {
+    auto db = storage::Db::Open({store_options_.path});
+    ASSERT_THAT(db, IsOk());
+    ASSERT_TRUE(
+        (*db)->get()->Delete({}, (*db)->cf(storage::Cf::kMeta), "jobs_by_status").ok());
+  }
+  StartServer();
+  Reply started = client_->Post("/v2/admin/verify", Keys::kAll, "");
+  ASSERT_EQ(started.status, 202) << started.body;
+  json::value done = Await(started.json());
+  ASSERT_EQ(done.at("differences").as_array().size(), 1u) << done;
+  EXPECT_EQ(scrape("jobstate_verify_running"), 0);
+  EXPECT_EQ(scrape("jobstate_verify_differences"), 1);
 }
 
 TEST_F(AdminTest, OnlineBackupWhileAppendsGoOnRestoresClean) {
