@@ -90,11 +90,12 @@ Result<std::unique_ptr<storage::Store>> OpenStore(const std::string& dir, bool c
 
 int OpenFailure(const Status& s, const std::string& dir) {
   if (InUse(s)) {
-    std::fprintf(stderr,
-                 "jobctl: the data dir %s is in use (is jobstated running?). This command needs "
-                 "it to itself: stop the server first, or use the server's admin routes "
-                 "(POST /v2/admin/backup, POST /v2/admin/verify) while it runs.\n",
-                 dir.c_str());
+    std::fprintf(
+        stderr,
+        "jobctl: the data dir %s is in use (is jobstated running?). This command "
+        "writes it, so it needs it to itself: stop the server first (to back up "
+        "while it runs, use POST /v2/admin/backup).\n",
+        dir.c_str());
     return kInUse;
   }
   return Fail(s);
