@@ -32,7 +32,7 @@ std::vector<std::string> LogFiles(const std::string& path) {
 
 // How many times a secondary reads the primary again while the primary keeps deleting
 // log files.
-constexpr int kSecondaryTries = 20;
+constexpr int kSecondaryTries = 50;
 
 constexpr std::array<std::string_view, static_cast<size_t>(Cf::kCount)> kNames = {
     "default",
