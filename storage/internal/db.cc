@@ -158,8 +158,9 @@ Result<std::unique_ptr<Db>> Db::Open(const DbOptions& o) {
     // primary reads the MANIFEST again (the flush's tables hold what the deleted files
     // held), then the logs.
     auto close = [&] {
-      for (auto* h : db->handles_)
+      for (auto* h : db->handles_) {
         raw->DestroyColumnFamilyHandle(h).PermitUncheckedError();
+      }
       db->handles_.clear();
       delete raw;
       raw = nullptr;

@@ -4,6 +4,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <map>
+#include <optional>
 #include <thread>
 
 #include "engine/job_store.h"
@@ -60,9 +61,20 @@ TEST_F(StoreTest, AReadOnlyStoreReadsBesideTheOneThatHoldsTheDataDir) {
   // so that other tests' (and jobctl's) do not count.
   const std::string tmp = dir_.Sub("tmp");
   std::filesystem::create_directories(tmp);
-  const char* const was = std::getenv("TMPDIR");
-  const std::string previous = was ? was : "";
-  setenv("TMPDIR", tmp.c_str(), 1);
+  struct TmpDir {  // set for this test, put back however it ends
+    std::optional<std::string> was;
+    explicit TmpDir(const std::string& dir) {
+      if (const char* v = std::getenv("TMPDIR")) was = v;
+      setenv("TMPDIR", dir.c_str(), 1);
+    }
+    ~TmpDir() {
+      if (was) {
+        setenv("TMPDIR", was->c_str(), 1);
+      } else {
+        unsetenv("TMPDIR");
+      }
+    }
+  } tmpdir(tmp);
   storage::StoreOptions read_only = options_;
   read_only.read_only = true;
   auto beside = storage::Store::Open(read_only, clock_);
@@ -96,11 +108,6 @@ TEST_F(StoreTest, AReadOnlyStoreReadsBesideTheOneThatHoldsTheDataDir) {
   beside->reset();
   later->reset();
   EXPECT_EQ(in_tmp(), 0);
-  if (was) {
-    setenv("TMPDIR", previous.c_str(), 1);
-  } else {
-    unsetenv("TMPDIR");
-  }
 }
 
 // The holder flushes its memtables (32 MiB of them here) and deletes log files while
