@@ -253,7 +253,7 @@ Response Service::GetJobAsOf(Call& call, const std::string& job_id) {
   const std::string* version = call.Param("as_of_version");
   const std::string* instant = call.Param("as_of");
   if (version && instant) {
-    return MakeProblem(InvalidParameter("as_of", "give as_of or as_of_version, not both"), v,
+    return MakeProblem(InvalidParameter("as_of", "cannot be combined with as_of_version"), v,
                        call.request_id);
   }
   if (call.Param("wait_for_version")) {
