@@ -16,6 +16,7 @@
 #include "api/service.h"
 #include "api/time_format.h"
 #include "engine/status_view.h"
+#include "engine/validate.h"
 
 namespace jobstate::api {
 
@@ -387,6 +388,16 @@ net::awaitable<Response> Service::Cancel(Call& call, const std::string& job_id) 
   if (!body) co_return MakeProblem(body.error(), v, call.request_id);
   std::optional<std::string> reason;
   if (auto it = body->find("reason"); it != body->end()) reason = it->second;
+  // Checked here, where the problem can name the body's own field: the event built
+  // below would be refused as /events/0/data/reason, which this client never sent.
+  if (reason && reason->size() > engine::Limits::kMaxLongText) {
+    co_return MakeProblem(Status::InvalidArgument(
+                              "invalid_parameter",
+                              "/reason is longer than " +
+                                  std::to_string(engine::Limits::kMaxLongText) + " bytes")
+                              .WithPointer("/reason"),
+                          v, call.request_id);
+  }
   auto answer_final = [&](const engine::JobSnapshot& job) {
     return Json(call, http::status::ok,
                 json::object{{"job_id", job_id},
