@@ -119,12 +119,16 @@ class Folder {
                                "scan_complete", "discovered");
     }
     std::set<std::string_view> seen;
-    for (const DiscoveredFile& f : p.files) {
+    for (size_t i = 0; i < p.files.size(); ++i) {
+      const DiscoveredFile& f = p.files[i];
       auto found = files_.Find(f.uri);
       if (!found.has_value()) return found.error();
       if (*found || !seen.insert(f.uri).second) {
         return Status::AlreadyExists("duplicate_file",
-                                     "the job already has a file " + f.uri);
+                                     *found
+                                         ? "the job already has a file " + f.uri
+                                         : "the event lists the file " + f.uri + " twice")
+            .WithPointer("/data/files/" + std::to_string(i));
       }
     }
     for (const DiscoveredFile& f : p.files) {

@@ -148,7 +148,7 @@ std::vector<BadCase> Catalogue(const std::string& conflict_id) {
       {"invalid_transition", One(Ev("file.started", R"({"uri":"s3://b/a"})")), 409,
        "invalid_transition"},
       {"duplicate_file", One(Ev("files.discovered", R"({"files":[{"uri":"s3://b/a"}]})")),
-       409, "duplicate_file"},
+       409, "duplicate_file", "/events/0/data/files/0"},
       {"event_id_conflict",
        One(ServerTest::Event(conflict_id, "job-1", "file.started",
                              R"({"uri":"s3://b/b"})")),

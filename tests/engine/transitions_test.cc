@@ -315,10 +315,15 @@ TEST(DiscoveryTest, DuplicateUriIsRejectedWithinTheJobAndTheEvent) {
   JobScenario job("job-1");
   FoldHarness h(job.job_id());
   ASSERT_THAT(h.FoldAll(Running(job)), IsOk());
-  EXPECT_THAT(h.Fold(job.Discovered({kA})),
-              StatusIs(StatusCode::kAlreadyExists, "duplicate_file"));
-  EXPECT_THAT(h.Fold(job.Discovered({kB, kB})),
-              StatusIs(StatusCode::kAlreadyExists, "duplicate_file"));
+  const Status known = h.Fold(job.Discovered({kB, kA}));
+  EXPECT_THAT(known, StatusIs(StatusCode::kAlreadyExists, "duplicate_file"));
+  // Which file, where: the problem names the one the client sent twice.
+  EXPECT_EQ(known.details().pointer, "/data/files/1");
+  EXPECT_EQ(known.message(), std::string("the job already has a file ") + kA);
+  const Status twice = h.Fold(job.Discovered({kB, kB}));
+  EXPECT_THAT(twice, StatusIs(StatusCode::kAlreadyExists, "duplicate_file"));
+  EXPECT_EQ(twice.details().pointer, "/data/files/1");
+  EXPECT_EQ(twice.message(), std::string("the event lists the file ") + kB + " twice");
   EXPECT_EQ(h.snap().files_total(), 1);
 }
 
