@@ -105,19 +105,23 @@ Status KeyStore::Reload() {
   const auto mtime = fs::last_write_time(path_, ec);
   std::unique_lock lock(mu_);
   by_hash_ = std::move(*keys);
-  mtime_ = mtime;
+  seen_ = ec ? fs::file_time_type::min() : mtime;
   return Status::OK();
 }
 
-bool KeyStore::ReloadIfChanged() {
+std::optional<Status> KeyStore::ReloadIfChanged() {
   std::error_code ec;
   const auto mtime = fs::last_write_time(path_, ec);
-  if (ec) return false;
+  const auto version = ec ? fs::file_time_type::min() : mtime;
   {
-    std::shared_lock lock(mu_);
-    if (mtime == mtime_) return false;
+    std::unique_lock lock(mu_);
+    if (version == seen_) return std::nullopt;
+    seen_ = version;
   }
-  return Reload().ok();
+  if (ec)
+    return Status::Unavailable("cannot read keys file " + path_.string() + ": " +
+                               ec.message());
+  return Reload();
 }
 
 std::optional<Principal> KeyStore::Authenticate(std::string_view key) const {

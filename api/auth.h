@@ -48,8 +48,11 @@ class KeyStore {
 
   // Re-reads the file; on error the keys in force stay as they were.
   Status Reload();
-  // Reload() when the file's modification time changed; returns whether it did.
-  bool ReloadIfChanged();
+  // Reload() when the file's modification time changed since the last look, and what it
+  // gave; nullopt when nothing changed. A file that cannot be read (deleted, say) is a
+  // change too, reported as Unavailable. Each version of the file is reported once, so
+  // a poller can log a rejected edit without repeating it every second.
+  std::optional<Status> ReloadIfChanged();
 
   // A new random key ("jsk_" + 64 hex digits).
   static std::string NewKey();
@@ -63,7 +66,8 @@ class KeyStore {
   const std::filesystem::path path_;
   mutable std::shared_mutex mu_;
   std::map<std::string, Principal> by_hash_;  // Guarded by mu_
-  std::filesystem::file_time_type mtime_;     // Guarded by mu_
+  // The modification time of the version last looked at (min() for a missing file).
+  std::filesystem::file_time_type seen_;  // Guarded by mu_
 };
 
 // Editing the keys file (jobctl keys). Each call reads the file, changes it and writes

@@ -56,7 +56,14 @@ void WatchKeys(net::steady_timer& timer, api::KeyStore& keys) {
   timer.expires_after(std::chrono::seconds(1));
   timer.async_wait([&timer, &keys](boost::system::error_code ec) {
     if (ec) return;
-    if (keys.ReloadIfChanged()) spdlog::info("event=keys_reloaded");
+    if (const auto s = keys.ReloadIfChanged()) {
+      if (s->ok()) {
+        spdlog::info("event=keys_reloaded");
+      } else {
+        spdlog::warn("event=keys_reload_failed msg=\"{}; the keys in force stay\"",
+                     s->message());
+      }
+    }
     WatchKeys(timer, keys);
   });
 }
@@ -202,7 +209,12 @@ int RunDaemon(const DaemonOptions& o) {
         if (ec) return;
         if (sig == SIGHUP) {
           Status s = (*keys)->Reload();
-          spdlog::info("event=keys_reload ok={}", s.ok());
+          if (s.ok()) {
+            spdlog::info("event=keys_reload ok=true");
+          } else {
+            spdlog::warn("event=keys_reload ok=false msg=\"{}; the keys in force stay\"",
+                         s.message());
+          }
           signals.async_wait(on_signal);
           return;
         }

@@ -7,6 +7,7 @@
 
 #include <atomic>
 #include <fstream>
+#include <iterator>
 #include <thread>
 
 #include <gtest/gtest.h>
@@ -206,6 +207,59 @@ TEST(ProcessTest, LogsAreKeyValueLinesAndNameTheRequestIdOfAProblem) {
   EXPECT_NE(started.find("listen=127.0.0.1:"), std::string::npos) << started;
   EXPECT_NE(request.find("status=404 code=job_not_found"), std::string::npos) << request;
   EXPECT_NE(request.find("route=\"/v2/jobs/{job_id}\""), std::string::npos) << request;
+}
+
+// The keys file is re-read when it changes. An edit that breaks it keeps the keys in
+// force and says why in the log, once; a good edit takes effect within seconds.
+TEST(ProcessTest, KeysFileEditsTakeEffectAndABrokenOneIsLoggedAndIgnored) {
+  TempDir dir;
+  Daemon d(dir.Sub("data"));
+  d.LogTo(dir.Sub("server.log"));
+  d.Start();
+  const std::string keys_file = dir.Sub("data") + "/keys.json";
+  std::string good;
+  {
+    std::ifstream in(keys_file);
+    good.assign(std::istreambuf_iterator<char>(in), {});
+  }
+  HttpClient client(d.port());
+  auto status_with = [&](const std::string& key) {
+    return client.Get("/v2/jobs", key).status;
+  };
+  // Waits (up to 5 s) until a request with `key` answers `want`.
+  auto eventually = [&](const std::string& key, int want) {
+    for (int i = 0; i < 100 && status_with(key) != want; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    return status_with(key);
+  };
+  auto log_lines = [&](const std::string& event) {
+    std::ifstream in(dir.Sub("server.log"));
+    std::vector<std::string> out;
+    for (std::string line; std::getline(in, line);) {
+      if (line.find("event=" + event) != std::string::npos) out.push_back(line);
+    }
+    return out;
+  };
+
+  std::ofstream(keys_file) << R"({"keys": [)";  // cut short
+  for (int i = 0; i < 100 && log_lines("keys_reload_failed").empty(); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  ASSERT_EQ(log_lines("keys_reload_failed").size(), 1u);
+  EXPECT_NE(log_lines("keys_reload_failed")[0].find("level=warning"), std::string::npos);
+  EXPECT_NE(log_lines("keys_reload_failed")[0].find("the keys in force stay"),
+            std::string::npos);
+  EXPECT_EQ(status_with(d.key()), 200);
+  std::this_thread::sleep_for(std::chrono::milliseconds(2500));  // two more polls
+  EXPECT_EQ(log_lines("keys_reload_failed").size(), 1u) << "logged once per version";
+
+  std::ofstream(keys_file) << R"({"keys": []})";  // every key revoked
+  EXPECT_EQ(eventually(d.key(), 401), 401);
+  std::ofstream(keys_file) << good;
+  EXPECT_EQ(eventually(d.key(), 200), 200);
+  EXPECT_GE(log_lines("keys_reloaded").size(), 2u);
+  d.Signal(SIGTERM);
 }
 
 TEST(ProcessTest, AStorageThatCannotWriteAnswers503AndLosesNothingAcknowledged) {
