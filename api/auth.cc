@@ -94,33 +94,40 @@ Result<std::unique_ptr<KeyStore>> KeyStore::Open(const fs::path& path,
   return store;
 }
 
+// The file's version: its modification time, or min() when it cannot be read.
+fs::file_time_type KeyStore::Version(std::error_code& ec) const {
+  const auto mtime = fs::last_write_time(path_, ec);
+  return ec ? fs::file_time_type::min() : mtime;
+}
+
 Status KeyStore::Reload() {
+  // Taken before the read: an edit landing during it shows as a new version next time.
+  std::error_code ec;
+  const auto version = Version(ec);
   std::ifstream in(path_);
   if (!in) return Status::Unavailable("cannot read keys file " + path_.string());
   std::stringstream text;
   text << in.rdbuf();
   auto keys = Parse(text.str());
   if (!keys) return keys.error();
-  std::error_code ec;
-  const auto mtime = fs::last_write_time(path_, ec);
   std::unique_lock lock(mu_);
   by_hash_ = std::move(*keys);
-  seen_ = ec ? fs::file_time_type::min() : mtime;
+  seen_ = version;
   return Status::OK();
 }
 
 std::optional<Status> KeyStore::ReloadIfChanged() {
   std::error_code ec;
-  const auto mtime = fs::last_write_time(path_, ec);
-  const auto version = ec ? fs::file_time_type::min() : mtime;
+  const auto version = Version(ec);
   {
     std::unique_lock lock(mu_);
     if (version == seen_) return std::nullopt;
     seen_ = version;
   }
-  if (ec)
+  if (ec) {
     return Status::Unavailable("cannot read keys file " + path_.string() + ": " +
                                ec.message());
+  }
   return Reload();
 }
 

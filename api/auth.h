@@ -62,6 +62,7 @@ class KeyStore {
  private:
   explicit KeyStore(std::filesystem::path path) : path_(std::move(path)) {}
   static Result<std::map<std::string, Principal>> Parse(const std::string& text);
+  std::filesystem::file_time_type Version(std::error_code& ec) const;
 
   const std::filesystem::path path_;
   mutable std::shared_mutex mu_;
