@@ -67,9 +67,7 @@ TEST_F(AdminTest, OnlineVerificationOfAllJobsAndOfOne) {
 // alert on differences (deploy/prometheus) watches both.
 TEST_F(AdminTest, OnlineVerificationReportsItsDifferencesAsMetrics) {
   auto scrape = [&](const std::string& name) {
-    const std::string text = "\n" + client_->Get("/metrics", "").body;
-    const size_t at = text.find("\n" + name + " ");
-    return at == std::string::npos ? -1.0 : std::stod(text.substr(at + name.size() + 2));
+    return Sample("\n" + client_->Get("/metrics", "").body, name);
   };
   EXPECT_EQ(scrape("jobstate_verify_running"), 0);
   EXPECT_EQ(scrape("jobstate_verify_differences"), 0);

@@ -8,14 +8,6 @@
 namespace jobstate::testing {
 namespace {
 
-// The value of the sample `name_and_labels` (exactly as exposed), or -1.
-double Sample(const std::string& text, const std::string& name_and_labels) {
-  const std::string prefix = "\n" + name_and_labels + " ";
-  const size_t at = text.find(prefix);
-  if (at == std::string::npos) return -1;
-  return std::stod(text.substr(at + prefix.size()));
-}
-
 namespace json = boost::json;
 
 class MetricsTest : public ServerTest {};

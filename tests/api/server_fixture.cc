@@ -28,6 +28,13 @@ void ServerTest::SetUp() {
   StartServer();
 }
 
+double ServerTest::Sample(const std::string& text, const std::string& name_and_labels) {
+  const std::string prefix = "\n" + name_and_labels + " ";
+  const size_t at = text.find(prefix);
+  if (at == std::string::npos) return -1;
+  return std::stod(text.substr(at + prefix.size()));
+}
+
 void ServerTest::TearDown() { StopServer(); }
 
 void ServerTest::StartServer() {

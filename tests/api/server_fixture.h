@@ -48,6 +48,9 @@ class ServerTest : public ::testing::Test {
                            const std::string& data = "", const std::string& extra = "");
   static std::string Batch(const std::vector<std::string>& events);
   static std::string NewId();
+  // The value of the sample `name_and_labels` (exactly as exposed) in a scrape whose
+  // text starts with a newline, or -1.
+  static double Sample(const std::string& text, const std::string& name_and_labels);
 
  protected:
   void SetUp() override;
