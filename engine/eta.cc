@@ -509,6 +509,11 @@ std::optional<double> EtaModelSecondsRemaining(const JobSnapshot& job, Millis no
   if (job.status != JobStatus::kRunning || !job.started_at) return std::nullopt;
   const CostModel costs = CostsOf(job, prior);
   if (!costs.any) return std::nullopt;
+  // The model runs on the workers' clock (spans, started_at, files_done_at). A reader
+  // whose clock is behind theirs (the skew the append route allows, an import of
+  // events whose clocks were wrong) reads at the job's last event at the earliest:
+  // before it, elapsed times come out negative, and so did the estimate.
+  now = std::max(now, job.updated_at);
 
   const double since_created = double(now - job.created_at);
   double work = 0, longest = 0;  // ms of lane time; the longest single file in flight

@@ -69,6 +69,22 @@ TEST_F(EtaTest, WaitingWorkOverLanesPlusFinalizing) {
   EXPECT_EQ(Eta(files_done + 1), 0);
 }
 
+// A reader whose clock is behind the workers' (fuzz/events_fuzz found a job read a year
+// before its own events) gets the estimate of the job's last event, not a negative one.
+TEST_F(EtaTest, AReaderBehindTheWorkersClockGetsTheEstimateAtTheLastEvent) {
+  ASSERT_THAT(h_.FoldAll({job_.FileStarted("s3://b/a"), job_.FileStarted("s3://b/b")}), IsOk());
+  job_.Advance(1000);
+  ASSERT_THAT(h_.FoldAll({job_.FileCompleted("s3://b/a"), job_.FileCompleted("s3://b/b")}), IsOk());
+  const engine::Millis last = h_.snap().updated_at - start_;
+  for (engine::Millis behind : {engine::Millis{1}, engine::Millis{60'000}, engine::Millis{31'536'000'000}}) {
+    EXPECT_DOUBLE_EQ(Eta(last - behind), Eta(last)) << behind;
+    const auto range = engine::EtaRangeAt(h_.snap(), start_ + last - behind);
+    ASSERT_TRUE(range.has_value());
+    EXPECT_GT(range->low_seconds, 0) << behind;
+  }
+  EXPECT_GT(Eta(last), 0);
+}
+
 TEST_F(EtaTest, ProgressMovesAFileIntoItsNextStage) {
   ASSERT_THAT(h_.FoldAll({job_.FileStarted("s3://b/a"), job_.FileStarted("s3://b/b")}), IsOk());
   job_.Advance(1000);
