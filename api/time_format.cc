@@ -91,6 +91,18 @@ std::optional<engine::Millis> ParseInstant(std::string_view s) {
 std::optional<engine::Millis> ParseInstantGeneral(std::string_view s) {
   // RFC 3339 requires the 'T' (either case) and an offset; date::parse does the rest.
   if (s.size() < 20 || (s[10] != 'T' && s[10] != 't')) return std::nullopt;
+  // date::parse's %T reads the seconds into a long double it leaves uninitialized when
+  // the hours or minutes do not parse, then converts it anyway (undefined behaviour:
+  // UBSan caught a NaN made an integer, fuzz/regressions/). So the date and time part's
+  // shape is checked here first; date::parse sees only texts whose %T reads whole.
+  for (size_t i = 0; i < 19; ++i) {
+    const char c = s[i];
+    const bool ok = i == 4 || i == 7 ? c == '-'
+                    : i == 13 || i == 16 ? c == ':'
+                    : i == 10            ? true
+                                         : std::isdigit(static_cast<unsigned char>(c)) != 0;
+    if (!ok) return std::nullopt;
+  }
   std::string text(s);
   text[10] = 'T';
   const char last = text.back();
