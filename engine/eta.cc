@@ -511,9 +511,10 @@ std::optional<double> EtaModelSecondsRemaining(const JobSnapshot& job, Millis no
   if (!costs.any) return std::nullopt;
   // The model runs on the workers' clock (spans, started_at, files_done_at). A reader
   // whose clock is behind theirs (the skew the append route allows, an import of
-  // events whose clocks were wrong) reads at the job's last event at the earliest:
-  // before it, elapsed times come out negative, and so did the estimate.
-  now = std::max(now, job.updated_at);
+  // events whose clocks were wrong) reads at the job's start or its last event,
+  // whichever is later, at the earliest: before them, elapsed times come out
+  // negative, and so did the estimate.
+  now = std::max({now, job.updated_at, *job.started_at});
 
   const double since_created = double(now - job.created_at);
   double work = 0, longest = 0;  // ms of lane time; the longest single file in flight
@@ -554,7 +555,8 @@ std::optional<double> EtaModelSecondsRemaining(const JobSnapshot& job, Millis no
                                                  : double(now - start) + file_work_ms;
   double finalize_ms = FinalizeMs(prior, job.files_total(), files_end);
   if (job.eta.files_done_at) finalize_ms -= double(now - *job.eta.files_done_at);
-  finalize_ms = std::max(finalize_ms, 0.02 * files_end);
+  // (Never below zero: a last file dated before the job's start makes files_end so.)
+  finalize_ms = std::max({finalize_ms, 0.02 * files_end, 0.0});
   return (file_work_ms + finalize_ms) / 1000;
 }
 

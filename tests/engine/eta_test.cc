@@ -85,6 +85,25 @@ TEST_F(EtaTest, AReaderBehindTheWorkersClockGetsTheEstimateAtTheLastEvent) {
   EXPECT_GT(Eta(last), 0);
 }
 
+// Nor does a worker whose clock is centuries behind the job's start: its file
+// completes "before" the job began, and the estimate stays a duration.
+TEST_F(EtaTest, AFileDatedBeforeTheJobStartedLeavesTheEstimateADuration) {
+  ASSERT_THAT(h_.FoldAll({job_.FileStarted("s3://b/a"), job_.FileStarted("s3://b/b")}), IsOk());
+  job_.Advance(1000);
+  ASSERT_THAT(h_.Fold(job_.FileCompleted("s3://b/a")), IsOk());
+  const engine::Millis centuries = engine::Millis{1000} * 86'400 * 365 * 1000;
+  job_.Advance(-centuries);
+  ASSERT_THAT(h_.FoldAll({job_.FileCompleted("s3://b/b"), job_.FileSkipped("s3://b/c"),
+                          job_.FileSkipped("s3://b/d")}),
+              IsOk());
+  for (engine::Millis at : {-centuries, engine::Millis{0}, engine::Millis{5000}}) {
+    EXPECT_GE(Eta(at), 0) << at;
+    const auto range = engine::EtaRangeAt(h_.snap(), start_ + at);
+    ASSERT_TRUE(range.has_value());
+    EXPECT_GE(range->low_seconds, 0) << at;
+  }
+}
+
 TEST_F(EtaTest, ProgressMovesAFileIntoItsNextStage) {
   ASSERT_THAT(h_.FoldAll({job_.FileStarted("s3://b/a"), job_.FileStarted("s3://b/b")}), IsOk());
   job_.Advance(1000);
