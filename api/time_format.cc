@@ -91,18 +91,6 @@ std::optional<engine::Millis> ParseInstant(std::string_view s) {
 std::optional<engine::Millis> ParseInstantGeneral(std::string_view s) {
   // RFC 3339 requires the 'T' (either case) and an offset; date::parse does the rest.
   if (s.size() < 20 || (s[10] != 'T' && s[10] != 't')) return std::nullopt;
-  // date::parse's %T reads the seconds into a long double it leaves uninitialized when
-  // the hours or minutes do not parse, then converts it anyway (undefined behaviour:
-  // UBSan caught a NaN made an integer, fuzz/regressions/). So the date and time part's
-  // shape is checked here first; date::parse sees only texts whose %T reads whole.
-  for (size_t i = 0; i < 19; ++i) {
-    const char c = s[i];
-    const bool ok = i == 4 || i == 7 ? c == '-'
-                    : i == 13 || i == 16 ? c == ':'
-                    : i == 10            ? true
-                                         : std::isdigit(static_cast<unsigned char>(c)) != 0;
-    if (!ok) return std::nullopt;
-  }
   std::string text(s);
   text[10] = 'T';
   const char last = text.back();
@@ -110,11 +98,28 @@ std::optional<engine::Millis> ParseInstantGeneral(std::string_view s) {
   if (utc) text.back() = '+', text += "00:00";
   // Keep at most three fractional digits (truncating, as "kept to the millisecond"
   // says), so parsing at millisecond precision covers every year up to 9999.
-  if (text.size() > 19 && text[19] == '.') {
+  size_t zone = 19;  // where the offset starts
+  if (text[19] == '.') {
     size_t end = 20;
     while (end < text.size() && std::isdigit(static_cast<unsigned char>(text[end]))) ++end;
     if (end == 20) return std::nullopt;  // a '.' without digits
     if (end > 23) text.erase(23, end - 23);
+    zone = std::min<size_t>(end, 23);
+  }
+  // date::parse has undefined behaviour on some texts it refuses (fuzz/events_fuzz found
+  // both under UBSan): %T converts a seconds value it never set when the hours or
+  // minutes do not parse, and %Ez negates "no offset" (the least integer) when a '-'
+  // is not followed by one. So the shape, digits and separators, is checked here
+  // first, and date::parse sees only texts each of whose fields reads whole.
+  if (text.size() != zone + 6) return std::nullopt;  // "+hh:mm"
+  for (size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    bool ok = std::isdigit(static_cast<unsigned char>(c)) != 0;
+    if (i == 4 || i == 7) ok = c == '-';
+    if (i == 13 || i == 16 || i == zone + 3) ok = c == ':';
+    if (i == 10 || (i >= 19 && i < zone)) ok = true;  // 'T' and the fraction, checked above
+    if (i == zone) ok = c == '+' || c == '-';
+    if (!ok) return std::nullopt;
   }
   std::istringstream in(text);
   date::sys_time<std::chrono::milliseconds> tp;

@@ -29,7 +29,10 @@ TEST(TimeFormatTest, RejectsWhatIsNotRfc3339) {
                           // Separators and digits out of place, each in the part date::parse's
                           // %T reads (fuzz/events_fuzz found it converting a value it never set).
                           "2026-01-01T00;00:00.016Z", "2026-01-01T0x:00:00+01:00",
-                          "2026-01-01T00:00:x0Z", "2026/01/01T00:00:00-02:00", "+2026-01-01T00:00:00Z"}) {
+                          "2026-01-01T00:00:x0Z", "2026/01/01T00:00:00-02:00", "+2026-01-01T00:00:00Z",
+                          // and in the offset (%Ez negated the least integer)
+                          "1013-01-01T00:00:001-embedding00.300Z", "2026-01-01T00:00:00-x0:00",
+                          "2026-01-01T00:00:00.5-", "2026-01-01T00:00:00+01:0", "2026-01-01T00:00:00+0100"}) {
     EXPECT_FALSE(ParseInstant(bad).has_value()) << bad;
     EXPECT_FALSE(api::ParseInstantGeneral(bad).has_value()) << bad;
   }
