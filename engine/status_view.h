@@ -32,7 +32,7 @@ struct StageView {
 struct ProgressView {
   std::optional<std::string> current_stage;  // a stage name, "cancelled", or null
   std::optional<std::string> stage_description;
-  std::optional<int> stage_index;            // 1..6
+  std::optional<int> stage_index;  // 1..6
   int stage_count = kStageCount;
   std::vector<StageView> stages;
   bool scan_complete = false;
@@ -42,8 +42,8 @@ struct ProgressView {
   int64_t bytes_total = 0, bytes_done = 0;
   double percent = 0;  // one decimal
   std::optional<int64_t> elapsed_seconds;
-  // ETA fields: the completion instant and rate (eta_low/high stay null until the
-  // calibrated interval of issue #5).
+  // ETA fields: the rate, the calibrated interval (engine/eta.h) and the completion
+  // instant; null where there is no estimate.
   std::optional<double> files_per_second;
   std::optional<int64_t> eta_low_seconds, eta_high_seconds;
   std::optional<Millis> estimated_completion_at;
@@ -91,7 +91,8 @@ struct JobStatusView {
 // `prior`: the ETA's history for the job's (organisation, collection, job type) as it
 // stood at `now` (JobStore::GetEtaHistory), or null when there is none.
 // REQUIRES: snap.version >= 1.
-JobStatusView BuildStatusView(const JobSnapshot& snap, Millis now, const ViewOptions& options,
+JobStatusView BuildStatusView(const JobSnapshot& snap, Millis now,
+                              const ViewOptions& options,
                               const EtaHistory* prior = nullptr);
 
 // Credits per page by processing type: 1 for basic, 2.5 for advanced (API.md billing).

@@ -19,6 +19,7 @@ PACKAGES=(
   libcli11-dev libspdlog-dev libhowardhinnant-date-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   prometheus                # promtool: CI checks /metrics with it (the server is not run)
+  clang-14 libclang-rt-14-dev  # fuzz/: libFuzzer with AddressSanitizer and UBSan
   # bench/compare: the systems Jobstate is measured against, and their client libraries
   postgresql-15 redis-server nginx-light libpq-dev libhiredis-dev
 )

@@ -2,7 +2,8 @@
 # Installs what is missing, builds with warnings as errors, runs every test, checks the
 # OpenAPI document (lint, and every response the integration tests received validated
 # against it) and the Prometheus alerting rules (their cases, and that they name only
-# series we export), and runs each benchmark once in a tiny smoke mode so they keep
+# series we export), replays the fuzzer's seeds and regressions under the sanitizers,
+# and runs each benchmark once in a tiny smoke mode so they keep
 # working.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -30,6 +31,9 @@ for name in $(grep -oE 'jobstate_[a-z0-9_]+' "$ALERTS" | sed -E 's/_(bucket|sum|
   fi
 done
 [ "$missing" = 0 ]
+
+echo "fuzz: the seeds and every input a fuzzing run found, once each (ASan, UBSan)"
+bash fuzz/run --replay
 
 echo "openapi: lint and response validation"
 bash scripts/node-deps.sh
