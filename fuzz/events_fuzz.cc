@@ -8,6 +8,7 @@
 // per line, else NDJSON. Events are folded in order into jobs held in memory, as the
 // commit group does: an event the fold refuses leaves its job exactly as it was. After
 // each event the harness checks what a reader relies on, whatever the input:
+//   - the event's record and the job's snapshot decode to what was encoded;
 //   - the file counts are never negative and sum to files_total;
 //   - percent never decreases and stays within 0..100.0;
 //   - the status view serializes to JSON that parses back, and its durations, rates
@@ -36,6 +37,7 @@
 #include "engine/state.h"
 #include "engine/status_view.h"
 #include "engine/validate.h"
+#include "storage/codec.h"
 
 namespace {
 
@@ -60,6 +62,23 @@ void CheckCounts(const engine::JobSnapshot& s) {
   if (sum != s.files_total()) Fail("file counts do not sum to files_total", s.job_id);
   if (s.percent_tenths < 0 || s.percent_tenths > 1000)
     Fail("percent out of range", s.job_id);
+}
+
+// What storage writes reads back as the same value: the event's record (and its content
+// hash read from the record agrees with the hash of the event), and the job's snapshot
+// as the fold left it. A member a codec forgets shows here on the first state that
+// sets it.
+void CheckRecords(const engine::RecordedEvent& re, const engine::JobSnapshot& s) {
+  const storage::EncodedEvent encoded =
+      storage::EncodeEventAndHash(re.event, re.version, re.position, re.recorded_at);
+  auto event = storage::DecodeEvent(encoded.record, "event");
+  if (!event || !(*event == re)) Fail("an event does not read back as written", s.job_id);
+  if (storage::ContentHashOfRecord(encoded.record, *event) != encoded.content_hash ||
+      storage::ContentHash(re.event) != encoded.content_hash) {
+    Fail("content hashes of one event disagree", s.job_id);
+  }
+  auto snap = storage::DecodeSnapshot(storage::EncodeSnapshot(s), "snapshot");
+  if (!snap || !(*snap == s)) Fail("a snapshot does not read back as written", s.job_id);
 }
 
 void CheckRead(const engine::JobSnapshot& s, engine::Millis now,
@@ -148,6 +167,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       continue;
     }
     job = std::move(next);
+    CheckRecords(re, job.snap);
     if (verbose) {
       std::fprintf(stderr, "folded %s v%llu: %s\n", job.snap.job_id.c_str(),
                    static_cast<unsigned long long>(job.snap.version),
