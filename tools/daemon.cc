@@ -51,19 +51,24 @@ bool SplitHostPort(const std::string& s, std::string& host, uint16_t& port) {
   return true;
 }
 
+// One log line per reload of the keys file, whatever asked for it (`trigger`: "change"
+// when the poll saw the file change, "sighup"), so that an operator's search for
+// keys_reload_failed finds every refused edit.
+void LogKeysReload(const Status& s, std::string_view trigger) {
+  if (s.ok()) {
+    spdlog::info("event=keys_reloaded trigger={}", trigger);
+  } else {
+    spdlog::warn("event=keys_reload_failed trigger={} msg=\"{}; the keys in force stay\"",
+                 trigger, s.message());
+  }
+}
+
 // Re-reads the keys file once a second when it changed.
 void WatchKeys(net::steady_timer& timer, api::KeyStore& keys) {
   timer.expires_after(std::chrono::seconds(1));
   timer.async_wait([&timer, &keys](boost::system::error_code ec) {
     if (ec) return;
-    if (const auto s = keys.ReloadIfChanged()) {
-      if (s->ok()) {
-        spdlog::info("event=keys_reloaded");
-      } else {
-        spdlog::warn("event=keys_reload_failed msg=\"{}; the keys in force stay\"",
-                     s->message());
-      }
-    }
+    if (const auto s = keys.ReloadIfChanged()) LogKeysReload(*s, "change");
     WatchKeys(timer, keys);
   });
 }
@@ -208,13 +213,7 @@ int RunDaemon(const DaemonOptions& o) {
       [&](boost::system::error_code ec, int sig) {
         if (ec) return;
         if (sig == SIGHUP) {
-          Status s = (*keys)->Reload();
-          if (s.ok()) {
-            spdlog::info("event=keys_reload ok=true");
-          } else {
-            spdlog::warn("event=keys_reload ok=false msg=\"{}; the keys in force stay\"",
-                         s.message());
-          }
+          LogKeysReload((*keys)->Reload(), "sighup");
           signals.async_wait(on_signal);
           return;
         }

@@ -62,6 +62,9 @@ class Daemon {
     std::ifstream key(data_dir_ + "/dev-api-key");
     key >> key_;
   }
+  // Sends `sig` to a server that keeps running (SIGHUP).
+  void Notify(int sig) const { kill(pid_, sig); }
+  // Sends `sig` and waits for the server to exit; its wait status.
   int Signal(int sig) {
     kill(pid_, sig);
     int status = 0;
@@ -259,6 +262,22 @@ TEST(ProcessTest, KeysFileEditsTakeEffectAndABrokenOneIsLoggedAndIgnored) {
   std::ofstream(keys_file) << good;
   EXPECT_EQ(eventually(d.key(), 200), 200);
   EXPECT_GE(log_lines("keys_reloaded").size(), 2u);
+
+  // SIGHUP reloads at once, and logs as the poll does, saying which asked.
+  auto sighup_lines = [&] {
+    size_t n = 0;
+    for (const std::string& line : log_lines("keys_reloaded")) {
+      n += line.find("trigger=sighup") != std::string::npos;
+    }
+    return n;
+  };
+  EXPECT_EQ(sighup_lines(), 0u);
+  d.Notify(SIGHUP);
+  for (int i = 0; i < 100 && sighup_lines() == 0; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  EXPECT_EQ(sighup_lines(), 1u);
+  EXPECT_EQ(status_with(d.key()), 200);
   d.Signal(SIGTERM);
 }
 
