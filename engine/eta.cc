@@ -4,6 +4,8 @@
 #include <cmath>
 #include <vector>
 
+#include <boost/json.hpp>
+
 #include "engine/state.h"
 
 namespace jobstate::engine {
@@ -279,6 +281,17 @@ double RestOf(const TypeCosts& c, size_t from, double n, double bytes) {
   return total;
 }
 
+// RestOf for `n` files of `bytes` waiting to start in a job whose extracting gives up
+// after `timeout` ms: a file predicted to take longer costs the timeout and no later
+// stage. Files known by their sums alone are taken at their mean size.
+double WaitingRestOf(const TypeCosts& c, double n, double bytes,
+                     std::optional<Millis> timeout) {
+  if (n <= 0) return 0;
+  if (timeout && c[0].fit.At(1, bytes / n) >= double(*timeout))
+    return n * double(*timeout);
+  return RestOf(c, 0, n, bytes);
+}
+
 // A finished span as evidence: one far beyond what the stage's fit predicts for its
 // size (a file held up by an outage, not a costly file) counts as kSpanClip
 // predictions, so one stall does not inflate every later estimate.
@@ -394,6 +407,17 @@ void EtaHistory::Add(const EtaHistory& other) {
   }
 }
 
+std::optional<Millis> EtaExtractTimeoutOf(const std::string& metadata_json) {
+  boost::json::error_code ec;
+  const boost::json::value v = boost::json::parse(metadata_json, ec);
+  if (ec || !v.is_object()) return std::nullopt;
+  const boost::json::value* t = v.as_object().if_contains("extract_timeout_s");
+  if (!t || !t->is_number()) return std::nullopt;
+  const double s = t->to_number<double>(ec);
+  if (ec || !(s > 0 && s <= 86'400)) return std::nullopt;
+  return std::max<Millis>(1, std::llround(s * 1000));
+}
+
 EtaSpot EtaSpotOf(const FileRow& row) {
   EtaSpot spot;
   if (row.status == FileStatus::kQueued) {
@@ -427,10 +451,16 @@ void EtaFileChanged(JobSnapshot& job, FileRow& row, const EtaSpot& before, Milli
   switch (before.kind) {
     case Kind::kNone:
       break;
-    case Kind::kQueued:
+    case Kind::kQueued: {
       --t.queued;
       t.queued_bytes -= size;
+      auto& largest = t.queued_largest;
+      if (auto it = std::find(largest.begin(), largest.end(), size);
+          it != largest.end()) {
+        largest.erase(it);
+      }
       break;
+    }
     case Kind::kRunning: {
       EtaStageStats& st = t.stages[before.stage];
       --st.running;
@@ -459,11 +489,20 @@ void EtaFileChanged(JobSnapshot& job, FileRow& row, const EtaSpot& before, Milli
         job.eta.files_done_at = at;  // the last file has settled
       }
       break;
-    case Kind::kQueued:
+    case Kind::kQueued: {
       ++t.queued;
       t.queued_bytes += size;
       job.eta.files_done_at.reset();
+      auto& largest = t.queued_largest;
+      if (job.eta.extract_timeout_ms &&
+          (largest.size() < kEtaLargestQueued || size > largest.back())) {
+        if (largest.size() == kEtaLargestQueued) largest.pop_back();
+        largest.insert(
+            std::upper_bound(largest.begin(), largest.end(), size, std::greater<>()),
+            size);
+      }
       break;
+    }
     case Kind::kRunning: {
       EtaStageStats& st = t.stages[after.stage];
       ++st.running;
@@ -518,21 +557,33 @@ std::optional<double> EtaModelSecondsRemaining(const JobSnapshot& job, Millis no
 
   const double since_created = double(now - job.created_at);
   double work = 0, longest = 0;  // ms of lane time; the longest single file in flight
+  const std::optional<Millis> timeout = job.eta.extract_timeout_ms;
   int64_t running = 0;
   size_t i = 0;
   for (const auto& [type, t] : job.eta.types) {
     const TypeCosts& c = costs.types[i++];
-    work += RestOf(c, 0, double(t.queued), double(t.queued_bytes));
+    // The largest waiting files one by one (a timeout may cap them), the rest by sums.
+    double n = double(t.queued), bytes = double(t.queued_bytes);
+    for (const int64_t size : t.queued_largest) {
+      work += WaitingRestOf(c, 1, double(size), timeout);
+      n -= 1;
+      bytes -= double(size);
+    }
+    work += WaitingRestOf(c, n, bytes, timeout);
     for (size_t s = 0; s < kEtaStages; ++s) {
       const EtaStageStats& st = t.stages[s];
       if (st.after > 0) work += RestOf(c, s + 1, double(st.after), double(st.after_bytes));
       if (st.running == 0) continue;
       const double n = double(st.running), bytes = double(st.running_bytes);
-      const double predicted = c[s].fit.At(n, bytes);
+      double predicted = c[s].fit.At(n, bytes), goes_on = c[s].goes_on;
+      if (s == 0 && timeout && predicted >= n * double(*timeout)) {
+        predicted = n * double(*timeout);  // given up at the timeout, as failed
+        goes_on = 0;
+      }
       const double elapsed = n * since_created - double(st.running_since_sum);
       // Work that overruns its prediction is not done: keep a share of it.
       const double left = std::max(predicted - elapsed, kOverrunKeep * predicted) +
-                          c[s].goes_on * RestOf(c, s + 1, n, bytes);
+                          goes_on * RestOf(c, s + 1, n, bytes);
       work += left;
       longest = std::max(longest, left / n);
       running += st.running;

@@ -51,6 +51,7 @@
 #include <cereal/types/map.hpp>
 #include <cereal/types/optional.hpp>
 #include <cereal/types/string.hpp>
+#include <cereal/types/vector.hpp>
 
 #include "engine/types.h"
 
@@ -99,10 +100,21 @@ struct EtaStageStats {
   }
 };
 
+// How many of a type's largest waiting files the model knows by size (queued_largest).
+inline constexpr size_t kEtaLargestQueued = 4;
+
 // One content type's files: what waits to start, and each stage.
 struct EtaTypeStats {
   int64_t queued = 0, queued_bytes = 0;
   std::array<EtaStageStats, kEtaStages> stages{};
+  // In a job with an extraction timeout (EtaState::extract_timeout_ms): the sizes of up
+  // to kEtaLargestQueued of the waiting files, largest first; the rest are known by
+  // their sums only. A cost a + b·size is linear, so sums serve every file until a
+  // timeout caps the largest ones, whose sizes are then needed one by one. A file that
+  // starts waiting takes a slot when one is free or when it is larger than the smallest
+  // held; one that stops waiting frees its slot. Class version 3 (empty in a snapshot
+  // folded before).
+  std::vector<int64_t> queued_largest;
   bool operator==(const EtaTypeStats&) const = default;
   template <class A> void serialize(A& ar, uint32_t class_version) {
     if (class_version < 2) {
@@ -114,6 +126,7 @@ struct EtaTypeStats {
       return;
     }
     ar(queued, queued_bytes, stages);
+    if (class_version >= 3) ar(queued_largest);
   }
 };
 
@@ -194,12 +207,17 @@ struct EtaState {
   std::optional<Millis> ended_at;  // recorded_at of the event that made the job final
   std::optional<EtaFilter> filter;
   EtaConcurrency concurrency;  // class version 4
+  // The longest a file's extracting may take before the workers give it up as failed:
+  // the job's `metadata.extract_timeout_s` (EtaExtractTimeoutOf). A file predicted to
+  // take longer costs the timeout and no later stage. Class version 5.
+  std::optional<Millis> extract_timeout_ms;
   bool operator==(const EtaState&) const = default;
   template <class A> void serialize(A& ar, uint32_t class_version) {
     ar(types, files_done_at);
     if (class_version >= 2) ar(predicted_end, checkpoints_passed, ended_at);
     if (class_version >= 3) ar(filter);
     if (class_version >= 4) ar(concurrency);
+    if (class_version >= 5) ar(extract_timeout_ms);
   }
 };
 
@@ -238,6 +256,11 @@ struct EtaSpot {
   bool operator==(const EtaSpot&) const = default;
 };
 EtaSpot EtaSpotOf(const FileRow& row);
+
+// The extraction timeout a job's metadata declares (`extract_timeout_s`, seconds, a
+// number above zero and at most a day), in ms; nullopt when it declares none. Fold hook
+// (engine/projector.cc) at job.created.
+std::optional<Millis> EtaExtractTimeoutOf(const std::string& metadata_json);
 
 // Fold hook (engine/projector.cc), after an event changed a file (or discovered it, with
 // `before` = kNone): moves it in the model, records the span of a stage it finished or
@@ -289,8 +312,8 @@ std::optional<EtaAccuracy> EtaAccuracyOf(const JobSnapshot& job);
 CEREAL_CLASS_VERSION(jobstate::engine::EtaFitSums, 1)
 CEREAL_CLASS_VERSION(jobstate::engine::EtaStageEvidence, 1)
 CEREAL_CLASS_VERSION(jobstate::engine::EtaStageStats, 2)
-CEREAL_CLASS_VERSION(jobstate::engine::EtaTypeStats, 2)
+CEREAL_CLASS_VERSION(jobstate::engine::EtaTypeStats, 3)
 CEREAL_CLASS_VERSION(jobstate::engine::EtaHistory, 2)
-CEREAL_CLASS_VERSION(jobstate::engine::EtaState, 4)
+CEREAL_CLASS_VERSION(jobstate::engine::EtaState, 5)
 CEREAL_CLASS_VERSION(jobstate::engine::EtaConcurrency, 1)
 CEREAL_CLASS_VERSION(jobstate::engine::EtaFilter, 2)

@@ -70,6 +70,8 @@ class Folder {
     job_.pipeline_mode = p.pipeline_mode;
     job_.files_expected = p.files_expected;
     job_.metadata_json = p.metadata_json;
+    if (p.metadata_json)
+      job_.eta.extract_timeout_ms = EtaExtractTimeoutOf(*p.metadata_json);
     job_.status = JobStatus::kPending;
     job_.created_at = at_;
     return Status::OK();

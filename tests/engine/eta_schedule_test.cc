@@ -229,6 +229,100 @@ TEST(EtaScheduleTest, ASpanHeldUpByAnOutageCountsAsAFewPredictions) {
   EXPECT_NEAR(j.Model(), WithFinalizing(6.0, j.Elapsed()), 0.03);
 }
 
+// A job whose metadata declares an extraction timeout (`extract_timeout_s`), with one
+// lane and extracting at 1 ms a KB, learned from three files of 1 to 2 MB.
+class TimeoutJob {
+ public:
+  explicit TimeoutJob(std::optional<std::string> metadata)
+      : job_("timeout"), h_("timeout") {
+    engine::JobCreated created;
+    created.collection_name = "docs";
+    created.metadata_json = std::move(metadata);
+    Fold(job_.Make(created));
+    Fold(job_.Started());
+    Fold(job_.Workers(1));
+    for (auto [uri, mb] : {std::pair{"s3://b/a", 1}, {"s3://b/b", 2}, {"s3://b/c", 1}}) {
+      Fold(job_.Discovered({uri}, mb * 1'000'000));
+      Fold(job_.FileStarted(uri));
+      job_.Advance(mb * 1000);
+      Fold(job_.FileCompleted(uri));
+    }
+  }
+  void Fold(const engine::Event& e) { ASSERT_THAT(h_.Fold(e), IsOk()); }
+  double Elapsed() const { return double(job_.now() - *h_.snap().started_at) / 1000; }
+  double Model() const {
+    return engine::EtaModelSecondsRemaining(h_.snap(), job_.now()).value_or(-1);
+  }
+  const std::vector<int64_t>& Largest() const {
+    return h_.snap().eta.types.at("application/pdf").queued_largest;
+  }
+
+  JobScenario job_;
+  FoldHarness h_;
+};
+
+TEST(EtaScheduleTest, AFilePredictedPastTheExtractionTimeoutCostsTheTimeoutAlone) {
+  TimeoutJob with(R"({"extract_timeout_s": 3, "owner": "ops"})");
+  TimeoutJob without(std::nullopt);
+  ASSERT_EQ(with.h_.snap().eta.extract_timeout_ms, 3000);
+  ASSERT_FALSE(without.h_.snap().eta.extract_timeout_ms.has_value());
+  for (TimeoutJob* j : {&with, &without}) {
+    j->Fold(j->job_.Discovered({"s3://b/small"}, 500'000));
+    j->Fold(j->job_.Discovered({"s3://b/huge"}, 20'000'000));
+  }
+  // 0.5 s for the small file either way; the huge one is given up after 3 s instead of
+  // taking its 20 s.
+  EXPECT_NEAR(without.Model(), WithFinalizing(20.5, without.Elapsed()), 0.05);
+  EXPECT_NEAR(with.Model(), WithFinalizing(3.5, with.Elapsed()), 0.05);
+
+  // In flight, 1 s into its extracting: 2 s left, and no later stage.
+  with.Fold(with.job_.FileStarted("s3://b/huge"));
+  with.job_.Advance(1000);
+  EXPECT_NEAR(with.Model(), WithFinalizing(2.5, with.Elapsed()), 0.05);
+}
+
+TEST(EtaScheduleTest, TheLargestWaitingFilesAreKnownBySizeWhenATimeoutCapsThem) {
+  TimeoutJob j(R"({"extract_timeout_s": 2.5})");
+  EXPECT_EQ(j.h_.snap().eta.extract_timeout_ms, 2500);
+  for (int mb = 1; mb <= 6; ++mb) {
+    j.Fold(j.job_.Discovered({"s3://b/" + std::to_string(mb) + "mb"}, mb * 1'000'000));
+  }
+  EXPECT_EQ(j.Largest(),
+            (std::vector<int64_t>{6'000'000, 5'000'000, 4'000'000, 3'000'000}));
+  j.Fold(j.job_.FileStarted("s3://b/5mb"));  // frees its slot
+  EXPECT_EQ(j.Largest(), (std::vector<int64_t>{6'000'000, 4'000'000, 3'000'000}));
+  j.Fold(j.job_.Discovered({"s3://b/half"}, 500'000));  // takes it
+  EXPECT_EQ(j.Largest(),
+            (std::vector<int64_t>{6'000'000, 4'000'000, 3'000'000, 500'000}));
+  j.Fold(j.job_.FileStarted("s3://b/1mb"));  // not held: nothing changes
+  EXPECT_EQ(j.Largest(),
+            (std::vector<int64_t>{6'000'000, 4'000'000, 3'000'000, 500'000}));
+  j.job_.Advance(1000);
+  j.Fold(j.job_.FileCompleted("s3://b/1mb"));
+
+  // Waiting: 2 MB known by its sums (2 s), 6, 4 and 3 MB capped at 2.5 s, 0.5 MB (0.5 s).
+  // In flight: 5 MB, capped at 2.5 s and 1 s into it.
+  EXPECT_NEAR(j.Model(), WithFinalizing(2 + 3 * 2.5 + 0.5 + 1.5, j.Elapsed()), 0.05);
+
+  // Without a timeout nothing needs the sizes, and the snapshot keeps none.
+  TimeoutJob plain(std::nullopt);
+  plain.Fold(plain.job_.Discovered({"s3://b/x"}, 9'000'000));
+  EXPECT_TRUE(plain.Largest().empty());
+}
+
+TEST(EtaScheduleTest, OnlyAPositiveNumberOfSecondsIsAnExtractionTimeout) {
+  EXPECT_EQ(engine::EtaExtractTimeoutOf(R"({"extract_timeout_s": 30})"), 30'000);
+  EXPECT_EQ(engine::EtaExtractTimeoutOf(R"({"extract_timeout_s": 0.25})"), 250);
+  EXPECT_EQ(engine::EtaExtractTimeoutOf(R"({"extract_timeout_s": 86400})"), 86'400'000);
+  for (const char* text :
+       {R"({})", R"({"extract_timeout_s": "30"})", R"({"extract_timeout_s": 0})",
+        R"({"extract_timeout_s": -3})", R"({"extract_timeout_s": 86401})",
+        R"({"extract_timeout_s": null})", R"({"limits": {"extract_timeout_s": 3}})",
+        R"([3])", R"(not json)"}) {
+    EXPECT_FALSE(engine::EtaExtractTimeoutOf(text).has_value()) << text;
+  }
+}
+
 // What the prior is made of: a completed job's spans and its finalizing share.
 engine::EtaHistory LessonOfAJobWithTwoSecondFiles() {
   Job p("teacher", 4, 2, /*salt=*/1);
