@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <functional>
 #include <vector>
 
 #include <boost/json.hpp>
@@ -46,6 +47,9 @@ constexpr double kConcurrencyTauShare = 0.10;
 constexpr double kConcurrencyMinTau = 2000;
 // Work in flight past its prediction keeps this share of the prediction.
 constexpr double kOverrunKeep = 0.25;
+// A job with at most this many files left is scheduled file by file (Makespan): the
+// last files' tail on the lanes is a large share of what is left only then.
+constexpr int64_t kScheduleFiles = 64;
 // The display filter: time constant = max(kFilterMinTau ms, share × elapsed); a fall of
 // the model's completion by more than kFilterPassJump of the time remaining passes at
 // once (news, not noise), and so does a rise by more than kFilterPassRise of it (new
@@ -292,6 +296,40 @@ double WaitingRestOf(const TypeCosts& c, double n, double bytes,
   return RestOf(c, 0, n, bytes);
 }
 
+// The files left in a job with few of them (kScheduleFiles), one by one: the work (ms)
+// of each in flight, each between two stages and each waiting to start. `n` files known
+// by their sums alone are taken at their mean.
+struct FewFiles {
+  std::vector<double> in_flight, between, waiting;
+  static void Add(std::vector<double>& to, double n, double total) {
+    for (int64_t k = std::llround(n); k > 0; --k) to.push_back(total / n);
+  }
+};
+
+// The time (ms) until the last file is done on `m` lanes, each file going to the lane
+// free first: the files in flight stay on theirs, those between stages go on first.
+double ListSchedule(size_t m, const FewFiles& f) {
+  std::vector<double> free_at(m, 0.0);
+  for (const auto* files : {&f.in_flight, &f.between, &f.waiting}) {
+    for (const double cost : *files)
+      *std::min_element(free_at.begin(), free_at.end()) += cost;
+  }
+  return *std::max_element(free_at.begin(), free_at.end());
+}
+
+// The last few files over the lanes. Which file the workers take next is not known, so
+// the waiting ones go largest first, as a scheduler that knew their sizes would: the
+// shortest such schedule, whose tail is the least a real order adds to work / lanes. A
+// share of a lane (lanes averaged over time) takes that share of the difference one more
+// lane makes.
+double Makespan(double lanes, FewFiles f) {
+  std::sort(f.in_flight.begin(), f.in_flight.end(), std::greater<>());
+  std::sort(f.waiting.begin(), f.waiting.end(), std::greater<>());
+  const double whole = std::max(1.0, std::floor(lanes)), share = lanes - whole;
+  const double ms = ListSchedule(size_t(whole), f);
+  return share > 0 ? ms + share * (ListSchedule(size_t(whole) + 1, f) - ms) : ms;
+}
+
 // A finished span as evidence: one far beyond what the stage's fit predicts for its
 // size (a file held up by an outage, not a costly file) counts as kSpanClip
 // predictions, so one stall does not inflate every later estimate.
@@ -494,8 +532,7 @@ void EtaFileChanged(JobSnapshot& job, FileRow& row, const EtaSpot& before, Milli
       t.queued_bytes += size;
       job.eta.files_done_at.reset();
       auto& largest = t.queued_largest;
-      if (job.eta.extract_timeout_ms &&
-          (largest.size() < kEtaLargestQueued || size > largest.back())) {
+      if (largest.size() < kEtaLargestQueued || size > largest.back()) {
         if (largest.size() == kEtaLargestQueued) largest.pop_back();
         largest.insert(
             std::upper_bound(largest.begin(), largest.end(), size, std::greater<>()),
@@ -560,19 +597,31 @@ std::optional<double> EtaModelSecondsRemaining(const JobSnapshot& job, Millis no
   const std::optional<Millis> timeout = job.eta.extract_timeout_ms;
   int64_t running = 0;
   size_t i = 0;
+  const int64_t unsettled =
+      job.count(FileStatus::kQueued) + job.count(FileStatus::kProcessing);
+  std::optional<FewFiles> few;
+  if (unsettled <= kScheduleFiles) few.emplace();
   for (const auto& [type, t] : job.eta.types) {
     const TypeCosts& c = costs.types[i++];
     // The largest waiting files one by one (a timeout may cap them), the rest by sums.
     double n = double(t.queued), bytes = double(t.queued_bytes);
     for (const int64_t size : t.queued_largest) {
-      work += WaitingRestOf(c, 1, double(size), timeout);
+      const double one = WaitingRestOf(c, 1, double(size), timeout);
+      work += one;
+      if (few) few->waiting.push_back(one);
       n -= 1;
       bytes -= double(size);
     }
-    work += WaitingRestOf(c, n, bytes, timeout);
+    const double rest = WaitingRestOf(c, n, bytes, timeout);
+    work += rest;
+    if (few) FewFiles::Add(few->waiting, n, rest);
     for (size_t s = 0; s < kEtaStages; ++s) {
       const EtaStageStats& st = t.stages[s];
-      if (st.after > 0) work += RestOf(c, s + 1, double(st.after), double(st.after_bytes));
+      if (st.after > 0) {
+        const double after = RestOf(c, s + 1, double(st.after), double(st.after_bytes));
+        work += after;
+        if (few) FewFiles::Add(few->between, double(st.after), after);
+      }
       if (st.running == 0) continue;
       const double n = double(st.running), bytes = double(st.running_bytes);
       double predicted = c[s].fit.At(n, bytes), goes_on = c[s].goes_on;
@@ -585,15 +634,17 @@ std::optional<double> EtaModelSecondsRemaining(const JobSnapshot& job, Millis no
       const double left = std::max(predicted - elapsed, kOverrunKeep * predicted) +
                           goes_on * RestOf(c, s + 1, n, bytes);
       work += left;
+      if (few) FewFiles::Add(few->in_flight, n, left);
       longest = std::max(longest, left / n);
       running += st.running;
     }
   }
-  const int64_t unsettled = job.count(FileStatus::kQueued) + job.count(FileStatus::kProcessing);
   const double lanes = std::clamp(LanesOf(job, now, running), 1.0,
                                   double(std::max<int64_t>(unsettled, 1)));
   // (Never below zero, even for a job whose sums an older build folded: docs/formats.md.)
-  double file_work_ms = std::max({work / lanes, longest, 0.0});
+  // A few files left are scheduled one by one; many, as work over the lanes.
+  const double over_lanes = few ? Makespan(lanes, std::move(*few)) : work / lanes;
+  double file_work_ms = std::max({over_lanes, longest, 0.0});
   const Millis start = *job.started_at;
   if (!job.scan_complete && prior && prior->jobs > 0) {
     // The job's scope is not known yet: it takes at least as long as a typical one.

@@ -28,12 +28,13 @@
 // The schedule (read time). Work waiting and in flight over the worker lanes
 // (job.workers, or the files in a stage now, whichever is more; without job.workers, the
 // files in a stage averaged over time, EtaConcurrency; but no more lanes than files
-// left). Lanes sharing a machine stretch each other's spans, so once enough spans have
-// ended under the lanes in force, the fits are scaled by how much longer (or shorter)
-// those spans ran than the job's spans overall. Work in flight that overruns its
-// prediction is extended, never assumed done, and no estimate is shorter than the longest
-// file in flight. Between events the estimate moves with the clock, so a stall never
-// freezes it.
+// left); a job's last few files (64) one by one, each to the lane free first, so the
+// tail of a few large files on their lanes shows. Lanes sharing a machine stretch each
+// other's spans, so once enough spans have ended under the lanes in force, the fits are
+// scaled by how much longer (or shorter) those spans ran than the job's spans overall.
+// Work in flight that overruns its prediction is extended, never assumed done, and no
+// estimate is shorter than the longest file in flight. Between events the estimate moves
+// with the clock, so a stall never freezes it.
 //
 // EtaState holds only sums and a few instants, so it stays small and folds in O(1) per
 // event; it is part of the snapshot and rebuilt by replay like everything else.
@@ -107,13 +108,13 @@ inline constexpr size_t kEtaLargestQueued = 4;
 struct EtaTypeStats {
   int64_t queued = 0, queued_bytes = 0;
   std::array<EtaStageStats, kEtaStages> stages{};
-  // In a job with an extraction timeout (EtaState::extract_timeout_ms): the sizes of up
-  // to kEtaLargestQueued of the waiting files, largest first; the rest are known by
-  // their sums only. A cost a + b·size is linear, so sums serve every file until a
-  // timeout caps the largest ones, whose sizes are then needed one by one. A file that
-  // starts waiting takes a slot when one is free or when it is larger than the smallest
-  // held; one that stops waiting frees its slot. Class version 3 (empty in a snapshot
-  // folded before).
+  // The sizes of up to kEtaLargestQueued of the waiting files, largest first; the rest
+  // are known by their sums only. A cost a + b·size is linear, so sums serve until an
+  // extraction timeout caps the largest files (EtaState::extract_timeout_ms) or the
+  // last few files are scheduled one by one over the lanes, where the largest set the
+  // tail. A file that starts waiting takes a slot when one is free or when it is larger
+  // than the smallest held; one that stops waiting frees its slot. Class version 3
+  // (empty in a snapshot folded before).
   std::vector<int64_t> queued_largest;
   bool operator==(const EtaTypeStats&) const = default;
   template <class A> void serialize(A& ar, uint32_t class_version) {

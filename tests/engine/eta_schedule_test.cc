@@ -229,12 +229,13 @@ TEST(EtaScheduleTest, ASpanHeldUpByAnOutageCountsAsAFewPredictions) {
   EXPECT_NEAR(j.Model(), WithFinalizing(6.0, j.Elapsed()), 0.03);
 }
 
-// A job whose metadata declares an extraction timeout (`extract_timeout_s`), with one
-// lane and extracting at 1 ms a KB, learned from three files of 1 to 2 MB.
-class TimeoutJob {
+// A job of files with sizes, extracting at 1 ms a KB (learned from three files of 1 to
+// 2 MB under one lane), then on `workers` lanes; its metadata may declare an extraction
+// timeout (`extract_timeout_s`).
+class SizedJob {
  public:
-  explicit TimeoutJob(std::optional<std::string> metadata)
-      : job_("timeout"), h_("timeout") {
+  explicit SizedJob(std::optional<std::string> metadata, int64_t workers = 1)
+      : job_("sized"), h_("sized") {
     engine::JobCreated created;
     created.collection_name = "docs";
     created.metadata_json = std::move(metadata);
@@ -247,6 +248,7 @@ class TimeoutJob {
       job_.Advance(mb * 1000);
       Fold(job_.FileCompleted(uri));
     }
+    if (workers != 1) Fold(job_.Workers(workers));
   }
   void Fold(const engine::Event& e) { ASSERT_THAT(h_.Fold(e), IsOk()); }
   double Elapsed() const { return double(job_.now() - *h_.snap().started_at) / 1000; }
@@ -262,11 +264,11 @@ class TimeoutJob {
 };
 
 TEST(EtaScheduleTest, AFilePredictedPastTheExtractionTimeoutCostsTheTimeoutAlone) {
-  TimeoutJob with(R"({"extract_timeout_s": 3, "owner": "ops"})");
-  TimeoutJob without(std::nullopt);
+  SizedJob with(R"({"extract_timeout_s": 3, "owner": "ops"})");
+  SizedJob without(std::nullopt);
   ASSERT_EQ(with.h_.snap().eta.extract_timeout_ms, 3000);
   ASSERT_FALSE(without.h_.snap().eta.extract_timeout_ms.has_value());
-  for (TimeoutJob* j : {&with, &without}) {
+  for (SizedJob* j : {&with, &without}) {
     j->Fold(j->job_.Discovered({"s3://b/small"}, 500'000));
     j->Fold(j->job_.Discovered({"s3://b/huge"}, 20'000'000));
   }
@@ -281,8 +283,8 @@ TEST(EtaScheduleTest, AFilePredictedPastTheExtractionTimeoutCostsTheTimeoutAlone
   EXPECT_NEAR(with.Model(), WithFinalizing(2.5, with.Elapsed()), 0.05);
 }
 
-TEST(EtaScheduleTest, TheLargestWaitingFilesAreKnownBySizeWhenATimeoutCapsThem) {
-  TimeoutJob j(R"({"extract_timeout_s": 2.5})");
+TEST(EtaScheduleTest, TheLargestWaitingFilesAreKnownBySize) {
+  SizedJob j(R"({"extract_timeout_s": 2.5})");
   EXPECT_EQ(j.h_.snap().eta.extract_timeout_ms, 2500);
   for (int mb = 1; mb <= 6; ++mb) {
     j.Fold(j.job_.Discovered({"s3://b/" + std::to_string(mb) + "mb"}, mb * 1'000'000));
@@ -304,10 +306,31 @@ TEST(EtaScheduleTest, TheLargestWaitingFilesAreKnownBySizeWhenATimeoutCapsThem) 
   // In flight: 5 MB, capped at 2.5 s and 1 s into it.
   EXPECT_NEAR(j.Model(), WithFinalizing(2 + 3 * 2.5 + 0.5 + 1.5, j.Elapsed()), 0.05);
 
-  // Without a timeout nothing needs the sizes, and the snapshot keeps none.
-  TimeoutJob plain(std::nullopt);
+  // Without a timeout the sizes serve the schedule of the last files: kept the same way.
+  SizedJob plain(std::nullopt);
   plain.Fold(plain.job_.Discovered({"s3://b/x"}, 9'000'000));
-  EXPECT_TRUE(plain.Largest().empty());
+  EXPECT_EQ(plain.Largest(), (std::vector<int64_t>{9'000'000}));
+}
+
+// The last few files are scheduled one by one: a large one runs on its lane while the
+// other lane finishes the small ones and then idles.
+TEST(EtaScheduleTest, TheLastFewFilesLeaveATailOnTheLanes) {
+  SizedJob j(std::nullopt, /*workers=*/2);
+  for (auto [uri, mb] : {std::pair{"s3://b/big", 6}, {"s3://b/x", 1}, {"s3://b/y", 1}}) {
+    j.Fold(j.job_.Discovered({uri}, mb * 1'000'000));
+  }
+  // 8 s of work on two lanes: 6 s on one, 2 s on the other; not 4 s.
+  EXPECT_NEAR(j.Model(), WithFinalizing(6.0, j.Elapsed()), 0.05);
+  // In flight 1 s, the big file keeps its lane: 5 s left there, 2 s on the other.
+  j.Fold(j.job_.FileStarted("s3://b/big"));
+  j.job_.Advance(1000);
+  EXPECT_NEAR(j.Model(), WithFinalizing(5.0, j.Elapsed()), 0.05);
+  // Four more of 1 MB: six files of 1 s, five on the other lane while the big one runs
+  // and the sixth after it, 6 s; the work over the lanes would say 5.5 s.
+  for (const char* uri : {"s3://b/p", "s3://b/q", "s3://b/r", "s3://b/s"}) {
+    j.Fold(j.job_.Discovered({uri}, 1'000'000));
+  }
+  EXPECT_NEAR(j.Model(), WithFinalizing(6.0, j.Elapsed()), 0.05);
 }
 
 TEST(EtaScheduleTest, OnlyAPositiveNumberOfSecondsIsAnExtractionTimeout) {
