@@ -36,8 +36,9 @@
 // estimate is shorter than the longest file in flight. Between events the estimate moves
 // with the clock, so a stall never freezes it.
 //
-// EtaState holds only sums and a few instants, so it stays small and folds in O(1) per
-// event; it is part of the snapshot and rebuilt by replay like everything else.
+// EtaState holds only sums, a few instants and up to four sizes per type, so it stays
+// small and folds in O(1) per event; it is part of the snapshot and rebuilt by replay
+// like everything else.
 //
 // Thread safety: plain values and free functions.
 
