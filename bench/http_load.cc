@@ -104,7 +104,7 @@ struct Run {
 // One request of a workload: its method, target and (for a POST) JSON body.
 struct Request {
   const char* method = "GET";
-  std::string target;
+  std::string_view target;            // owned by the caller, like the body
   const std::string* body = nullptr;  // owned by the caller; outlives the request
 };
 
